@@ -1,0 +1,1 @@
+"""pytest-llmeval: LLM evaluations as pytest tests."""

@@ -1,0 +1,168 @@
+"""Find model weights on disk, identify them by content, and turn GGUF files into loadable folders.
+
+transformers can read a GGUF file directly, but it de-quantizes every tensor on each load
+(about 20 s for a 135M model). The de-quantized result is saved once as a plain safetensors
+folder keyed by the file's SHA-256, so later sessions load it in about a second.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .types import ModelLoadError
+
+GGUF_MAGIC = b"GGUF"
+_WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".gguf")
+_COMPLETE_MARKER = "llmeval-conversion.json"
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """Where to load a model from and what identifies its weights.
+
+    ``load_path`` is a folder or hub id that ``from_pretrained`` accepts; ``weights_hash`` is a
+    content hash for local weights or the resolved revision for hub models.
+    """
+
+    spec: str
+    load_path: str
+    weights_hash: str
+    is_local: bool
+
+
+def default_cache_root() -> Path:
+    """``$LLMEVAL_HOME`` or ``$XDG_CACHE_HOME/pytest-llmeval`` (``~/.cache/pytest-llmeval``)."""
+    if home := os.environ.get("LLMEVAL_HOME"):
+        return Path(home)
+    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(xdg) / "pytest-llmeval"
+
+
+def looks_like_path(spec: str) -> bool:
+    """A hub id is ``owner/name``; anything with a path prefix or a weight-file suffix is a path."""
+    return (
+        spec.startswith((".", "/", "~"))
+        or spec.endswith(_WEIGHT_SUFFIXES)
+        or spec.count("/") > 1
+        or Path(spec).exists()
+    )
+
+
+def sha256_file(path: Path, memo_dir: Path | None = None) -> str:
+    """SHA-256 of a file's bytes, memoized by (path, size, mtime) so big files are read once."""
+    stat = path.stat()
+    key = hashlib.sha256(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()
+    memo = memo_dir / "hashes" / key if memo_dir else None
+    if memo is not None and memo.is_file():
+        return memo.read_text().strip()
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 22):
+            digest.update(chunk)
+    value = digest.hexdigest()
+    if memo is not None:
+        _atomic_write_text(memo, value)
+    return value
+
+
+def resolve_model(spec: str, cache_root: Path) -> ModelSource:
+    """Turn ``--llmeval-model`` into something ``from_pretrained`` can load, converting GGUF once."""
+    if not spec:
+        raise ModelLoadError("no model configured: pass --llmeval-model (a folder, a .gguf file or a hub id)")
+    if not looks_like_path(spec):
+        return ModelSource(spec=spec, load_path=spec, weights_hash=f"hub:{spec}", is_local=False)
+    path = Path(spec).expanduser()
+    if not path.exists():
+        raise ModelLoadError(f"model path does not exist: {spec}")
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise ModelLoadError(
+                f"{spec} is a folder without config.json, so it is not a transformers model folder"
+            )
+        return ModelSource(spec, str(path), _folder_hash(path, cache_root), is_local=True)
+    with path.open("rb") as handle:
+        magic = handle.read(4)
+    if magic != GGUF_MAGIC:
+        raise ModelLoadError(
+            f"{spec} is not a model: expected a GGUF file (starting with b'GGUF') or a model folder, "
+            f"found a file starting with {magic!r}"
+        )
+    file_hash = sha256_file(path, cache_root)
+    folder = convert_gguf(path, file_hash, cache_root)
+    return ModelSource(spec, str(folder), file_hash, is_local=True)
+
+
+def _folder_hash(folder: Path, cache_root: Path) -> str:
+    digest = hashlib.sha256()
+    weights = sorted(p for p in folder.iterdir() if p.is_file() and p.name.endswith(_WEIGHT_SUFFIXES))
+    for weight in weights:
+        digest.update(f"{weight.name}:{sha256_file(weight, cache_root)}\n".encode())
+    config = folder / "config.json"
+    digest.update(config.read_bytes())
+    return digest.hexdigest()
+
+
+def convert_gguf(path: Path, file_hash: str, cache_root: Path) -> Path:
+    """De-quantize a GGUF file into ``cache_root/gguf/<hash>/`` (safetensors + tokenizer), once.
+
+    The folder is built under a temporary name and renamed into place, so an interrupted
+    conversion never leaves a half-written folder that a later session would trust.
+    """
+    target = cache_root / "gguf" / file_hash[:24]
+    if (target / _COMPLETE_MARKER).is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        model, tokenizer = _load_gguf(path)
+    except ModelLoadError:
+        raise
+    except Exception as exc:  # gguf raises many types (ValueError, IndexError, OSError...) on bad files
+        raise ModelLoadError(
+            f"could not read GGUF file {path}: it looks truncated or corrupt ({type(exc).__name__}: {exc})"
+        ) from exc
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    staging.chmod(0o755)
+    try:
+        model.save_pretrained(staging)
+        tokenizer.save_pretrained(staging)
+        marker = {"source": str(path), "sha256": file_hash}
+        (staging / _COMPLETE_MARKER).write_text(json.dumps(marker, indent=2))
+        try:
+            staging.rename(target)
+        except OSError:
+            # Another process (an xdist worker) finished the same conversion first: use theirs.
+            if not (target / _COMPLETE_MARKER).is_file():
+                shutil.rmtree(target, ignore_errors=True)
+                staging.rename(target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def _load_gguf(path: Path) -> tuple[Any, Any]:
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
+    model = AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name, dtype=torch.float32)
+    # The weights are already de-quantized to float; only the quantizer bookkeeping blocks saving.
+    model.hf_quantizer = None
+    model.is_quantized = False
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    return model, tokenizer
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    os.replace(tmp, path)

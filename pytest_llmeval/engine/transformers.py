@@ -1,0 +1,451 @@
+"""The embedded default backend: a transformers causal LM on CPU or GPU, in this process.
+
+Loglikelihoods follow lm-evaluation-harness exactly (tokenization of the pair, empty contexts,
+left truncation) but compute them faster: requests that share a context run that context once
+and reuse its KV cache for every continuation, and log-softmax is taken only where a
+continuation token is scored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .model_files import default_cache_root, resolve_model
+from .types import (
+    Completion,
+    EngineError,
+    EngineInfo,
+    FinishReason,
+    GenerationRequest,
+    GenerationResult,
+    GenerationSpec,
+    LoglikelihoodRequest,
+    LoglikelihoodResult,
+    ModelLoadError,
+    RollingResult,
+)
+
+if TYPE_CHECKING:
+    import torch
+
+_DEFAULT_MAX_LENGTH = 2048  # lm-evaluation-harness's fallback when neither config nor tokenizer says
+_TOKENIZER_INFINITY = 1e29
+_MAX_ROWS = 64  # beyond this, CPU matmuls stop getting faster per row and padding waste grows
+_LOGITS_BUDGET_BYTES = 1 << 30  # cap on one batch's float32 logits (rows x positions x vocab)
+
+
+@dataclass
+class _Scored:
+    """One token-level loglikelihood item: score ``targets`` after ``prefix + suffix``."""
+
+    prefix: tuple[int, ...]  # context tokens before the last one, run once per distinct prefix
+    suffix: list[int]  # last context token + all continuation tokens but the last
+    targets: list[int]  # the continuation tokens
+    logprob: float = 0.0
+    is_greedy: bool = True
+
+
+class TransformersEngine:
+    """A causal LM loaded with transformers. Create it once per session: loading is the slow part."""
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        dtype: str = "auto",
+        device: str = "auto",
+        max_batch_tokens: int = 8192,
+        max_length: int | None = None,
+        cache_root: Path | None = None,
+    ) -> None:
+        import torch
+        import transformers
+        from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig
+
+        self._torch = torch
+        self._device = _resolve_device(device)
+        self._dtype = _resolve_dtype(dtype, self._device)
+        self._max_batch_tokens = max_batch_tokens
+        source = resolve_model(model, cache_root or default_cache_root())
+        try:
+            self._tokenizer = AutoTokenizer.from_pretrained(source.load_path)
+            self._model = AutoModelForCausalLM.from_pretrained(source.load_path, dtype=self._dtype)
+        except Exception as exc:
+            where = "folder" if source.is_local else "hub id (is the hub reachable, or is this a typo for a path?)"
+            raise ModelLoadError(f"could not load model {model!r} as a transformers {where}: {exc}") from exc
+        self._model.to(self._device).eval()
+
+        tok = self._tokenizer
+        if tok.pad_token_id is None:
+            tok.pad_token = tok.eos_token
+        # Replace the checkpoint's sampling defaults (top_k, repetition penalties...) with a neutral
+        # config: only the GenerationSpec decides decoding. Its end-of-turn tokens are kept.
+        own = self._model.generation_config
+        self._model.generation_config = GenerationConfig(
+            bos_token_id=own.bos_token_id, eos_token_id=own.eos_token_id, pad_token_id=tok.pad_token_id
+        )
+        eos = own.eos_token_id if own.eos_token_id is not None else tok.eos_token_id
+        self._eos_ids = set(eos if isinstance(eos, list) else [eos]) - {None}
+        self._prefix_token_id: int = tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id
+        self._bos_text = tok.decode([self._prefix_token_id])
+        self._max_length = max_length or _model_max_length(self._model.config, tok)
+        self._vocab_size = int(self._model.config.vocab_size)
+
+        self._info = EngineInfo(
+            backend="transformers",
+            model=model,
+            weights_hash=source.weights_hash,
+            dtype=str(self._dtype).removeprefix("torch."),
+            device=str(self._device),
+            tokenizer_hash=_tokenizer_hash(tok),
+            chat_template_hash=hashlib.sha256((tok.chat_template or "").encode()).hexdigest()[:16],
+            max_length=self._max_length,
+            versions={"torch": torch.__version__, "transformers": transformers.__version__},
+        )
+
+    @property
+    def info(self) -> EngineInfo:
+        return self._info
+
+    @property
+    def tokenizer(self) -> Any:
+        return self._tokenizer
+
+    def close(self) -> None:
+        self._model = None
+        if self._device.type == "cuda":
+            self._torch.cuda.empty_cache()
+
+    # ----- tokenization (lm-evaluation-harness rules) -----
+
+    def _encode(self, text: str) -> list[int]:
+        # Tokenizer defaults, except that a text already starting with BOS gets no second one.
+        add_special = not (self._bos_text and text.startswith(self._bos_text))
+        return list(self._tokenizer.encode(text, add_special_tokens=add_special))
+
+    def _encode_pair(self, context: str, continuation: str) -> tuple[list[int], list[int]]:
+        if not context:
+            cont = list(self._tokenizer.encode(continuation, add_special_tokens=False))
+            if cont and cont[0] == self._prefix_token_id:
+                return cont[:1], cont[1:]
+            return [self._prefix_token_id], cont
+        # Trailing whitespace belongs to the continuation, so " Paris" tokenizes as a word.
+        n_spaces = len(context) - len(context.rstrip())
+        if n_spaces:
+            context, continuation = context[:-n_spaces], context[-n_spaces:] + continuation
+        whole = self._encode(context + continuation)
+        context_enc = self._encode(context)
+        return context_enc, whole[len(context_enc) :]
+
+    def _render(self, request: GenerationRequest) -> list[int]:
+        if request.messages is not None:
+            if not self._tokenizer.chat_template:
+                raise EngineError(
+                    f"model {self._info.model!r} has no chat template: use generate() with a plain prompt"
+                )
+            text = self._tokenizer.apply_chat_template(
+                [dict(m) for m in request.messages], tokenize=False, add_generation_prompt=True
+            )
+            ids = list(self._tokenizer.encode(text, add_special_tokens=False))
+        else:
+            assert request.prompt is not None
+            ids = self._encode(request.prompt)
+        if not ids:
+            ids = [self._prefix_token_id]  # an empty prompt generates unconditionally, from BOS
+        if len(ids) >= self._max_length:
+            raise EngineError(
+                f"prompt has {len(ids)} tokens, but the model's maximum length is {self._max_length}"
+            )
+        return ids
+
+    # ----- generation -----
+
+    def generate(self, requests: Sequence[GenerationRequest]) -> list[GenerationResult]:
+        encoded = [self._render(r) for r in requests]
+        results: list[GenerationResult | None] = [None] * len(requests)
+        by_spec: dict[GenerationSpec, list[int]] = defaultdict(list)
+        for index, request in enumerate(requests):
+            by_spec[request.spec].append(index)
+        for spec, indices in by_spec.items():
+            for batch in self._generation_batches(spec, indices, encoded):
+                prompts = [encoded[i] for i in batch]
+                for i, result in zip(batch, self._generate_batch(prompts, spec), strict=True):
+                    results[i] = result
+        return [r for r in results if r is not None]
+
+    def _generation_batches(
+        self, spec: GenerationSpec, indices: list[int], encoded: list[list[int]]
+    ) -> Iterator[list[int]]:
+        # A seeded sample must not depend on which other prompts share its batch, so it runs alone.
+        if not spec.greedy and spec.seed is not None:
+            yield from ([i] for i in indices)
+            return
+        ordered = sorted(indices, key=lambda i: -len(encoded[i]))  # longest first: padding stays small
+        batch: list[int] = []
+        for i in ordered:
+            width = len(encoded[batch[0]] if batch else encoded[i]) + spec.max_tokens
+            if batch and ((len(batch) + 1) * spec.n * width > self._max_batch_tokens or len(batch) >= _MAX_ROWS):
+                yield batch
+                batch = []
+            batch.append(i)
+        if batch:
+            yield batch
+
+    def _generate_batch(self, prompts: list[list[int]], spec: GenerationSpec) -> list[GenerationResult]:
+        torch = self._torch
+        from transformers import GenerationConfig
+
+        width = max(len(p) for p in prompts)
+        pad = self._tokenizer.pad_token_id
+        input_ids = torch.tensor([[pad] * (width - len(p)) + p for p in prompts], device=self._device)
+        attention = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=self._device)
+        config = GenerationConfig(
+            max_new_tokens=min(spec.max_tokens, self._max_length - width),
+            do_sample=not spec.greedy,
+            temperature=spec.temperature if not spec.greedy else None,
+            top_p=spec.top_p if not spec.greedy else None,
+            top_k=0 if not spec.greedy else None,
+            num_return_sequences=spec.n,
+            stop_strings=list(spec.stop) or None,
+            pad_token_id=pad,
+            eos_token_id=sorted(self._eos_ids),
+        )
+        if spec.seed is not None:
+            torch.manual_seed(spec.seed)
+        with torch.inference_mode():
+            output = self._model.generate(
+                input_ids=input_ids,
+                attention_mask=attention,
+                generation_config=config,
+                tokenizer=self._tokenizer if spec.stop else None,
+            )
+        new_tokens = output[:, width:].tolist()
+        results = []
+        for row, prompt in enumerate(prompts):
+            samples = new_tokens[row * spec.n : (row + 1) * spec.n]
+            completions = tuple(self._finish(tokens, spec) for tokens in samples)
+            results.append(GenerationResult(completions=completions, prompt_tokens=len(prompt)))
+        return results
+
+    def _finish(self, tokens: list[int], spec: GenerationSpec) -> Completion:
+        reason: FinishReason = "length"
+        for position, token in enumerate(tokens):
+            if token in self._eos_ids:
+                tokens, reason = tokens[: position + 1], "stop"
+                break
+        text = self._tokenizer.decode(tokens, skip_special_tokens=True)
+        cut = min((at for at in (text.find(s) for s in spec.stop) if at >= 0), default=-1)
+        if cut >= 0:
+            text, reason = text[:cut], "stop"
+        return Completion(text=text, finish_reason=reason, completion_tokens=len(tokens))
+
+    # ----- loglikelihood -----
+
+    def loglikelihood(self, requests: Sequence[LoglikelihoodRequest]) -> list[LoglikelihoodResult]:
+        pairs = [self._encode_pair(r.context, r.continuation) for r in requests]
+        return self.loglikelihood_tokens(pairs)
+
+    def loglikelihood_tokens(self, pairs: Sequence[tuple[list[int], list[int]]]) -> list[LoglikelihoodResult]:
+        """Score token-level (context, continuation) pairs; the shared core of both loglikelihoods."""
+        items: list[_Scored] = []
+        truncated: list[int] = []
+        for context, continuation in pairs:
+            if not continuation:
+                raise EngineError("a continuation encodes to zero tokens, so there is nothing to score")
+            if len(continuation) > self._max_length:
+                raise EngineError(
+                    f"continuation has {len(continuation)} tokens, more than the model's "
+                    f"maximum length {self._max_length}"
+                )
+            # Like lm-eval: keep the last max_length+1 tokens, dropping context from the left.
+            drop = max(0, len(context) + len(continuation) - (self._max_length + 1))
+            context = context[drop:]
+            truncated.append(drop)
+            items.append(
+                _Scored(
+                    prefix=tuple(context[:-1]),
+                    suffix=context[-1:] + continuation[:-1],
+                    targets=list(continuation),
+                )
+            )
+        self._score(items)
+        return [
+            LoglikelihoodResult(item.logprob, item.is_greedy, len(item.targets), drop)
+            for item, drop in zip(items, truncated, strict=True)
+        ]
+
+    def loglikelihood_rolling(self, texts: Sequence[str]) -> list[RollingResult]:
+        windows: list[tuple[list[int], list[int]]] = []
+        owners: list[int] = []
+        counts: list[int] = []
+        for index, text in enumerate(texts):
+            tokens = self._encode(text)
+            if not tokens:
+                raise EngineError("cannot compute the perplexity of an empty text")
+            for window in _rolling_windows(tokens, self._prefix_token_id, self._max_length):
+                windows.append(window)
+                owners.append(index)
+            counts.append(len(tokens))
+        totals = [0.0] * len(texts)
+        for owner, result in zip(owners, self.loglikelihood_tokens(windows), strict=True):
+            totals[owner] += result.logprob
+        return [
+            RollingResult(
+                logprob=total,
+                num_tokens=count,
+                num_words=len(re.split(r"\s+", text)),
+                num_bytes=len(text.encode("utf-8")),
+            )
+            for total, count, text in zip(totals, counts, texts, strict=True)
+        ]
+
+    def _score(self, items: list[_Scored]) -> None:
+        groups: dict[tuple[int, ...], list[_Scored]] = defaultdict(list)
+        for item in items:
+            groups[item.prefix].append(item)
+        # Longest prefixes first, so each batch pads little; budget by the cached width.
+        ordered = sorted(groups.items(), key=lambda kv: -len(kv[0]))
+        batch: list[tuple[tuple[int, ...], list[_Scored]]] = []
+        for prefix, members in ordered:
+            candidate = batch + [(prefix, members)]
+            if batch and not self._fits(candidate):
+                self._score_batch(batch)
+                batch = []
+                candidate = [(prefix, members)]
+            batch = candidate
+        if batch:
+            self._score_batch(batch)
+
+    def _fits(self, batch: list[tuple[tuple[int, ...], list[_Scored]]]) -> bool:
+        rows = sum(len(members) for _, members in batch)
+        prefix_width = max(len(prefix) for prefix, _ in batch)
+        suffix_width = max(len(m.suffix) for _, members in batch for m in members)
+        logits_bytes = rows * suffix_width * self._vocab_size * 4
+        # An empty prefix would be a row of pure padding in the prefix pass (no key to attend to),
+        # so items without a prefix are never batched with items that have one.
+        return (
+            len({not prefix for prefix, _ in batch}) == 1
+            and rows <= _MAX_ROWS
+            and rows * (prefix_width + suffix_width) <= self._max_batch_tokens
+            and logits_bytes <= _LOGITS_BUDGET_BYTES
+        )
+
+    def _score_batch(self, batch: list[tuple[tuple[int, ...], list[_Scored]]]) -> None:
+        """Run each distinct prefix once, then every suffix on a copy of its prefix's KV cache.
+
+        Both phases pad on the right and pass explicit position ids, so no query ever sees only
+        padding and the cached prefix of each row ends at that row's real length.
+        """
+        torch = self._torch
+        pad = self._tokenizer.pad_token_id
+        prefixes = [prefix for prefix, _ in batch]
+        rows = [(slot, item) for slot, (_, members) in enumerate(batch) for item in members]
+        prefix_width = max(len(p) for p in prefixes)
+        suffix_width = max(len(item.suffix) for _, item in rows)
+        device = self._device
+
+        with torch.inference_mode():
+            cache = None
+            prefix_mask = torch.zeros((len(rows), 0), dtype=torch.long, device=device)
+            if prefix_width:
+                ids = torch.tensor([list(p) + [pad] * (prefix_width - len(p)) for p in prefixes], device=device)
+                mask = torch.tensor(
+                    [[1] * len(p) + [0] * (prefix_width - len(p)) for p in prefixes], device=device
+                )
+                positions = torch.arange(prefix_width, device=device).expand(len(prefixes), -1)
+                out = self._model(
+                    input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True, logits_to_keep=1
+                )
+                cache = out.past_key_values
+                slots = torch.tensor([slot for slot, _ in rows], device=device)
+                cache.reorder_cache(slots)  # one cache row per scored item, copied from its prefix
+                prefix_mask = mask[slots]
+            starts = [len(prefixes[slot]) for slot, _ in rows]
+            ids = torch.tensor(
+                [item.suffix + [pad] * (suffix_width - len(item.suffix)) for _, item in rows], device=device
+            )
+            suffix_mask = torch.tensor(
+                [[1] * len(item.suffix) + [0] * (suffix_width - len(item.suffix)) for _, item in rows],
+                device=device,
+            )
+            positions = torch.tensor(starts, device=device)[:, None] + torch.arange(suffix_width, device=device)
+            out = self._model(
+                input_ids=ids,
+                attention_mask=torch.cat([prefix_mask, suffix_mask], dim=1),
+                position_ids=positions,
+                past_key_values=cache,
+                use_cache=cache is not None,
+            )
+            logprobs = torch.log_softmax(out.logits.float(), dim=-1)
+            greedy = out.logits.argmax(dim=-1)
+            for row, (_, item) in enumerate(rows):
+                n = len(item.targets)
+                targets = torch.tensor(item.targets, device=device)
+                item.logprob = float(logprobs[row, :n].gather(1, targets[:, None]).sum())
+                item.is_greedy = bool((greedy[row, :n] == targets).all())
+
+
+def _rolling_windows(tokens: list[int], prefix_token: int, max_length: int) -> Iterator[tuple[list[int], list[int]]]:
+    """Disjoint scoring windows as lm-evaluation-harness makes them (rolling, context length 1)."""
+    first = min(max_length, len(tokens))
+    yield [prefix_token], tokens[:first]
+    predicted = first
+    while predicted < len(tokens):
+        length = min(len(tokens) - predicted, max_length)
+        end = predicted + length
+        window = tokens[max(0, end - max_length - 1) : end - 1]
+        yield window[: len(window) - (length - 1)], tokens[end - length : end]
+        predicted = end
+
+
+def _resolve_device(device: str) -> torch.device:
+    import torch
+
+    if device == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        return torch.device("cpu")
+    try:
+        resolved = torch.device(device)
+    except RuntimeError as exc:
+        raise ModelLoadError(f"unknown device {device!r}: {exc}") from exc
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ModelLoadError(f"device {device!r} was asked for, but torch sees no CUDA GPU")
+    return resolved
+
+
+def _resolve_dtype(dtype: str, device: torch.device) -> torch.dtype:
+    import torch
+
+    if dtype == "auto":
+        if device.type == "cuda":
+            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.float32
+    return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[dtype]
+
+
+def _model_max_length(config: Any, tokenizer: Any) -> int:
+    # The same order lm-evaluation-harness uses, so truncation happens at the same place.
+    for attr in ("n_positions", "max_position_embeddings", "n_ctx"):
+        value = getattr(getattr(config, "text_config", None), attr, None) or getattr(config, attr, None)
+        if value:
+            return int(value)
+    limit = getattr(tokenizer, "model_max_length", None)
+    if limit and limit < _TOKENIZER_INFINITY:
+        return int(limit)
+    return _DEFAULT_MAX_LENGTH
+
+
+def _tokenizer_hash(tokenizer: Any) -> str:
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is not None:
+        material = backend.to_str()
+    else:
+        material = repr(sorted(tokenizer.get_vocab().items()))
+    return hashlib.sha256(material.encode()).hexdigest()[:16]

@@ -1,0 +1,190 @@
+"""Requests, results and the Engine protocol shared by every backend.
+
+Everything here is plain data with no heavy imports, so the plugin, the cache and the
+reports can use these types without loading torch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Literal, Protocol, runtime_checkable
+
+FinishReason = Literal["stop", "length"]
+Message = Mapping[str, str]
+
+
+class EngineError(RuntimeError):
+    """A request the engine cannot serve (bad input, unsupported feature)."""
+
+
+class ModelLoadError(EngineError):
+    """The configured model could not be found or loaded."""
+
+
+@dataclass(frozen=True)
+class GenerationSpec:
+    """Everything that decides what a generation returns, resolved before it reaches a backend.
+
+    Backends apply exactly this and nothing from a model's own ``generation_config``, so the
+    same spec means the same decoding on every backend.
+    """
+
+    max_tokens: int = 256
+    temperature: float = 0.0
+    top_p: float = 1.0
+    seed: int | None = None
+    stop: tuple[str, ...] = ()
+    n: int = 1
+    json_schema: str | None = None  # canonical JSON text of a JSON Schema, for structured output
+
+    def __post_init__(self) -> None:
+        if self.max_tokens < 1:
+            raise EngineError(f"max_tokens must be at least 1, got {self.max_tokens}")
+        if self.temperature < 0 or not math.isfinite(self.temperature):
+            raise EngineError(f"temperature must be a finite number >= 0, got {self.temperature}")
+        if not 0 < self.top_p <= 1:
+            raise EngineError(f"top_p must be in (0, 1], got {self.top_p}")
+        if self.n < 1:
+            raise EngineError(f"n must be at least 1, got {self.n}")
+        if self.greedy and self.n > 1:
+            raise EngineError("n > 1 needs temperature > 0: greedy samples would all be identical")
+        if any(not s for s in self.stop):
+            raise EngineError("stop sequences must be non-empty strings")
+
+    @property
+    def greedy(self) -> bool:
+        return self.temperature == 0.0
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """One prompt, given either as raw text or as chat messages (rendered by the chat template)."""
+
+    prompt: str | None = None
+    messages: tuple[Message, ...] | None = None
+    spec: GenerationSpec = field(default_factory=GenerationSpec)
+
+    def __post_init__(self) -> None:
+        if (self.prompt is None) == (self.messages is None):
+            raise EngineError("a generation request needs exactly one of prompt or messages")
+        if self.prompt is not None and not isinstance(self.prompt, str):
+            raise EngineError(f"prompt must be a str, got {type(self.prompt).__name__}")
+        if self.messages is not None:
+            if not self.messages:
+                raise EngineError("messages must not be empty")
+            for message in self.messages:
+                if "role" not in message or "content" not in message:
+                    raise EngineError(f"each message needs 'role' and 'content', got {dict(message)!r}")
+
+
+@dataclass(frozen=True)
+class Completion:
+    text: str
+    finish_reason: FinishReason
+    completion_tokens: int
+
+
+@dataclass(frozen=True)
+class GenerationResult:
+    """The ``spec.n`` completions of one request."""
+
+    completions: tuple[Completion, ...]
+    prompt_tokens: int
+
+    @property
+    def text(self) -> str:
+        return self.completions[0].text
+
+
+@dataclass(frozen=True)
+class LoglikelihoodRequest:
+    context: str
+    continuation: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.context, str) or not isinstance(self.continuation, str):
+            raise EngineError("loglikelihood context and continuation must both be str")
+        if not self.continuation:
+            raise EngineError("loglikelihood continuation must not be empty")
+
+
+@dataclass(frozen=True)
+class LoglikelihoodResult:
+    """Summed log-probability of the continuation given the context (lm-evaluation-harness semantics).
+
+    ``truncated_tokens`` counts context tokens dropped from the left because context plus
+    continuation did not fit the model's maximum length; 0 means the full context was seen.
+    """
+
+    logprob: float
+    is_greedy: bool
+    num_tokens: int
+    truncated_tokens: int = 0
+
+
+@dataclass(frozen=True)
+class RollingResult:
+    """Log-likelihood of a whole text, scored in disjoint windows of the model's maximum length."""
+
+    logprob: float
+    num_tokens: int
+    num_words: int
+    num_bytes: int
+
+    @property
+    def token_perplexity(self) -> float:
+        return math.exp(-self.logprob / self.num_tokens)
+
+    @property
+    def word_perplexity(self) -> float:
+        return math.exp(-self.logprob / max(self.num_words, 1))
+
+    @property
+    def byte_perplexity(self) -> float:
+        return math.exp(-self.logprob / max(self.num_bytes, 1))
+
+    @property
+    def bits_per_byte(self) -> float:
+        return -self.logprob / max(self.num_bytes, 1) / math.log(2)
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    """What identifies the model behind an engine: two engines with equal fingerprints answer alike."""
+
+    backend: str
+    model: str
+    weights_hash: str
+    dtype: str
+    device: str
+    tokenizer_hash: str
+    chat_template_hash: str
+    max_length: int
+    lora: str | None = None
+    versions: Mapping[str, str] = field(default_factory=dict)
+
+    def fingerprint(self) -> str:
+        # The device and library versions are left out on purpose: they change numbers only
+        # within float noise and must not invalidate caches and baselines on every upgrade.
+        identity = {k: v for k, v in asdict(self).items() if k not in ("device", "versions")}
+        return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """A loaded model. Every method is batch-first and returns one result per request, in order."""
+
+    @property
+    def info(self) -> EngineInfo: ...
+
+    def generate(self, requests: Sequence[GenerationRequest]) -> list[GenerationResult]: ...
+
+    def loglikelihood(self, requests: Sequence[LoglikelihoodRequest]) -> list[LoglikelihoodResult]: ...
+
+    def loglikelihood_rolling(self, texts: Sequence[str]) -> list[RollingResult]: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,225 @@
+"""The object behind the ``llm`` fixture: a small, obvious API over an Engine.
+
+Each method takes one item or a list. One item returns one result; a list goes to the engine
+as a single batch and returns a list, which is how a test should ask for many answers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, overload
+
+from .engine.types import (
+    Engine,
+    EngineError,
+    EngineInfo,
+    FinishReason,
+    GenerationRequest,
+    GenerationResult,
+    GenerationSpec,
+    LoglikelihoodRequest,
+    LoglikelihoodResult,
+    Message,
+    RollingResult,
+)
+
+Conversation = Sequence[Message]
+
+
+class Output(str):
+    """Generated text that is also a plain ``str``, so ``assert "Paris" in out`` just works.
+
+    It keeps the engine's result: why generation stopped, how many tokens it took, and every
+    sample when ``n > 1`` (the string itself is the first sample).
+    """
+
+    result: GenerationResult
+
+    def __new__(cls, result: GenerationResult) -> Output:
+        self = super().__new__(cls, result.text)
+        self.result = result
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # A str subclass with attributes needs this to survive pickling (xdist sends results around).
+        return (Output, (self.result,))
+
+    @property
+    def finish_reason(self) -> FinishReason:
+        return self.result.completions[0].finish_reason
+
+    @property
+    def completion_tokens(self) -> int:
+        return self.result.completions[0].completion_tokens
+
+    @property
+    def prompt_tokens(self) -> int:
+        return self.result.prompt_tokens
+
+    @property
+    def samples(self) -> tuple[str, ...]:
+        return tuple(c.text for c in self.result.completions)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The answer to a multiple-choice question, scored by loglikelihood like lm-evaluation-harness.
+
+    ``index`` is the choice with the highest summed logprob (lm-eval's ``acc``); ``index_norm``
+    divides each logprob by the choice's length in characters first (lm-eval's ``acc_norm``).
+    """
+
+    index: int
+    index_norm: int
+    choices: tuple[str, ...]
+    logprobs: tuple[float, ...]
+    is_greedy: tuple[bool, ...]
+
+    @property
+    def choice(self) -> str:
+        return self.choices[self.index]
+
+
+class LLM:
+    """A loaded model with helpers for tests. Get it from the ``llm`` or ``llm_factory`` fixture."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @property
+    def info(self) -> EngineInfo:
+        return self.engine.info
+
+    def __repr__(self) -> str:
+        return f"LLM(backend={self.info.backend!r}, model={self.info.model!r})"
+
+    @overload
+    def generate(self, prompt: str, **spec: Any) -> Output: ...
+    @overload
+    def generate(self, prompt: Sequence[str], **spec: Any) -> list[Output]: ...
+    def generate(self, prompt: str | Sequence[str], **spec: Any) -> Output | list[Output]:
+        """Complete raw text prompts. ``spec``: max_tokens, temperature, top_p, seed, stop, n."""
+        generation_spec = _spec(spec)
+        prompts = _as_list(prompt, str, "generate", "prompts")
+        outputs = self._generate([GenerationRequest(prompt=p, spec=generation_spec) for p in prompts])
+        return outputs[0] if isinstance(prompt, str) else outputs
+
+    @overload
+    def chat(self, messages: str | Conversation, **spec: Any) -> Output: ...
+    @overload
+    def chat(self, messages: Sequence[Conversation], **spec: Any) -> list[Output]: ...
+    def chat(self, messages: str | Conversation | Sequence[Conversation], **spec: Any) -> Output | list[Output]:
+        """Answer chat conversations through the model's chat template.
+
+        A string is one user message; a list of ``{"role", "content"}`` dicts is one
+        conversation; a list of such lists is a batch of conversations.
+        """
+        generation_spec = _spec(spec)
+        single = isinstance(messages, str) or (bool(messages) and isinstance(messages[0], Mapping))
+        if isinstance(messages, str):
+            conversations: list[Conversation] = [[{"role": "user", "content": messages}]]
+        elif single:
+            conversations = [messages]  # type: ignore[list-item]
+        else:
+            conversations = _as_list(messages, Sequence, "chat", "conversations")  # type: ignore[arg-type]
+        requests = [GenerationRequest(messages=tuple(c), spec=generation_spec) for c in conversations]
+        outputs = self._generate(requests)
+        return outputs[0] if single else outputs
+
+    def _generate(self, requests: list[GenerationRequest]) -> list[Output]:
+        return [Output(result) for result in self.engine.generate(requests)]
+
+    @overload
+    def loglikelihood(self, context: str, continuation: str) -> LoglikelihoodResult: ...
+    @overload
+    def loglikelihood(self, context: Sequence[tuple[str, str]]) -> list[LoglikelihoodResult]: ...
+    def loglikelihood(
+        self, context: str | Sequence[tuple[str, str]], continuation: str | None = None
+    ) -> LoglikelihoodResult | list[LoglikelihoodResult]:
+        """Summed logprob of ``continuation`` after ``context``, or of each (context, continuation) pair."""
+        if isinstance(context, str):
+            if continuation is None:
+                raise EngineError("loglikelihood(context, continuation) needs a continuation")
+            return self.engine.loglikelihood([LoglikelihoodRequest(context, continuation)])[0]
+        pairs = _as_list(context, tuple, "loglikelihood", "(context, continuation) pairs")
+        return self.engine.loglikelihood([LoglikelihoodRequest(c, k) for c, k in pairs])
+
+    @overload
+    def choose(self, prompt: str, choices: Sequence[str], *, delimiter: str = " ") -> Choice: ...
+    @overload
+    def choose(
+        self, prompt: Sequence[str], choices: Sequence[str] | Sequence[Sequence[str]], *, delimiter: str = " "
+    ) -> list[Choice]: ...
+    def choose(
+        self,
+        prompt: str | Sequence[str],
+        choices: Sequence[str] | Sequence[Sequence[str]],
+        *,
+        delimiter: str = " ",
+    ) -> Choice | list[Choice]:
+        """Pick among ``choices`` by loglikelihood of ``delimiter + choice`` after the prompt.
+
+        With a list of prompts, ``choices`` is either one list shared by all prompts or one
+        list per prompt. All requests go to the engine as one batch.
+        """
+        prompts = _as_list(prompt, str, "choose", "prompts")
+        if choices and isinstance(choices[0], str):
+            per_prompt = [tuple(choices)] * len(prompts)  # type: ignore[arg-type]
+        else:
+            per_prompt = [tuple(c) for c in choices]
+        if len(per_prompt) != len(prompts):
+            raise EngineError(f"choose() got {len(prompts)} prompts but {len(per_prompt)} lists of choices")
+        requests = []
+        for p, options in zip(prompts, per_prompt, strict=True):
+            if len(options) < 2 or not all(isinstance(o, str) and o for o in options):
+                raise EngineError(f"choose() needs at least two non-empty string choices, got {options!r}")
+            requests.extend(LoglikelihoodRequest(p, delimiter + o) for o in options)
+        results = iter(self.engine.loglikelihood(requests))
+        answers = []
+        for options in per_prompt:
+            scored = [next(results) for _ in options]
+            logprobs = tuple(r.logprob for r in scored)
+            normed = [lp / len(o) for lp, o in zip(logprobs, options, strict=True)]
+            answers.append(
+                Choice(
+                    index=max(range(len(options)), key=logprobs.__getitem__),
+                    index_norm=max(range(len(options)), key=normed.__getitem__),
+                    choices=options,
+                    logprobs=logprobs,
+                    is_greedy=tuple(r.is_greedy for r in scored),
+                )
+            )
+        return answers[0] if isinstance(prompt, str) else answers
+
+    @overload
+    def perplexity(self, text: str) -> RollingResult: ...
+    @overload
+    def perplexity(self, text: Sequence[str]) -> list[RollingResult]: ...
+    def perplexity(self, text: str | Sequence[str]) -> RollingResult | list[RollingResult]:
+        """Rolling loglikelihood of whole texts, with token, word and byte perplexity."""
+        texts = _as_list(text, str, "perplexity", "texts")
+        results = self.engine.loglikelihood_rolling(texts)
+        return results[0] if isinstance(text, str) else results
+
+
+def _spec(values: Mapping[str, Any]) -> GenerationSpec:
+    known = {f for f in GenerationSpec.__dataclass_fields__ if f != "json_schema"}
+    unknown = set(values) - known
+    if unknown:
+        raise EngineError(f"unknown generation option(s) {sorted(unknown)}; known: {sorted(known)}")
+    fixed = dict(values)
+    if "stop" in fixed:
+        stop = fixed["stop"]
+        fixed["stop"] = (stop,) if isinstance(stop, str) else tuple(stop)
+    return GenerationSpec(**fixed)
+
+
+def _as_list(value: Any, kind: type, method: str, what: str) -> list[Any]:
+    items = [value] if isinstance(value, str) else list(value)
+    if not items:
+        raise EngineError(f"{method}() got an empty list of {what}")
+    for item in items:
+        if not isinstance(item, kind) or (kind is not str and isinstance(item, str)):
+            raise EngineError(f"{method}() expects {what}, got an item of type {type(item).__name__}")
+    return items

@@ -1,0 +1,69 @@
+"""pytest entry point: options, fixtures and hooks. Glue only; the logic lives in plain modules."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from .llm import LLM
+from .session import LLMEvalSession
+from .settings import OPTIONS, Settings, SettingsError
+
+session_key = pytest.StashKey[LLMEvalSession]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("llmeval", "LLM evaluation (pytest-llmeval)")
+    for option in OPTIONS:
+        group.addoption(
+            option.flag,
+            dest=option.ini_key,
+            default=None,
+            help=f"{option.help}. Also {option.env_var} or ini {option.ini_key}.",
+        )
+        parser.addini(option.ini_key, option.help)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    def lookup(option: Any) -> str | None:
+        value: str | None = config.getoption(option.ini_key)
+        return value or os.environ.get(option.env_var) or config.getini(option.ini_key) or None
+
+    try:
+        settings = Settings.from_lookup(lookup)
+    except SettingsError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    config.stash[session_key] = LLMEvalSession(settings)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if session_key in config.stash:
+        config.stash[session_key].close()
+        del config.stash[session_key]
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    return config.stash[session_key].header_lines()
+
+
+@pytest.fixture(scope="session")
+def llm(pytestconfig: pytest.Config) -> LLM:
+    """The model under test, loaded once per session from the llmeval settings."""
+    return pytestconfig.stash[session_key].default_llm()
+
+
+@pytest.fixture(scope="session")
+def llm_factory(pytestconfig: pytest.Config) -> Callable[..., LLM]:
+    """Build other models (a judge, a second checkpoint): ``llm_factory(model=..., dtype=...)``.
+
+    Keyword arguments override the run's settings; the same settings give the same loaded model.
+    """
+    session = pytestconfig.stash[session_key]
+
+    def make(**overrides: Any) -> LLM:
+        return session.llm(session.settings.replace(**overrides))
+
+    return make
