@@ -1,0 +1,1 @@
+"""Standard benchmark datasets turned into evaluation requests."""

@@ -1,0 +1,81 @@
+"""Shared fixtures: the real test model (SmolLM2-135M-Instruct) and a tiny random model.
+
+The tiny model has SmolLM2's real tokenizer and chat template but random weights and two
+layers: it loads in milliseconds and writes the garbled text a broken model would, which is
+all that tests of plumbing (batching, padding, stop sequences) need.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# Nothing in the tests may reach for a model or dataset hub.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(scope="session")
+def smollm2_gguf() -> Path:
+    from pytest_llmeval.testmodel import smollm2_path
+
+    return smollm2_path()
+
+
+@pytest.fixture(scope="session")
+def smollm2_folder(smollm2_gguf: Path) -> Path:
+    """The de-quantized safetensors folder of SmolLM2 (converted once, cached by file hash)."""
+    from pytest_llmeval.engine.model_files import default_cache_root, resolve_model
+
+    return Path(resolve_model(str(smollm2_gguf), default_cache_root()).load_path)
+
+
+@pytest.fixture(scope="session")
+def smollm2(smollm2_gguf: Path) -> Iterator[object]:
+    """One float32 SmolLM2 engine shared by every test module of the session."""
+    from pytest_llmeval.engine.transformers import TransformersEngine
+
+    engine = TransformersEngine(str(smollm2_gguf), dtype="float32", device="cpu")
+    yield engine
+    engine.close()
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(smollm2_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    folder = tmp_path_factory.mktemp("tiny-llama")
+    tokenizer = AutoTokenizer.from_pretrained(smollm2_folder)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=256,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        tie_word_embeddings=True,
+    )
+    torch.manual_seed(0)
+    LlamaForCausalLM(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny(tiny_model_dir: Path) -> Iterator[object]:
+    from pytest_llmeval.engine.transformers import TransformersEngine
+
+    engine = TransformersEngine(str(tiny_model_dir), dtype="float32", device="cpu")
+    yield engine
+    engine.close()
