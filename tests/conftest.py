@@ -13,6 +13,10 @@ from pathlib import Path
 
 import pytest
 
+# pytester's in-process runs drop modules first imported inside them, and torch cannot be
+# imported twice in one process: importing it here keeps it loaded across those runs.
+import torch  # noqa: F401
+
 # Nothing in the tests may reach for a model or dataset hub.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")

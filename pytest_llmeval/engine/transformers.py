@@ -64,6 +64,8 @@ class TransformersEngine:
         max_length: int | None = None,
         cache_root: Path | None = None,
     ) -> None:
+        # Path problems are found before torch is imported: a typo costs milliseconds, not seconds.
+        source = resolve_model(model, cache_root or default_cache_root())
         import torch
         import transformers
         from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig
@@ -72,7 +74,6 @@ class TransformersEngine:
         self._device = _resolve_device(device)
         self._dtype = _resolve_dtype(dtype, self._device)
         self._max_batch_tokens = max_batch_tokens
-        source = resolve_model(model, cache_root or default_cache_root())
         try:
             self._tokenizer = AutoTokenizer.from_pretrained(source.load_path)
             self._model = AutoModelForCausalLM.from_pretrained(source.load_path, dtype=self._dtype)

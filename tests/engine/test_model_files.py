@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from pytest_llmeval.engine.model_files import looks_like_path, resolve_model, sha256_file
+from pytest_llmeval.engine.types import ModelLoadError
+
+
+def test_hub_ids_and_paths_are_told_apart(tmp_path: Path) -> None:
+    assert not looks_like_path("HuggingFaceTB/SmolLM2-135M-Instruct")
+    assert looks_like_path("./ckpt")
+    assert looks_like_path("/models/x")
+    assert looks_like_path("model.gguf")
+    assert looks_like_path(str(tmp_path))
+
+
+def test_missing_path(tmp_path: Path) -> None:
+    with pytest.raises(ModelLoadError, match="model path does not exist: .*nowhere.gguf"):
+        resolve_model(str(tmp_path / "nowhere.gguf"), tmp_path)
+
+
+def test_a_file_that_is_not_a_model(tmp_path: Path) -> None:
+    notes = tmp_path / "notes.gguf"
+    notes.write_text("just some notes")
+    with pytest.raises(ModelLoadError, match=r"is not a model: expected a GGUF file .* b'just'"):
+        resolve_model(str(notes), tmp_path)
+
+
+def test_a_folder_without_config(tmp_path: Path) -> None:
+    with pytest.raises(ModelLoadError, match="folder without config.json"):
+        resolve_model(str(tmp_path), tmp_path)
+
+
+@pytest.mark.slow
+def test_a_truncated_gguf_is_reported_and_not_cached(smollm2_gguf: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.gguf"
+    with smollm2_gguf.open("rb") as source, broken.open("wb") as target:
+        target.write(source.read(4 << 20))  # the header and a few tensors of a 98 MB file
+    with pytest.raises(ModelLoadError, match="looks truncated or corrupt"):
+        resolve_model(str(broken), tmp_path / "cache")
+    assert not list((tmp_path / "cache" / "gguf").glob("*/config.json"))
+
+
+@pytest.mark.slow
+def test_gguf_conversion_is_cached_by_content(smollm2_gguf: Path, smollm2_folder: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "renamed.gguf"
+    shutil.copy(smollm2_gguf, copy)
+    # The first conversion lives in the default cache; a copy under another name hits the same entry.
+    source = resolve_model(str(copy), smollm2_folder.parent.parent)
+    assert Path(source.load_path) == smollm2_folder
+    assert source.weights_hash == sha256_file(smollm2_gguf)
+
+
+def test_hashes_are_memoized_by_path_size_and_mtime(tmp_path: Path) -> None:
+    weights = tmp_path / "w.bin"
+    weights.write_bytes(b"a" * 10)
+    first = sha256_file(weights, tmp_path / "memo")
+    assert sha256_file(weights, tmp_path / "memo") == first
+    weights.write_bytes(b"b" * 11)
+    assert sha256_file(weights, tmp_path / "memo") != first

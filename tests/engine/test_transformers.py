@@ -1,0 +1,176 @@
+"""The transformers backend on real weights: SmolLM2 for language, a tiny random model for plumbing."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+import torch
+
+from pytest_llmeval.benchmarks.bbh import load_bbh
+from pytest_llmeval.engine.transformers import TransformersEngine, _rolling_windows
+from pytest_llmeval.engine.types import (
+    EngineError,
+    GenerationRequest,
+    GenerationSpec,
+    LoglikelihoodRequest,
+)
+
+from ..conftest import DATA
+
+PROMPTS = [
+    "The capital of France is",
+    "def fibonacci(n):",
+    "1, 2, 3, 4,",
+    "Once upon a time, in a small village by the sea, there lived an old fisherman who",
+    "Translate to French: Good morning!",
+    "Q: What is 12 + 7?\nA:",
+]
+
+
+def bbh_requests(per_task: int) -> list[LoglikelihoodRequest]:
+    requests = []
+    for path in sorted((DATA / "bbh").glob("*.json")):
+        for question in load_bbh(path, limit=per_task):
+            requests.extend(LoglikelihoodRequest(question.prompt, " " + c) for c in question.choices)
+    return requests
+
+
+def plain_loglikelihood(engine: TransformersEngine, context: list[int], continuation: list[int]) -> tuple[float, bool]:
+    """The textbook computation, one pair at a time: full forward pass, log-softmax everywhere."""
+    model: Any = engine._model
+    whole = (context + continuation)[-(engine.info.max_length + 1) :]
+    with torch.inference_mode():
+        logits = model(torch.tensor([whole[:-1]])).logits[0, -len(continuation) :].float()
+    logprobs = torch.log_softmax(logits, dim=-1)
+    target = torch.tensor(continuation)
+    return float(logprobs.gather(1, target[:, None]).sum()), bool((logprobs.argmax(-1) == target).all())
+
+
+@pytest.mark.slow
+def test_smollm2_answers_a_simple_fact(smollm2: TransformersEngine) -> None:
+    question = ({"role": "user", "content": "What is the capital of France? Answer in one word."},)
+    (result,) = smollm2.generate([GenerationRequest(messages=question, spec=GenerationSpec(max_tokens=16))])
+    assert "Paris" in result.text
+    assert result.completions[0].finish_reason == "stop"
+
+
+@pytest.mark.slow
+def test_batched_greedy_generation_equals_unbatched(smollm2: TransformersEngine) -> None:
+    spec = GenerationSpec(max_tokens=24)
+    requests = [GenerationRequest(prompt=p, spec=spec) for p in PROMPTS]
+    requests.append(GenerationRequest(messages=({"role": "user", "content": "Name a colour."},), spec=spec))
+    batched = smollm2.generate(requests)
+    alone = [smollm2.generate([r])[0] for r in requests]
+    assert [r.text for r in batched] == [r.text for r in alone]
+    assert [r.completions[0].completion_tokens for r in batched] == [
+        r.completions[0].completion_tokens for r in alone
+    ]
+
+
+@pytest.mark.slow
+def test_loglikelihoods_match_plain_computation_and_batching(smollm2: TransformersEngine) -> None:
+    requests = bbh_requests(per_task=2)
+    assert len(requests) >= 35
+    batched = smollm2.loglikelihood(requests)
+    for request, result in zip(requests, batched, strict=True):
+        context, continuation = smollm2._encode_pair(request.context, request.continuation)
+        logprob, greedy = plain_loglikelihood(smollm2, context, continuation)
+        assert result.logprob == pytest.approx(logprob, abs=1e-4)
+        assert result.is_greedy == greedy
+        assert result.num_tokens == len(continuation)
+        assert result.truncated_tokens == 0
+    alone = [smollm2.loglikelihood([r])[0] for r in requests[:12]]
+    for one, many in zip(alone, batched[:12], strict=True):
+        assert one.logprob == pytest.approx(many.logprob, abs=1e-4)
+
+
+def test_generation_stops_at_stop_sequence(tiny: TransformersEngine) -> None:
+    free = tiny.generate([GenerationRequest(prompt="Hello", spec=GenerationSpec(max_tokens=12))])[0]
+    assert free.completions[0].finish_reason == "length"
+    assert free.completions[0].completion_tokens == 12
+    stop = free.text[3:6]  # a piece of what the model really writes, so the stop must trigger
+    assert stop
+    spec = GenerationSpec(max_tokens=12, stop=(stop,))
+    stopped = tiny.generate([GenerationRequest(prompt="Hello", spec=spec)])[0]
+    assert stopped.text == free.text[: free.text.find(stop)]
+    assert stopped.completions[0].finish_reason == "stop"
+
+
+def test_seeded_samples_repeat_and_differ_across_seeds(tiny: TransformersEngine) -> None:
+    def sample(seed: int) -> list[str]:
+        spec = GenerationSpec(max_tokens=10, temperature=1.0, seed=seed, n=3)
+        (result,) = tiny.generate([GenerationRequest(prompt="Tell me a story", spec=spec)])
+        assert len(result.completions) == 3
+        return [c.text for c in result.completions]
+
+    assert sample(1) == sample(1)
+    assert sample(1) != sample(2)
+
+
+def test_greedy_ignores_the_checkpoints_own_sampling_defaults(tiny: TransformersEngine) -> None:
+    model: Any = tiny._model
+    assert model.generation_config.do_sample in (None, False)
+    assert model.generation_config.top_k in (None, 50)  # transformers' global default, never a checkpoint's
+
+
+def test_context_longer_than_model_is_truncated_from_the_left(tiny: TransformersEngine) -> None:
+    context = " ".join(f"word{i}" for i in range(400))
+    (result,) = tiny.loglikelihood([LoglikelihoodRequest(context, " end")])
+    ctx, cont = tiny._encode_pair(context, " end")
+    assert result.truncated_tokens == len(ctx) + len(cont) - (tiny.info.max_length + 1) > 0
+    logprob, _ = plain_loglikelihood(tiny, ctx, cont)
+    assert result.logprob == pytest.approx(logprob, abs=1e-4)
+
+
+def test_empty_context_is_conditioned_on_the_prefix_token(tiny: TransformersEngine) -> None:
+    (result,) = tiny.loglikelihood([LoglikelihoodRequest("", "Hello world")])
+    cont = tiny.tokenizer.encode("Hello world", add_special_tokens=False)
+    logprob, _ = plain_loglikelihood(tiny, [tiny.tokenizer.bos_token_id], cont)
+    assert result.logprob == pytest.approx(logprob, abs=1e-4)
+
+
+def test_mixed_empty_and_shared_contexts_in_one_call(tiny: TransformersEngine) -> None:
+    requests = [
+        LoglikelihoodRequest("", "A"),
+        LoglikelihoodRequest("Question: pick one.\nAnswer:", " yes"),
+        LoglikelihoodRequest("Question: pick one.\nAnswer:", " no"),
+        LoglikelihoodRequest("Short", " one"),
+    ]
+    together = tiny.loglikelihood(requests)
+    for request, result in zip(requests, together, strict=True):
+        assert result.logprob == pytest.approx(tiny.loglikelihood([request])[0].logprob, abs=1e-4)
+
+
+def test_rolling_windows_match_lm_eval() -> None:
+    from lm_eval.utils import get_rolling_token_windows, make_disjoint_window
+
+    tokens = list(range(100, 137))
+    for max_length in (1, 5, 16, 36, 37, 64):
+        expected = [make_disjoint_window(w) for w in get_rolling_token_windows(tokens, 7, max_length, 1)]
+        assert list(_rolling_windows(tokens, 7, max_length)) == expected
+
+
+def test_perplexity_of_a_long_text_sums_its_windows(tiny: TransformersEngine) -> None:
+    text = "The cat sat on the mat. " * 80  # longer than the tiny model's 256 positions
+    (result,) = tiny.loglikelihood_rolling([text])
+    tokens = tiny._encode(text)
+    assert result.num_tokens == len(tokens) > tiny.info.max_length
+    expected = sum(
+        plain_loglikelihood(tiny, ctx, cont)[0]
+        for ctx, cont in _rolling_windows(tokens, tiny.tokenizer.bos_token_id, tiny.info.max_length)
+    )
+    assert result.logprob == pytest.approx(expected, abs=1e-3)
+    # lm-eval counts the pieces of re.split(r"\s+"), so the trailing space adds an empty 481st word.
+    assert result.num_words == 481
+    assert result.word_perplexity == pytest.approx(math.exp(-expected / 481), rel=1e-4)
+
+
+def test_bad_requests_give_clear_errors(tiny: TransformersEngine) -> None:
+    with pytest.raises(EngineError, match="empty text"):
+        tiny.loglikelihood_rolling([""])
+    with pytest.raises(EngineError, match="maximum length"):
+        tiny.generate([GenerationRequest(prompt="word " * 300)])
+    with pytest.raises(EngineError, match="more than the model's maximum length"):
+        tiny.loglikelihood([LoglikelihoodRequest("a", " word" * 300)])

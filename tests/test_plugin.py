@@ -1,0 +1,100 @@
+"""The plugin as users meet it: options, settings errors, the llm fixture, one clear load error."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+USES_LLM = """
+def test_one(llm):
+    pass
+
+def test_two(llm):
+    pass
+
+def test_without_model():
+    pass
+"""
+
+
+def test_help_lists_the_options(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--help")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(
+        ["LLM evaluation (pytest-llmeval):", "*--llmeval-model=*", "*--llmeval-backend=*", "*--llmeval-max-batch-tokens=*"]
+    )
+
+
+def test_import_and_help_load_neither_torch_nor_vllm(tmp_path: Path) -> None:
+    code = (
+        "import sys, pytest, pytest_llmeval, pytest_llmeval.plugin\n"
+        "pytest.main(['--help'])\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'vllm', 'transformers'))\n"
+        "print('HEAVY', heavy)\n"
+    )
+    # Run outside this repo, whose own test conftest imports torch on purpose.
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path)
+    out = run.stdout
+    assert "HEAVY []" in out
+
+
+def test_bad_setting_is_a_usage_error_with_one_line(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_x(): pass")
+    result = pytester.runpytest("--llmeval-backend=tensorflow")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: --llmeval-backend: 'tensorflow' is not one of auto, transformers"])
+    assert "Traceback" not in result.stderr.str()
+
+
+def test_command_line_beats_environment_beats_ini(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytester.makeini("[pytest]\nllmeval_dtype = float16\nllmeval_model = from-ini\n")
+    pytester.makepyfile("def test_x(): pass")
+    pytester.runpytest().stdout.fnmatch_lines(["llmeval: model=from-ini backend=transformers (auto) dtype=float16 *"])
+    monkeypatch.setenv("LLMEVAL_DTYPE", "bfloat16")
+    pytester.runpytest().stdout.fnmatch_lines(["llmeval: * dtype=bfloat16 *"])
+    pytester.runpytest("--llmeval-dtype=float32").stdout.fnmatch_lines(["llmeval: * dtype=float32 *"])
+
+
+def test_missing_model_is_one_clear_error_for_the_session(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    pytester.makepyfile(USES_LLM)
+    result = pytester.runpytest(f"--llmeval-model={tmp_path / 'absent.gguf'}")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    output = result.stdout.str()
+    assert output.count("llmeval: model path does not exist:") == 1
+    assert "Traceback" not in output and "def test_two" not in output
+
+
+def test_no_model_configured(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(USES_LLM)
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stdout.fnmatch_lines(["*llmeval: no model configured: pass --llmeval-model*"])
+
+
+def test_llm_fixture_on_a_real_model(pytester: pytest.Pytester, tiny_model_dir: Path) -> None:
+    pytester.makepyfile(
+        """
+        def test_generate(llm):
+            out = llm.generate("Hello", max_tokens=5)
+            assert isinstance(out, str) and out.finish_reason in ("stop", "length")
+            assert len(llm.generate(["a", "b"], max_tokens=3)) == 2
+
+        def test_chat_choose_perplexity(llm):
+            assert isinstance(llm.chat("Hi", max_tokens=4), str)
+            choice = llm.choose("Pick:", ["yes", "no"])
+            assert choice.choice in ("yes", "no")
+            assert llm.perplexity("Some text here.").token_perplexity > 1
+
+        def test_model_is_loaded_once(llm, llm_factory):
+            assert llm_factory().engine is llm.engine
+            other = llm_factory(max_batch_tokens=64)
+            assert other.engine is not llm.engine
+            assert llm_factory(max_batch_tokens=64).engine is other.engine
+        """
+    )
+    result = pytester.runpytest(f"--llmeval-model={tiny_model_dir}", "--llmeval-device=cpu")
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines([f"llmeval: model={tiny_model_dir} backend=transformers (auto) *"])

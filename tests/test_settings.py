@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pytest_llmeval.settings import OPTIONS, Option, Settings, SettingsError
+
+
+def lookup_from(values: dict[str, str]) -> object:
+    return lambda option: values.get(option.name)
+
+
+def test_defaults() -> None:
+    settings = Settings.from_lookup(lambda option: None)
+    assert settings.model is None
+    assert (settings.backend, settings.dtype, settings.device) == ("auto", "auto", "auto")
+    assert settings.max_batch_tokens == 8192
+    assert settings.max_length is None
+
+
+def test_values_are_parsed_and_typed() -> None:
+    settings = Settings.from_lookup(
+        lookup_from({"model": "m.gguf", "max_batch_tokens": "512", "device": "cuda:1", "home": "~/x"})
+    )
+    assert settings.model == "m.gguf"
+    assert settings.max_batch_tokens == 512
+    assert settings.device == "cuda:1"
+    assert settings.home == Path("~/x").expanduser()
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("backend", "tensorflow", "--llmeval-backend: 'tensorflow' is not one of auto, transformers"),
+        ("dtype", "fp8", "--llmeval-dtype: 'fp8' is not one of"),
+        ("max_batch_tokens", "lots", "--llmeval-max-batch-tokens: expected a whole number of at least 1"),
+        ("max_length", "0", "--llmeval-max-length: expected a whole number"),
+        ("device", "tpu", "--llmeval-device: expected auto, cpu, cuda, cuda:N or mps"),
+        ("device", "cuda:first", "--llmeval-device: expected cuda:N"),
+    ],
+)
+def test_bad_values_name_the_option(name: str, value: str, message: str) -> None:
+    with pytest.raises(SettingsError, match=message.replace("(", r"\(")):
+        Settings.from_lookup(lookup_from({name: value}))
+
+
+def test_replace_validates_like_user_input() -> None:
+    settings = Settings()
+    assert settings.replace(dtype="bfloat16").dtype == "bfloat16"
+    assert settings.replace(max_batch_tokens=64).max_batch_tokens == 64
+    with pytest.raises(SettingsError, match="unknown llmeval setting 'temperature'"):
+        settings.replace(temperature=1)
+    with pytest.raises(SettingsError, match="--llmeval-dtype"):
+        settings.replace(dtype="int3")
+
+
+def test_every_option_has_three_spellings() -> None:
+    option = Option("max_batch_tokens", "help")
+    assert (option.flag, option.env_var, option.ini_key) == (
+        "--llmeval-max-batch-tokens",
+        "LLMEVAL_MAX_BATCH_TOKENS",
+        "llmeval_max_batch_tokens",
+    )
+    assert {o.name for o in OPTIONS} == set(Settings.__dataclass_fields__)
