@@ -109,7 +109,9 @@ class LLM:
     def chat(self, messages: str | Conversation, **spec: Any) -> Output: ...
     @overload
     def chat(self, messages: Sequence[Conversation], **spec: Any) -> list[Output]: ...
-    def chat(self, messages: str | Conversation | Sequence[Conversation], **spec: Any) -> Output | list[Output]:
+    def chat(
+        self, messages: str | Conversation | Sequence[Conversation], **spec: Any
+    ) -> Output | list[Output]:
         """Answer chat conversations through the model's chat template.
 
         A string is one user message; a list of ``{"role", "content"}`` dicts is one
@@ -122,7 +124,7 @@ class LLM:
         elif single:
             conversations = [messages]  # type: ignore[list-item]
         else:
-            conversations = _as_list(messages, Sequence, "chat", "conversations")  # type: ignore[arg-type]
+            conversations = _as_list(messages, Sequence, "chat", "conversations")
         requests = [GenerationRequest(messages=tuple(c), spec=generation_spec) for c in conversations]
         outputs = self._generate(requests)
         return outputs[0] if single else outputs
@@ -146,7 +148,9 @@ class LLM:
         return self.engine.loglikelihood([LoglikelihoodRequest(c, k) for c, k in pairs])
 
     @overload
-    def choose(self, prompt: str, choices: Sequence[str], *, delimiter: str = " ") -> Choice: ...
+    def choose(  # type: ignore[overload-overlap]
+        self, prompt: str, choices: Sequence[str], *, delimiter: str = " "
+    ) -> Choice: ...
     @overload
     def choose(
         self, prompt: Sequence[str], choices: Sequence[str] | Sequence[Sequence[str]], *, delimiter: str = " "
@@ -164,13 +168,14 @@ class LLM:
         list per prompt. All requests go to the engine as one batch.
         """
         prompts = _as_list(prompt, str, "choose", "prompts")
+        per_prompt: list[tuple[str, ...]]
         if choices and isinstance(choices[0], str):
-            per_prompt = [tuple(choices)] * len(prompts)  # type: ignore[arg-type]
+            per_prompt = [tuple(str(c) for c in choices)] * len(prompts)
         else:
             per_prompt = [tuple(c) for c in choices]
         if len(per_prompt) != len(prompts):
             raise EngineError(f"choose() got {len(prompts)} prompts but {len(per_prompt)} lists of choices")
-        requests = []
+        requests: list[LoglikelihoodRequest] = []
         for p, options in zip(prompts, per_prompt, strict=True):
             if len(options) < 2 or not all(isinstance(o, str) and o for o in options):
                 raise EngineError(f"choose() needs at least two non-empty string choices, got {options!r}")
@@ -193,7 +198,7 @@ class LLM:
         return answers[0] if isinstance(prompt, str) else answers
 
     @overload
-    def perplexity(self, text: str) -> RollingResult: ...
+    def perplexity(self, text: str) -> RollingResult: ...  # type: ignore[overload-overlap]
     @overload
     def perplexity(self, text: Sequence[str]) -> list[RollingResult]: ...
     def perplexity(self, text: str | Sequence[str]) -> RollingResult | list[RollingResult]:

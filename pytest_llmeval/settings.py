@@ -92,11 +92,13 @@ class Settings:
     def replace(self, **changes: Any) -> Settings:
         """A copy with some fields changed, validated like the user's own values."""
         by_name = {option.name: option for option in OPTIONS}
-        checked = {}
+        checked: dict[str, Any] = {}
         for name, value in changes.items():
             if name not in by_name:
                 raise SettingsError(f"unknown llmeval setting {name!r}; known: {', '.join(by_name)}")
-            checked[name] = _PARSERS.get(name, _text)(by_name[name], str(value)) if value is not None else None
+            checked[name] = (
+                _PARSERS.get(name, _text)(by_name[name], str(value)) if value is not None else None
+            )
         return dataclasses.replace(self, **checked)
 
 

@@ -15,7 +15,7 @@ import pytest
 
 # pytester's in-process runs drop modules first imported inside them, and torch cannot be
 # imported twice in one process: importing it here keeps it loaded across those runs.
-import torch  # noqa: F401
+import torch
 
 # Nothing in the tests may reach for a model or dataset hub.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -52,7 +52,6 @@ def smollm2(smollm2_gguf: Path) -> Iterator[object]:
 
 @pytest.fixture(scope="session")
 def tiny_model_dir(smollm2_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    import torch
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
     folder = tmp_path_factory.mktemp("tiny-llama")

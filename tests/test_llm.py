@@ -86,7 +86,10 @@ def test_choose_follows_lm_eval_acc_and_acc_norm() -> None:
     engine = ScriptedEngine({" no": -2.0, " certainly": -8.0})
     choice = LLM(engine).choose("Is it?", ["no", "certainly"])
     assert (choice.index, choice.index_norm, choice.choice) == (0, 1, "no")
-    assert engine.batches[0] == [LoglikelihoodRequest("Is it?", " no"), LoglikelihoodRequest("Is it?", " certainly")]
+    assert engine.batches[0] == [
+        LoglikelihoodRequest("Is it?", " no"),
+        LoglikelihoodRequest("Is it?", " certainly"),
+    ]
 
 
 def test_choose_batches_every_prompt_and_choice_together() -> None:

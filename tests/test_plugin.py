@@ -24,7 +24,12 @@ def test_help_lists_the_options(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--help")
     assert result.ret == 0
     result.stdout.fnmatch_lines(
-        ["LLM evaluation (pytest-llmeval):", "*--llmeval-model=*", "*--llmeval-backend=*", "*--llmeval-max-batch-tokens=*"]
+        [
+            "LLM evaluation (pytest-llmeval):",
+            "*--llmeval-model=*",
+            "*--llmeval-backend=*",
+            "*--llmeval-max-batch-tokens=*",
+        ]
     )
 
 
@@ -36,7 +41,9 @@ def test_import_and_help_load_neither_torch_nor_vllm(tmp_path: Path) -> None:
         "print('HEAVY', heavy)\n"
     )
     # Run outside this repo, whose own test conftest imports torch on purpose.
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path)
+    run = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path
+    )
     out = run.stdout
     assert "HEAVY []" in out
 
@@ -49,10 +56,14 @@ def test_bad_setting_is_a_usage_error_with_one_line(pytester: pytest.Pytester) -
     assert "Traceback" not in result.stderr.str()
 
 
-def test_command_line_beats_environment_beats_ini(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_command_line_beats_environment_beats_ini(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     pytester.makeini("[pytest]\nllmeval_dtype = float16\nllmeval_model = from-ini\n")
     pytester.makepyfile("def test_x(): pass")
-    pytester.runpytest().stdout.fnmatch_lines(["llmeval: model=from-ini backend=transformers (auto) dtype=float16 *"])
+    pytester.runpytest().stdout.fnmatch_lines(
+        ["llmeval: model=from-ini backend=transformers (auto) dtype=float16 *"]
+    )
     monkeypatch.setenv("LLMEVAL_DTYPE", "bfloat16")
     pytester.runpytest().stdout.fnmatch_lines(["llmeval: * dtype=bfloat16 *"])
     pytester.runpytest("--llmeval-dtype=float32").stdout.fnmatch_lines(["llmeval: * dtype=float32 *"])

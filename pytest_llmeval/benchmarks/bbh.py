@@ -36,6 +36,7 @@ def load_bbh(path: str | Path, limit: int | None = None) -> list[MultipleChoice]
     labels = next((s for s in _LABEL_SETS if targets <= set(s)), None)
     questions = []
     for number, example in enumerate(examples[:limit], start=1):
+        choices: tuple[str, ...]
         if labels is not None:
             choices = labels
         else:

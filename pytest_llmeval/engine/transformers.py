@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .model_files import default_cache_root, resolve_model
 from .types import (
@@ -75,26 +75,34 @@ class TransformersEngine:
         self._dtype = _resolve_dtype(dtype, self._device)
         self._max_batch_tokens = max_batch_tokens
         try:
-            self._tokenizer = AutoTokenizer.from_pretrained(source.load_path)
-            self._model = AutoModelForCausalLM.from_pretrained(source.load_path, dtype=self._dtype)
+            # Typed as Any: the engine works with every tokenizer and causal LM class alike.
+            self._tokenizer: Any = cast(Any, AutoTokenizer.from_pretrained(source.load_path))
+            self._model: Any = cast(
+                Any, AutoModelForCausalLM.from_pretrained(source.load_path, dtype=self._dtype)
+            )
         except Exception as exc:
-            where = "folder" if source.is_local else "hub id (is the hub reachable, or is this a typo for a path?)"
+            where = (
+                "folder"
+                if source.is_local
+                else "hub id (is the hub reachable, or is this a typo for a path?)"
+            )
             raise ModelLoadError(f"could not load model {model!r} as a transformers {where}: {exc}") from exc
-        self._model.to(self._device).eval()
+        self._model.to(self._device)
+        self._model.eval()
 
         tok = self._tokenizer
         if tok.pad_token_id is None:
-            tok.pad_token = tok.eos_token
+            tok.pad_token = tok.eos_token  # decoder-only models often ship without one
         # Replace the checkpoint's sampling defaults (top_k, repetition penalties...) with a neutral
         # config: only the GenerationSpec decides decoding. Its end-of-turn tokens are kept.
         own = self._model.generation_config
-        self._model.generation_config = GenerationConfig(
+        self._model.generation_config = GenerationConfig(  # type: ignore[no-untyped-call]
             bos_token_id=own.bos_token_id, eos_token_id=own.eos_token_id, pad_token_id=tok.pad_token_id
         )
         eos = own.eos_token_id if own.eos_token_id is not None else tok.eos_token_id
         self._eos_ids = set(eos if isinstance(eos, list) else [eos]) - {None}
         self._prefix_token_id: int = tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id
-        self._bos_text = tok.decode([self._prefix_token_id])
+        self._bos_text: str = tok.decode([self._prefix_token_id])
         self._max_length = max_length or _model_max_length(self._model.config, tok)
         self._vocab_size = int(self._model.config.vocab_size)
 
@@ -191,7 +199,9 @@ class TransformersEngine:
         batch: list[int] = []
         for i in ordered:
             width = len(encoded[batch[0]] if batch else encoded[i]) + spec.max_tokens
-            if batch and ((len(batch) + 1) * spec.n * width > self._max_batch_tokens or len(batch) >= _MAX_ROWS):
+            if batch and (
+                (len(batch) + 1) * spec.n * width > self._max_batch_tokens or len(batch) >= _MAX_ROWS
+            ):
                 yield batch
                 batch = []
             batch.append(i)
@@ -205,8 +215,10 @@ class TransformersEngine:
         width = max(len(p) for p in prompts)
         pad = self._tokenizer.pad_token_id
         input_ids = torch.tensor([[pad] * (width - len(p)) + p for p in prompts], device=self._device)
-        attention = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=self._device)
-        config = GenerationConfig(
+        attention = torch.tensor(
+            [[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=self._device
+        )
+        config = GenerationConfig(  # type: ignore[no-untyped-call]
             max_new_tokens=min(spec.max_tokens, self._max_length - width),
             do_sample=not spec.greedy,
             temperature=spec.temperature if not spec.greedy else None,
@@ -240,7 +252,7 @@ class TransformersEngine:
             if token in self._eos_ids:
                 tokens, reason = tokens[: position + 1], "stop"
                 break
-        text = self._tokenizer.decode(tokens, skip_special_tokens=True)
+        text: str = self._tokenizer.decode(tokens, skip_special_tokens=True)
         cut = min((at for at in (text.find(s) for s in spec.stop) if at >= 0), default=-1)
         if cut >= 0:
             text, reason = text[:cut], "stop"
@@ -314,7 +326,7 @@ class TransformersEngine:
         ordered = sorted(groups.items(), key=lambda kv: -len(kv[0]))
         batch: list[tuple[tuple[int, ...], list[_Scored]]] = []
         for prefix, members in ordered:
-            candidate = batch + [(prefix, members)]
+            candidate = [*batch, (prefix, members)]
             if batch and not self._fits(candidate):
                 self._score_batch(batch)
                 batch = []
@@ -355,13 +367,19 @@ class TransformersEngine:
             cache = None
             prefix_mask = torch.zeros((len(rows), 0), dtype=torch.long, device=device)
             if prefix_width:
-                ids = torch.tensor([list(p) + [pad] * (prefix_width - len(p)) for p in prefixes], device=device)
+                ids = torch.tensor(
+                    [list(p) + [pad] * (prefix_width - len(p)) for p in prefixes], device=device
+                )
                 mask = torch.tensor(
                     [[1] * len(p) + [0] * (prefix_width - len(p)) for p in prefixes], device=device
                 )
                 positions = torch.arange(prefix_width, device=device).expand(len(prefixes), -1)
                 out = self._model(
-                    input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True, logits_to_keep=1
+                    input_ids=ids,
+                    attention_mask=mask,
+                    position_ids=positions,
+                    use_cache=True,
+                    logits_to_keep=1,
                 )
                 cache = out.past_key_values
                 slots = torch.tensor([slot for slot, _ in rows], device=device)
@@ -375,7 +393,9 @@ class TransformersEngine:
                 [[1] * len(item.suffix) + [0] * (suffix_width - len(item.suffix)) for _, item in rows],
                 device=device,
             )
-            positions = torch.tensor(starts, device=device)[:, None] + torch.arange(suffix_width, device=device)
+            positions = torch.tensor(starts, device=device)[:, None] + torch.arange(
+                suffix_width, device=device
+            )
             out = self._model(
                 input_ids=ids,
                 attention_mask=torch.cat([prefix_mask, suffix_mask], dim=1),
@@ -392,7 +412,9 @@ class TransformersEngine:
                 item.is_greedy = bool((greedy[row, :n] == targets).all())
 
 
-def _rolling_windows(tokens: list[int], prefix_token: int, max_length: int) -> Iterator[tuple[list[int], list[int]]]:
+def _rolling_windows(
+    tokens: list[int], prefix_token: int, max_length: int
+) -> Iterator[tuple[list[int], list[int]]]:
     """Disjoint scoring windows as lm-evaluation-harness makes them (rolling, context length 1)."""
     first = min(max_length, len(tokens))
     yield [prefix_token], tokens[:first]
@@ -445,8 +467,6 @@ def _model_max_length(config: Any, tokenizer: Any) -> int:
 
 def _tokenizer_hash(tokenizer: Any) -> str:
     backend = getattr(tokenizer, "backend_tokenizer", None)
-    if backend is not None:
-        material = backend.to_str()
-    else:
-        material = repr(sorted(tokenizer.get_vocab().items()))
+    # A fast tokenizer serializes everything (vocab, merges, normalizer); a slow one has its vocab.
+    material = backend.to_str() if backend is not None else repr(sorted(tokenizer.get_vocab().items()))
     return hashlib.sha256(material.encode()).hexdigest()[:16]

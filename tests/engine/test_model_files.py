@@ -18,7 +18,7 @@ def test_hub_ids_and_paths_are_told_apart(tmp_path: Path) -> None:
 
 
 def test_missing_path(tmp_path: Path) -> None:
-    with pytest.raises(ModelLoadError, match="model path does not exist: .*nowhere.gguf"):
+    with pytest.raises(ModelLoadError, match=r"model path does not exist: .*nowhere\.gguf"):
         resolve_model(str(tmp_path / "nowhere.gguf"), tmp_path)
 
 
@@ -30,7 +30,7 @@ def test_a_file_that_is_not_a_model(tmp_path: Path) -> None:
 
 
 def test_a_folder_without_config(tmp_path: Path) -> None:
-    with pytest.raises(ModelLoadError, match="folder without config.json"):
+    with pytest.raises(ModelLoadError, match=r"folder without config\.json"):
         resolve_model(str(tmp_path), tmp_path)
 
 
@@ -45,7 +45,9 @@ def test_a_truncated_gguf_is_reported_and_not_cached(smollm2_gguf: Path, tmp_pat
 
 
 @pytest.mark.slow
-def test_gguf_conversion_is_cached_by_content(smollm2_gguf: Path, smollm2_folder: Path, tmp_path: Path) -> None:
+def test_gguf_conversion_is_cached_by_content(
+    smollm2_gguf: Path, smollm2_folder: Path, tmp_path: Path
+) -> None:
     copy = tmp_path / "renamed.gguf"
     shutil.copy(smollm2_gguf, copy)
     # The first conversion lives in the default cache; a copy under another name hits the same entry.

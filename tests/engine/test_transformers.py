@@ -37,7 +37,9 @@ def bbh_requests(per_task: int) -> list[LoglikelihoodRequest]:
     return requests
 
 
-def plain_loglikelihood(engine: TransformersEngine, context: list[int], continuation: list[int]) -> tuple[float, bool]:
+def plain_loglikelihood(
+    engine: TransformersEngine, context: list[int], continuation: list[int]
+) -> tuple[float, bool]:
     """The textbook computation, one pair at a time: full forward pass, log-softmax everywhere."""
     model: Any = engine._model
     whole = (context + continuation)[-(engine.info.max_length + 1) :]
