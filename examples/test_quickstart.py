@@ -10,6 +10,7 @@ a model that fails them is broken, not just small.
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -19,7 +20,7 @@ from pytest_llmeval import LLM
 FACTS = [
     ("What is the capital of France? Answer in one word.", "Paris"),
     ("What is the capital of Italy? Answer in one word.", "Rome"),
-    ("What color is the sky on a clear day? Answer in one word.", "blue"),
+    ("What is the capital of Germany? Answer in one word.", "Berlin"),
 ]
 
 
@@ -53,9 +54,26 @@ def test_fluent_text_is_less_perplexing_than_shuffled_words(llm: LLM) -> None:
     assert llm.perplexity(fluent).word_perplexity < llm.perplexity(shuffled).word_perplexity
 
 
-def test_bulleted_list_format(llm: LLM) -> None:
-    out = llm.chat(
-        "List three fruits as a bulleted list, one per line, starting each line with '- '.", max_tokens=48
-    )
-    bullets = [line for line in out.splitlines() if line.strip().startswith(("-", "*", "•"))]
-    assert len(bullets) >= 3, out
+def test_numbered_list_format(llm: LLM) -> None:
+    out = llm.chat("List three fruits as a numbered list.", max_tokens=48)
+    items = re.findall(r"^\s*(\d+)\.\s+\S", out, flags=re.MULTILINE)
+    assert items[:3] == ["1", "2", "3"], out
+
+
+@pytest.mark.parametrize(
+    ("question", "number"),
+    [
+        ("How many legs does a spider have? Answer with a number.", 8),
+        ("What is 3 + 5? Answer with a number only.", 8),
+    ],
+    ids=["spider-legs", "addition"],
+)
+def test_numeric_answer(llm: LLM, question: str, number: int) -> None:
+    out = llm.chat(question, max_tokens=32)
+    assert number in [int(n) for n in re.findall(r"-?\d+", out)], out
+
+
+def test_json_extraction(llm: LLM) -> None:
+    out = llm.chat("Reply with a JSON object with keys name and age for: Bob, 42.", max_tokens=48)
+    person = json.loads(out)
+    assert person == {"name": "Bob", "age": 42}

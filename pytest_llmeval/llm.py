@@ -115,16 +115,12 @@ class LLM:
         """Answer chat conversations through the model's chat template.
 
         A string is one user message; a list of ``{"role", "content"}`` dicts is one
-        conversation; a list of such lists is a batch of conversations.
+        conversation; a list of strings or of conversations is a batch.
         """
         generation_spec = _spec(spec)
         single = isinstance(messages, str) or (bool(messages) and isinstance(messages[0], Mapping))
-        if isinstance(messages, str):
-            conversations: list[Conversation] = [[{"role": "user", "content": messages}]]
-        elif single:
-            conversations = [messages]  # type: ignore[list-item]
-        else:
-            conversations = _as_list(messages, Sequence, "chat", "conversations")
+        items: list[Any] = [messages] if single else _as_list(messages, Sequence, "chat", "conversations")
+        conversations: list[Conversation] = [[{"role": "user", "content": c}] if isinstance(c, str) else c for c in items]
         requests = [GenerationRequest(messages=tuple(c), spec=generation_spec) for c in conversations]
         outputs = self._generate(requests)
         return outputs[0] if single else outputs
@@ -225,6 +221,6 @@ def _as_list(value: Any, kind: type, method: str, what: str) -> list[Any]:
     if not items:
         raise EngineError(f"{method}() got an empty list of {what}")
     for item in items:
-        if not isinstance(item, kind) or (kind is not str and isinstance(item, str)):
+        if not isinstance(item, kind):
             raise EngineError(f"{method}() expects {what}, got an item of type {type(item).__name__}")
     return items

@@ -73,6 +73,7 @@ def test_chat_accepts_a_string_a_conversation_or_a_batch() -> None:
     assert llm.chat([{"role": "user", "content": "one"}]) == "one#0"
     batch = llm.chat([[{"role": "user", "content": "x"}], [{"role": "user", "content": "y"}]])
     assert batch == ["x#0", "y#0"]
+    assert llm.chat(["p", [{"role": "user", "content": "q"}]]) == ["p#0", "q#0"]
 
 
 def test_output_survives_pickling() -> None:
