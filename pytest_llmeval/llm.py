@@ -120,7 +120,9 @@ class LLM:
         generation_spec = _spec(spec)
         single = isinstance(messages, str) or (bool(messages) and isinstance(messages[0], Mapping))
         items: list[Any] = [messages] if single else _as_list(messages, Sequence, "chat", "conversations")
-        conversations: list[Conversation] = [[{"role": "user", "content": c}] if isinstance(c, str) else c for c in items]
+        conversations: list[Conversation] = [
+            [{"role": "user", "content": c}] if isinstance(c, str) else c for c in items
+        ]
         requests = [GenerationRequest(messages=tuple(c), spec=generation_spec) for c in conversations]
         outputs = self._generate(requests)
         return outputs[0] if single else outputs
