@@ -176,6 +176,10 @@ class TransformersEngine:
     # ----- generation -----
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[GenerationResult]:
+        if any(r.spec.json_schema is not None for r in requests):
+            raise EngineError(
+                "the transformers backend has no structured output: json_schema is not supported"
+            )
         encoded = [self._render(r) for r in requests]
         results: list[GenerationResult | None] = [None] * len(requests)
         by_spec: dict[GenerationSpec, list[int]] = defaultdict(list)
@@ -251,6 +255,9 @@ class TransformersEngine:
         for position, token in enumerate(tokens):
             if token in self._eos_ids:
                 tokens, reason = tokens[: position + 1], "stop"
+                break
+            if token == self._tokenizer.pad_token_id:  # padding after a row ended on a stop string
+                tokens, reason = tokens[:position], "stop"
                 break
         text: str = self._tokenizer.decode(tokens, skip_special_tokens=True)
         cut = min((at for at in (text.find(s) for s in spec.stop) if at >= 0), default=-1)

@@ -170,6 +170,8 @@ def test_perplexity_of_a_long_text_sums_its_windows(tiny: TransformersEngine) ->
 
 
 def test_bad_requests_give_clear_errors(tiny: TransformersEngine) -> None:
+    with pytest.raises(EngineError, match="json_schema is not supported"):
+        tiny.generate([GenerationRequest(prompt="x", spec=GenerationSpec(json_schema="{}"))])
     with pytest.raises(EngineError, match="empty text"):
         tiny.loglikelihood_rolling([""])
     with pytest.raises(EngineError, match="maximum length"):
