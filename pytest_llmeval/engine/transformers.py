@@ -8,8 +8,6 @@ continuation token is scored.
 
 from __future__ import annotations
 
-import hashlib
-import re
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -17,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from .model_files import default_cache_root, resolve_model
+from .tokens import TokenRules, model_max_length, rolling_loglikelihood
 from .types import (
     Completion,
     EngineError,
@@ -34,8 +33,6 @@ from .types import (
 if TYPE_CHECKING:
     import torch
 
-_DEFAULT_MAX_LENGTH = 2048  # lm-evaluation-harness's fallback when neither config nor tokenizer says
-_TOKENIZER_INFINITY = 1e29
 _MAX_ROWS = 64  # beyond this, CPU matmuls stop getting faster per row and padding waste grows
 _LOGITS_BUDGET_BYTES = 1 << 30  # cap on one batch's float32 logits (rows x positions x vocab)
 
@@ -101,19 +98,19 @@ class TransformersEngine:
         )
         eos = own.eos_token_id if own.eos_token_id is not None else tok.eos_token_id
         self._eos_ids = set(eos if isinstance(eos, list) else [eos]) - {None}
-        self._prefix_token_id: int = tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id
-        self._bos_text: str = tok.decode([self._prefix_token_id])
-        self._max_length = max_length or _model_max_length(self._model.config, tok)
+        self.rules = TokenRules(tok)
+        self._max_length = max_length or model_max_length(self._model.config, tok)
         self._vocab_size = int(self._model.config.vocab_size)
 
+        tokenizer_hash, template_hash = self.rules.fingerprint()
         self._info = EngineInfo(
             backend="transformers",
             model=model,
             weights_hash=source.weights_hash,
             dtype=str(self._dtype).removeprefix("torch."),
             device=str(self._device),
-            tokenizer_hash=_tokenizer_hash(tok),
-            chat_template_hash=hashlib.sha256((tok.chat_template or "").encode()).hexdigest()[:16],
+            tokenizer_hash=tokenizer_hash,
+            chat_template_hash=template_hash,
             max_length=self._max_length,
             versions={"torch": torch.__version__, "transformers": transformers.__version__},
         )
@@ -131,48 +128,6 @@ class TransformersEngine:
         if self._device.type == "cuda":
             self._torch.cuda.empty_cache()
 
-    # ----- tokenization (lm-evaluation-harness rules) -----
-
-    def _encode(self, text: str) -> list[int]:
-        # Tokenizer defaults, except that a text already starting with BOS gets no second one.
-        add_special = not (self._bos_text and text.startswith(self._bos_text))
-        return list(self._tokenizer.encode(text, add_special_tokens=add_special))
-
-    def _encode_pair(self, context: str, continuation: str) -> tuple[list[int], list[int]]:
-        if not context:
-            cont = list(self._tokenizer.encode(continuation, add_special_tokens=False))
-            if cont and cont[0] == self._prefix_token_id:
-                return cont[:1], cont[1:]
-            return [self._prefix_token_id], cont
-        # Trailing whitespace belongs to the continuation, so " Paris" tokenizes as a word.
-        n_spaces = len(context) - len(context.rstrip())
-        if n_spaces:
-            context, continuation = context[:-n_spaces], context[-n_spaces:] + continuation
-        whole = self._encode(context + continuation)
-        context_enc = self._encode(context)
-        return context_enc, whole[len(context_enc) :]
-
-    def _render(self, request: GenerationRequest) -> list[int]:
-        if request.messages is not None:
-            if not self._tokenizer.chat_template:
-                raise EngineError(
-                    f"model {self._info.model!r} has no chat template: use generate() with a plain prompt"
-                )
-            text = self._tokenizer.apply_chat_template(
-                [dict(m) for m in request.messages], tokenize=False, add_generation_prompt=True
-            )
-            ids = list(self._tokenizer.encode(text, add_special_tokens=False))
-        else:
-            assert request.prompt is not None
-            ids = self._encode(request.prompt)
-        if not ids:
-            ids = [self._prefix_token_id]  # an empty prompt generates unconditionally, from BOS
-        if len(ids) >= self._max_length:
-            raise EngineError(
-                f"prompt has {len(ids)} tokens, but the model's maximum length is {self._max_length}"
-            )
-        return ids
-
     # ----- generation -----
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[GenerationResult]:
@@ -180,7 +135,7 @@ class TransformersEngine:
             raise EngineError(
                 "the transformers backend has no structured output: json_schema is not supported"
             )
-        encoded = [self._render(r) for r in requests]
+        encoded = [self.rules.render(r, self._max_length, self._info.model) for r in requests]
         results: list[GenerationResult | None] = [None] * len(requests)
         by_spec: dict[GenerationSpec, list[int]] = defaultdict(list)
         for index, request in enumerate(requests):
@@ -268,7 +223,7 @@ class TransformersEngine:
     # ----- loglikelihood -----
 
     def loglikelihood(self, requests: Sequence[LoglikelihoodRequest]) -> list[LoglikelihoodResult]:
-        pairs = [self._encode_pair(r.context, r.continuation) for r in requests]
+        pairs = [self.rules.encode_pair(r.context, r.continuation) for r in requests]
         return self.loglikelihood_tokens(pairs)
 
     def loglikelihood_tokens(self, pairs: Sequence[tuple[list[int], list[int]]]) -> list[LoglikelihoodResult]:
@@ -301,29 +256,7 @@ class TransformersEngine:
         ]
 
     def loglikelihood_rolling(self, texts: Sequence[str]) -> list[RollingResult]:
-        windows: list[tuple[list[int], list[int]]] = []
-        owners: list[int] = []
-        counts: list[int] = []
-        for index, text in enumerate(texts):
-            tokens = self._encode(text)
-            if not tokens:
-                raise EngineError("cannot compute the perplexity of an empty text")
-            for window in _rolling_windows(tokens, self._prefix_token_id, self._max_length):
-                windows.append(window)
-                owners.append(index)
-            counts.append(len(tokens))
-        totals = [0.0] * len(texts)
-        for owner, result in zip(owners, self.loglikelihood_tokens(windows), strict=True):
-            totals[owner] += result.logprob
-        return [
-            RollingResult(
-                logprob=total,
-                num_tokens=count,
-                num_words=len(re.split(r"\s+", text)),
-                num_bytes=len(text.encode("utf-8")),
-            )
-            for total, count, text in zip(totals, counts, texts, strict=True)
-        ]
+        return rolling_loglikelihood(self.rules, texts, self._max_length, self.loglikelihood_tokens)
 
     def _score(self, items: list[_Scored]) -> None:
         groups: dict[tuple[int, ...], list[_Scored]] = defaultdict(list)
@@ -419,21 +352,6 @@ class TransformersEngine:
                 item.is_greedy = bool((greedy[row, :n] == targets).all())
 
 
-def _rolling_windows(
-    tokens: list[int], prefix_token: int, max_length: int
-) -> Iterator[tuple[list[int], list[int]]]:
-    """Disjoint scoring windows as lm-evaluation-harness makes them (rolling, context length 1)."""
-    first = min(max_length, len(tokens))
-    yield [prefix_token], tokens[:first]
-    predicted = first
-    while predicted < len(tokens):
-        length = min(len(tokens) - predicted, max_length)
-        end = predicted + length
-        window = tokens[max(0, end - max_length - 1) : end - 1]
-        yield window[: len(window) - (length - 1)], tokens[end - length : end]
-        predicted = end
-
-
 def _resolve_device(device: str) -> torch.device:
     import torch
 
@@ -458,22 +376,3 @@ def _resolve_dtype(dtype: str, device: torch.device) -> torch.dtype:
             return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         return torch.float32
     return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[dtype]
-
-
-def _model_max_length(config: Any, tokenizer: Any) -> int:
-    # The same order lm-evaluation-harness uses, so truncation happens at the same place.
-    for attr in ("n_positions", "max_position_embeddings", "n_ctx"):
-        value = getattr(getattr(config, "text_config", None), attr, None) or getattr(config, attr, None)
-        if value:
-            return int(value)
-    limit = getattr(tokenizer, "model_max_length", None)
-    if limit and limit < _TOKENIZER_INFINITY:
-        return int(limit)
-    return _DEFAULT_MAX_LENGTH
-
-
-def _tokenizer_hash(tokenizer: Any) -> str:
-    backend = getattr(tokenizer, "backend_tokenizer", None)
-    # A fast tokenizer serializes everything (vocab, merges, normalizer); a slow one has its vocab.
-    material = backend.to_str() if backend is not None else repr(sorted(tokenizer.get_vocab().items()))
-    return hashlib.sha256(material.encode()).hexdigest()[:16]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Literal, Protocol, runtime_checkable
@@ -134,6 +135,11 @@ class RollingResult:
     num_tokens: int
     num_words: int
     num_bytes: int
+
+    @classmethod
+    def of(cls, text: str, logprob: float, num_tokens: int) -> RollingResult:
+        # Words are lm-eval's: the pieces of re.split(r"\s+"), so a trailing space counts one more.
+        return cls(logprob, num_tokens, len(re.split(r"\s+", text)), len(text.encode("utf-8")))
 
     @property
     def token_perplexity(self) -> float:

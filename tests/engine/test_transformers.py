@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from pytest_llmeval.benchmarks.bbh import load_bbh
-from pytest_llmeval.engine.transformers import TransformersEngine, _rolling_windows
+from pytest_llmeval.engine.tokens import rolling_windows
+from pytest_llmeval.engine.transformers import TransformersEngine
 from pytest_llmeval.engine.types import (
     EngineError,
     GenerationRequest,
@@ -77,7 +78,7 @@ def test_loglikelihoods_match_plain_computation_and_batching(smollm2: Transforme
     assert len(requests) >= 35
     batched = smollm2.loglikelihood(requests)
     for request, result in zip(requests, batched, strict=True):
-        context, continuation = smollm2._encode_pair(request.context, request.continuation)
+        context, continuation = smollm2.rules.encode_pair(request.context, request.continuation)
         logprob, greedy = plain_loglikelihood(smollm2, context, continuation)
         assert result.logprob == pytest.approx(logprob, abs=1e-4)
         assert result.is_greedy == greedy
@@ -120,7 +121,7 @@ def test_greedy_ignores_the_checkpoints_own_sampling_defaults(tiny: Transformers
 def test_context_longer_than_model_is_truncated_from_the_left(tiny: TransformersEngine) -> None:
     context = " ".join(f"word{i}" for i in range(400))
     (result,) = tiny.loglikelihood([LoglikelihoodRequest(context, " end")])
-    ctx, cont = tiny._encode_pair(context, " end")
+    ctx, cont = tiny.rules.encode_pair(context, " end")
     assert result.truncated_tokens == len(ctx) + len(cont) - (tiny.info.max_length + 1) > 0
     logprob, _ = plain_loglikelihood(tiny, ctx, cont)
     assert result.logprob == pytest.approx(logprob, abs=1e-4)
@@ -145,23 +146,14 @@ def test_mixed_empty_and_shared_contexts_in_one_call(tiny: TransformersEngine) -
         assert result.logprob == pytest.approx(tiny.loglikelihood([request])[0].logprob, abs=1e-4)
 
 
-def test_rolling_windows_match_lm_eval() -> None:
-    from lm_eval.utils import get_rolling_token_windows, make_disjoint_window
-
-    tokens = list(range(100, 137))
-    for max_length in (1, 5, 16, 36, 37, 64):
-        expected = [make_disjoint_window(w) for w in get_rolling_token_windows(tokens, 7, max_length, 1)]
-        assert list(_rolling_windows(tokens, 7, max_length)) == expected
-
-
 def test_perplexity_of_a_long_text_sums_its_windows(tiny: TransformersEngine) -> None:
     text = "The cat sat on the mat. " * 80  # longer than the tiny model's 256 positions
     (result,) = tiny.loglikelihood_rolling([text])
-    tokens = tiny._encode(text)
+    tokens = tiny.rules.encode(text)
     assert result.num_tokens == len(tokens) > tiny.info.max_length
     expected = sum(
         plain_loglikelihood(tiny, ctx, cont)[0]
-        for ctx, cont in _rolling_windows(tokens, tiny.tokenizer.bos_token_id, tiny.info.max_length)
+        for ctx, cont in rolling_windows(tokens, tiny.tokenizer.bos_token_id, tiny.info.max_length)
     )
     assert result.logprob == pytest.approx(expected, abs=1e-3)
     # lm-eval counts the pieces of re.split(r"\s+"), so the trailing space adds an empty 481st word.
