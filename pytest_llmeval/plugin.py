@@ -10,7 +10,7 @@ import pytest
 
 from .llm import LLM
 from .session import LLMEvalSession
-from .settings import OPTIONS, Settings, SettingsError
+from .settings import OPTIONS, Option, Settings, SettingsError
 
 session_key = pytest.StashKey[LLMEvalSession]()
 
@@ -22,15 +22,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             option.flag,
             dest=option.ini_key,
             default=None,
+            action="append" if option.repeatable else "store",
             help=f"{option.help}. Also {option.env_var} or ini {option.ini_key}.",
         )
-        parser.addini(option.ini_key, option.help)
+        if option.repeatable:
+            parser.addini(option.ini_key, option.help, type="linelist")
+        else:
+            parser.addini(option.ini_key, option.help, type="string")
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    def lookup(option: Any) -> str | None:
-        value: str | None = config.getoption(option.ini_key)
-        return value or os.environ.get(option.env_var) or config.getini(option.ini_key) or None
+    def lookup(option: Option) -> str | None:
+        def text(value: Any) -> str | None:  # repeatable options arrive as lists
+            return "\n".join(value) if isinstance(value, list) else value
+
+        cli, ini = text(config.getoption(option.ini_key)), text(config.getini(option.ini_key))
+        return cli or os.environ.get(option.env_var) or ini or None
 
     try:
         settings = Settings.from_lookup(lookup)

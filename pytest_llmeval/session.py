@@ -47,6 +47,5 @@ class LLMEvalSession:
 
         s = self.settings
         model = s.model or "(none: set --llmeval-model)"
-        backend = resolve_backend(s)
-        why = " (auto)" if s.backend == "auto" else ""
-        return [f"llmeval: model={model} backend={backend}{why} dtype={s.dtype} device={s.device}"]
+        backend, why = resolve_backend(s)
+        return [f"llmeval: model={model} backend={backend} ({why}) dtype={s.dtype} device={s.device}"]

@@ -9,6 +9,7 @@ one clear line for the user instead of a traceback from deep inside an engine.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,8 +17,29 @@ from typing import Any
 
 from .engine.model_files import default_cache_root
 
-BACKENDS = ("auto", "transformers")
+BACKENDS = ("auto", "transformers", "vllm")
 DTYPES = ("auto", "float32", "bfloat16", "float16")
+
+
+EngineArgValue = int | float | bool | str
+
+# vLLM engine arguments users commonly set, with the check each value must pass. Others are
+# passed through as given and checked by vLLM itself when the engine starts.
+_ENGINE_ARG_CHECKS: dict[str, tuple[type, Callable[[Any], bool], str]] = {
+    "tensor_parallel_size": (int, lambda v: v >= 1, "a whole number of at least 1"),
+    "pipeline_parallel_size": (int, lambda v: v >= 1, "a whole number of at least 1"),
+    "data_parallel_size": (int, lambda v: v >= 1, "a whole number of at least 1"),
+    "max_model_len": (int, lambda v: v >= 1, "a whole number of at least 1"),
+    "gpu_memory_utilization": (float, lambda v: 0 < v <= 1, "a fraction in (0, 1]"),
+    "enable_prefix_caching": (bool, lambda v: True, "true or false"),
+    "enforce_eager": (bool, lambda v: True, "true or false"),
+    "quantization": (str, lambda v: bool(v), "a quantization method name"),
+    "distributed_executor_backend": (
+        str,
+        lambda v: v in ("ray", "mp", "uni", "external_launcher"),
+        "one of ray, mp, uni, external_launcher",
+    ),
+}
 
 
 class SettingsError(ValueError):
@@ -31,10 +53,13 @@ class Option:
     name: str
     help: str
     default: str | None = None
+    repeatable: bool = False  # given once per value on the command line, one per line in the ini file
 
     @property
     def flag(self) -> str:
-        return "--llmeval-" + self.name.replace("_", "-")
+        # A repeatable flag names one item: --llmeval-engine-arg for the engine_args setting.
+        stem = self.name.removesuffix("s") if self.repeatable else self.name
+        return "--llmeval-" + stem.replace("_", "-")
 
     @property
     def ini_key(self) -> str:
@@ -57,6 +82,13 @@ OPTIONS = (
     ),
     Option("max_length", "override the model's maximum sequence length in tokens (default: from the model)"),
     Option(
+        "engine_args",
+        "extra vLLM engine argument as KEY=VALUE (repeatable; ini: one per line), e.g. "
+        "tensor_parallel_size=2, gpu_memory_utilization=0.8, max_model_len=4096, enable_prefix_caching=true, "
+        "quantization=awq, distributed_executor_backend=ray",
+        repeatable=True,
+    ),
+    Option(
         "home",
         "folder for downloaded test models and GGUF conversions (default: ~/.cache/pytest-llmeval)",
     ),
@@ -71,6 +103,7 @@ class Settings:
     device: str = "auto"
     max_batch_tokens: int = 8192
     max_length: int | None = None
+    engine_args: tuple[tuple[str, EngineArgValue], ...] = ()
     home: Path = dataclasses.field(default_factory=default_cache_root)
 
     @classmethod
@@ -96,6 +129,8 @@ class Settings:
         for name, value in changes.items():
             if name not in by_name:
                 raise SettingsError(f"unknown llmeval setting {name!r}; known: {', '.join(by_name)}")
+            if isinstance(value, Mapping):  # engine_args given as a dict
+                value = "\n".join(f"{k}={v}" for k, v in value.items())
             checked[name] = (
                 _PARSERS.get(name, _text)(by_name[name], str(value)) if value is not None else None
             )
@@ -138,6 +173,43 @@ def _device(option: Option, value: str) -> str:
     return value
 
 
+def _engine_args(option: Option, value: str) -> tuple[tuple[str, EngineArgValue], ...]:
+    """``KEY=VALUE`` items separated by newlines or commas, values typed as int, float, bool or str."""
+    parsed: dict[str, EngineArgValue] = {}
+    for item in re.split(r"[\n,]", value):
+        if not item.strip():
+            continue
+        key, sep, raw = item.partition("=")
+        key, raw = key.strip(), raw.strip()
+        if not sep or not re.fullmatch(r"[a-z_][a-z0-9_]*", key):
+            raise SettingsError(
+                f"{option.flag}: expected KEY=VALUE with a lowercase key, got {item.strip()!r}"
+            )
+        parsed[key] = _engine_arg_value(option, key, raw)
+    return tuple(sorted(parsed.items()))
+
+
+def _engine_arg_value(option: Option, key: str, raw: str) -> EngineArgValue:
+    value: EngineArgValue
+    if raw.lower() in ("true", "false"):
+        value = raw.lower() == "true"
+    else:
+        try:
+            value = int(raw)
+        except ValueError:
+            try:
+                value = float(raw)
+            except ValueError:
+                value = raw
+    if key in _ENGINE_ARG_CHECKS:
+        kind, check, expected = _ENGINE_ARG_CHECKS[key]
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if type(value) is not kind or not check(value):
+            raise SettingsError(f"{option.flag}: {key} must be {expected}, got {raw!r}")
+    return value
+
+
 def _path(option: Option, value: str) -> Path:
     return Path(value).expanduser()
 
@@ -148,5 +220,6 @@ _PARSERS: dict[str, Callable[[Option, str], Any]] = {
     "device": _device,
     "max_batch_tokens": _positive_int,
     "max_length": _positive_int,
+    "engine_args": _engine_args,
     "home": _path,
 }

@@ -52,7 +52,9 @@ def test_bad_setting_is_a_usage_error_with_one_line(pytester: pytest.Pytester) -
     pytester.makepyfile("def test_x(): pass")
     result = pytester.runpytest("--llmeval-backend=tensorflow")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["ERROR: --llmeval-backend: 'tensorflow' is not one of auto, transformers"])
+    result.stderr.fnmatch_lines(
+        ["ERROR: --llmeval-backend: 'tensorflow' is not one of auto, transformers, vllm"]
+    )
     assert "Traceback" not in result.stderr.str()
 
 
@@ -62,7 +64,7 @@ def test_command_line_beats_environment_beats_ini(
     pytester.makeini("[pytest]\nllmeval_dtype = float16\nllmeval_model = from-ini\n")
     pytester.makepyfile("def test_x(): pass")
     pytester.runpytest().stdout.fnmatch_lines(
-        ["llmeval: model=from-ini backend=transformers (auto) dtype=float16 *"]
+        ["llmeval: model=from-ini backend=transformers (auto: *) dtype=float16 *"]
     )
     monkeypatch.setenv("LLMEVAL_DTYPE", "bfloat16")
     pytester.runpytest().stdout.fnmatch_lines(["llmeval: * dtype=bfloat16 *"])
@@ -108,4 +110,35 @@ def test_llm_fixture_on_a_real_model(pytester: pytest.Pytester, tiny_model_dir: 
     )
     result = pytester.runpytest(f"--llmeval-model={tiny_model_dir}", "--llmeval-device=cpu")
     result.assert_outcomes(passed=3)
-    result.stdout.fnmatch_lines([f"llmeval: model={tiny_model_dir} backend=transformers (auto) *"])
+    result.stdout.fnmatch_lines([f"llmeval: model={tiny_model_dir} backend=transformers (auto: *) *"])
+
+
+def test_engine_args_repeat_on_the_command_line_and_reach_the_settings(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        from pytest_llmeval.plugin import session_key
+
+        def test_args(pytestconfig):
+            settings = pytestconfig.stash[session_key].settings
+            assert dict(settings.engine_args) == {"max_model_len": 512, "enforce_eager": True}
+        """
+    )
+    result = pytester.runpytest(
+        "--llmeval-engine-arg=max_model_len=512", "--llmeval-engine-arg", "enforce_eager=true"
+    )
+    result.assert_outcomes(passed=1)
+
+
+def test_engine_args_are_refused_by_the_transformers_backend(
+    pytester: pytest.Pytester, tiny_model_dir: Path
+) -> None:
+    pytester.makepyfile("def test_x(llm): pass")
+    result = pytester.runpytest(
+        f"--llmeval-model={tiny_model_dir}",
+        "--llmeval-backend=transformers",
+        "--llmeval-engine-arg=enforce_eager=true",
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stdout.fnmatch_lines(
+        ["*llmeval: --llmeval-engine-arg configures vLLM; the transformers backend takes none*"]
+    )

@@ -32,7 +32,7 @@ def test_values_are_parsed_and_typed() -> None:
 @pytest.mark.parametrize(
     ("name", "value", "message"),
     [
-        ("backend", "tensorflow", "--llmeval-backend: 'tensorflow' is not one of auto, transformers"),
+        ("backend", "tensorflow", "--llmeval-backend: 'tensorflow' is not one of auto, transformers, vllm"),
         ("dtype", "fp8", "--llmeval-dtype: 'fp8' is not one of"),
         ("max_batch_tokens", "lots", "--llmeval-max-batch-tokens: expected a whole number of at least 1"),
         ("max_length", "0", "--llmeval-max-length: expected a whole number"),
@@ -43,6 +43,36 @@ def test_values_are_parsed_and_typed() -> None:
 def test_bad_values_name_the_option(name: str, value: str, message: str) -> None:
     with pytest.raises(SettingsError, match=message.replace("(", r"\(")):
         Settings.from_lookup(lookup_from({name: value}))
+
+
+def test_engine_args_are_typed_and_checked() -> None:
+    settings = Settings.from_lookup(
+        lookup_from({"engine_args": "tensor_parallel_size=2\ngpu_memory_utilization=0.8, enforce_eager=true"})
+    )
+    assert dict(settings.engine_args) == {
+        "tensor_parallel_size": 2,
+        "gpu_memory_utilization": 0.8,
+        "enforce_eager": True,
+    }
+    assert Settings().replace(engine_args={"quantization": "awq"}).engine_args == (("quantization", "awq"),)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("tensor_parallel_size=0", "tensor_parallel_size must be a whole number of at least 1, got '0'"),
+        ("gpu_memory_utilization=1.5", r"gpu_memory_utilization must be a fraction in \(0, 1\]"),
+        ("enable_prefix_caching=maybe", "enable_prefix_caching must be true or false"),
+        (
+            "distributed_executor_backend=slurm",
+            "distributed_executor_backend must be one of ray, mp, uni, external_launcher",
+        ),
+        ("tensor_parallel_size", "expected KEY=VALUE with a lowercase key"),
+    ],
+)
+def test_bad_engine_args_name_the_flag(value: str, message: str) -> None:
+    with pytest.raises(SettingsError, match="--llmeval-engine-arg: " + message):
+        Settings.from_lookup(lookup_from({"engine_args": value}))
 
 
 def test_replace_validates_like_user_input() -> None:

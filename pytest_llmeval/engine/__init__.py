@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
+import os
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .types import Engine, EngineError, ModelLoadError
@@ -10,20 +13,33 @@ if TYPE_CHECKING:
     from ..settings import Settings
 
 
-def resolve_backend(settings: Settings) -> str:
-    """The backend ``auto`` stands for. Only transformers is built in so far."""
-    return "transformers" if settings.backend == "auto" else settings.backend
+def resolve_backend(settings: Settings) -> tuple[str, str]:
+    """The backend to use and why, without importing torch or vLLM (this runs for ``pytest --help``).
+
+    ``auto`` picks vLLM when it is installed and an NVIDIA GPU is visible, else transformers.
+    """
+    if settings.backend != "auto":
+        return settings.backend, "asked for"
+    has_vllm = importlib.util.find_spec("vllm") is not None
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES", "0") not in ("", "-1")
+    has_gpu = Path("/dev/nvidiactl").exists() and visible
+    if has_vllm and has_gpu:
+        return "vllm", "auto: vLLM and a CUDA GPU are present"
+    missing = "no CUDA GPU" if has_vllm else "vLLM is not installed"
+    return "transformers", f"auto: {missing}"
 
 
 def create_engine(settings: Settings) -> Engine:
     """Load the model that ``settings`` names. Raises ModelLoadError with a one-line reason."""
-    backend = resolve_backend(settings)
+    backend, _ = resolve_backend(settings)
     if settings.model is None:
         raise ModelLoadError(
             "no model configured: pass --llmeval-model (a folder, a .gguf file or a hub id), "
             "set LLMEVAL_MODEL, or set llmeval_model in the ini file"
         )
     if backend == "transformers":
+        if settings.engine_args:
+            raise ModelLoadError("--llmeval-engine-arg configures vLLM; the transformers backend takes none")
         try:
             from .transformers import TransformersEngine
         except ImportError as exc:  # torch or transformers missing from this environment
@@ -38,6 +54,16 @@ def create_engine(settings: Settings) -> Engine:
             max_batch_tokens=settings.max_batch_tokens,
             max_length=settings.max_length,
             cache_root=settings.home,
+        )
+    if backend == "vllm":
+        from .vllm import VLLMEngine
+
+        return VLLMEngine(
+            settings.model,
+            dtype=settings.dtype,
+            max_length=settings.max_length,
+            cache_root=settings.home,
+            engine_args=dict(settings.engine_args),
         )
     raise ModelLoadError(f"unknown backend {backend!r}")
 
