@@ -17,7 +17,7 @@ from typing import Any
 
 from .engine.model_files import default_cache_root
 
-BACKENDS = ("auto", "transformers", "vllm")
+BACKENDS = ("auto", "transformers", "vllm", "openai")
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 
 
@@ -89,6 +89,21 @@ OPTIONS = (
         repeatable=True,
     ),
     Option(
+        "base_url", "URL of an OpenAI-compatible server for the openai backend, e.g. http://127.0.0.1:8000/v1"
+    ),
+    Option(
+        "api_key_env",
+        "environment variable holding the server's API key (default: OPENAI_API_KEY)",
+        "OPENAI_API_KEY",
+    ),
+    Option("concurrency", "requests in flight at once on the openai backend (default: 8)", "8"),
+    Option(
+        "timeout", "seconds one request to the server may take before it is retried (default: 120)", "120"
+    ),
+    Option(
+        "retries", "retries of a request after 429, 5xx, a timeout or a dropped connection (default: 4)", "4"
+    ),
+    Option(
         "home",
         "folder for downloaded test models and GGUF conversions (default: ~/.cache/pytest-llmeval)",
     ),
@@ -104,6 +119,11 @@ class Settings:
     max_batch_tokens: int = 8192
     max_length: int | None = None
     engine_args: tuple[tuple[str, EngineArgValue], ...] = ()
+    base_url: str | None = None
+    api_key_env: str = "OPENAI_API_KEY"
+    concurrency: int = 8
+    timeout: float = 120.0
+    retries: int = 4
     home: Path = dataclasses.field(default_factory=default_cache_root)
 
     @classmethod
@@ -210,6 +230,28 @@ def _engine_arg_value(option: Option, key: str, raw: str) -> EngineArgValue:
     return value
 
 
+def _url(option: Option, value: str) -> str:
+    if not re.match(r"https?://[^/\s]+", value):
+        raise SettingsError(f"{option.flag}: expected an http:// or https:// URL, got {value!r}")
+    return value
+
+
+def _seconds(option: Option, value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = 0.0
+    if not number > 0:
+        raise SettingsError(f"{option.flag}: expected a number of seconds above 0, got {value!r}")
+    return number
+
+
+def _count(option: Option, value: str) -> int:
+    if not value.isdigit():
+        raise SettingsError(f"{option.flag}: expected a whole number of at least 0, got {value!r}")
+    return int(value)
+
+
 def _path(option: Option, value: str) -> Path:
     return Path(value).expanduser()
 
@@ -221,5 +263,9 @@ _PARSERS: dict[str, Callable[[Option, str], Any]] = {
     "max_batch_tokens": _positive_int,
     "max_length": _positive_int,
     "engine_args": _engine_args,
+    "base_url": _url,
+    "concurrency": _positive_int,
+    "timeout": _seconds,
+    "retries": _count,
     "home": _path,
 }

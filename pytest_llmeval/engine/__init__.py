@@ -20,6 +20,8 @@ def resolve_backend(settings: Settings) -> tuple[str, str]:
     """
     if settings.backend != "auto":
         return settings.backend, "asked for"
+    if settings.base_url:
+        return "openai", "auto: --llmeval-base-url is set"
     has_vllm = importlib.util.find_spec("vllm") is not None
     visible = os.environ.get("CUDA_VISIBLE_DEVICES", "0") not in ("", "-1")
     has_gpu = Path("/dev/nvidiactl").exists() and visible
@@ -32,6 +34,8 @@ def resolve_backend(settings: Settings) -> tuple[str, str]:
 def create_engine(settings: Settings) -> Engine:
     """Load the model that ``settings`` names. Raises ModelLoadError with a one-line reason."""
     backend, _ = resolve_backend(settings)
+    if backend == "openai":
+        return _openai_engine(settings)
     if settings.model is None:
         raise ModelLoadError(
             "no model configured: pass --llmeval-model (a folder, a .gguf file or a hub id), "
@@ -66,6 +70,23 @@ def create_engine(settings: Settings) -> Engine:
             engine_args=dict(settings.engine_args),
         )
     raise ModelLoadError(f"unknown backend {backend!r}")
+
+
+def _openai_engine(settings: Settings) -> Engine:
+    from .openai import OpenAIEngine
+
+    if not settings.base_url:
+        raise ModelLoadError("the openai backend needs --llmeval-base-url (the server's /v1 URL)")
+    return OpenAIEngine(
+        settings.model,
+        base_url=settings.base_url,
+        api_key_env=settings.api_key_env,
+        concurrency=settings.concurrency,
+        timeout=settings.timeout,
+        retries=settings.retries,
+        max_length=settings.max_length,
+        cache_root=settings.home,
+    )
 
 
 __all__ = ["Engine", "EngineError", "ModelLoadError", "create_engine", "resolve_backend"]

