@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -223,8 +225,13 @@ def vllm_server(
         "float32",
         "--enforce-eager",
     ]
+    # Its own process group: the server forks an engine core and workers, which must die with it.
     server = subprocess.Popen(
-        command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "VLLM_CPU_KVCACHE_SPACE": "2"}
+        command,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "VLLM_CPU_KVCACHE_SPACE": "2"},
+        start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}/v1"
     deadline = time.monotonic() + 600  # measured here: 60-140 s to answer /v1/models
@@ -242,12 +249,16 @@ def vllm_server(
             pytest.fail(f"vllm serve did not answer within 600 s; see {log.name}")
         yield url, server
     finally:
-        server.terminate()
-        try:
+        kill_group(server, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
             server.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        kill_group(server, signal.SIGKILL)  # whatever of the group is still alive
         log.close()
+
+
+def kill_group(server: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(server.pid, sig)
 
 
 @pytest.mark.slow
@@ -281,7 +292,7 @@ def test_server_killed_mid_run_ends_with_one_error(vllm_server: tuple[str, subpr
     url, server = vllm_server
     engine = OpenAIEngine(None, base_url=url, retries=2, timeout=10.0, backoff=0.2)
     assert engine.generate([GenerationRequest(prompt="Hello", spec=GenerationSpec(max_tokens=4))])
-    server.kill()
+    kill_group(server, signal.SIGKILL)
     server.wait(timeout=30)
     started = time.monotonic()
     with pytest.raises(EngineError, match="gave up after 3 attempts, last: connection failed"):
