@@ -53,7 +53,7 @@ def test_bad_setting_is_a_usage_error_with_one_line(pytester: pytest.Pytester) -
     result = pytester.runpytest("--llmeval-backend=tensorflow")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
-        ["ERROR: --llmeval-backend: 'tensorflow' is not one of auto, transformers, vllm"]
+        ["ERROR: --llmeval-backend: 'tensorflow' is not one of auto, transformers, vllm, openai"]
     )
     assert "Traceback" not in result.stderr.str()
 

@@ -32,7 +32,11 @@ def test_values_are_parsed_and_typed() -> None:
 @pytest.mark.parametrize(
     ("name", "value", "message"),
     [
-        ("backend", "tensorflow", "--llmeval-backend: 'tensorflow' is not one of auto, transformers, vllm"),
+        (
+            "backend",
+            "tensorflow",
+            "--llmeval-backend: 'tensorflow' is not one of auto, transformers, vllm, openai",
+        ),
         ("dtype", "fp8", "--llmeval-dtype: 'fp8' is not one of"),
         ("max_batch_tokens", "lots", "--llmeval-max-batch-tokens: expected a whole number of at least 1"),
         ("max_length", "0", "--llmeval-max-length: expected a whole number"),
