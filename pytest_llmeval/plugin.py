@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from .gpus import GPUAssignmentError, pin_worker
 from .llm import LLM
 from .session import LLMEvalSession
 from .settings import OPTIONS, Option, Settings, SettingsError
@@ -41,7 +42,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
     try:
         settings = Settings.from_lookup(lookup)
-    except SettingsError as exc:
+        # Before any engine exists, so CUDA is first initialised with this worker's GPUs only.
+        pin_worker(settings.gpus_per_worker)
+    except (SettingsError, GPUAssignmentError) as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[session_key] = LLMEvalSession(settings)
 
@@ -60,6 +63,12 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 def llm(pytestconfig: pytest.Config) -> LLM:
     """The model under test, loaded once per session from the llmeval settings."""
     return pytestconfig.stash[session_key].default_llm()
+
+
+@pytest.fixture(scope="session")
+def judge(pytestconfig: pytest.Config) -> LLM:
+    """A second model for checks that need one, from --llmeval-judge-model; skips when none is set."""
+    return pytestconfig.stash[session_key].judge_llm()
 
 
 @pytest.fixture(scope="session")

@@ -37,6 +37,16 @@ class LLMEvalSession:
         except ModelLoadError as exc:
             pytest.exit(f"llmeval: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
 
+    def judge_llm(self) -> LLM:
+        """The judge model. Tests that need it are skipped, not failed, when no judge is configured."""
+        judge_settings = self.settings.for_judge()
+        if judge_settings is None:
+            pytest.skip("no judge model: set --llmeval-judge-model (or LLMEVAL_JUDGE_MODEL)")
+        try:
+            return self.llm(judge_settings)
+        except ModelLoadError as exc:
+            pytest.exit(f"llmeval: judge: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
+
     def close(self) -> None:
         engines, self._engines = self._engines, {}
         for engine in engines.values():
@@ -48,4 +58,10 @@ class LLMEvalSession:
         s = self.settings
         model = s.model or "(none: set --llmeval-model)"
         backend, why = resolve_backend(s)
-        return [f"llmeval: model={model} backend={backend} ({why}) dtype={s.dtype} device={s.device}"]
+        lora = f" lora={s.lora}" if s.lora else ""
+        lines = [f"llmeval: model={model}{lora} backend={backend} ({why}) dtype={s.dtype} device={s.device}"]
+        if (judge := s.for_judge()) is not None:
+            lines.append(f"llmeval: judge={judge.model} backend={resolve_backend(judge)[0]}")
+        if s.gpus_per_worker:
+            lines.append(f"llmeval: each xdist worker gets {s.gpus_per_worker} GPU(s) of its own")
+        return lines

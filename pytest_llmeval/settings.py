@@ -81,6 +81,7 @@ OPTIONS = (
         "8192",
     ),
     Option("max_length", "override the model's maximum sequence length in tokens (default: from the model)"),
+    Option("lora", "peft LoRA adapter folder to apply to the model (transformers and vllm backends)"),
     Option(
         "engine_args",
         "extra vLLM engine argument as KEY=VALUE (repeatable; ini: one per line), e.g. "
@@ -103,6 +104,13 @@ OPTIONS = (
     Option(
         "retries", "retries of a request after 429, 5xx, a timeout or a dropped connection (default: 4)", "4"
     ),
+    Option("judge_model", "model for the judge fixture: a folder, a .gguf file, a hub id or a served name"),
+    Option("judge_backend", f"judge's backend, one of {', '.join(BACKENDS)} (default: the run's backend)"),
+    Option("judge_base_url", "server URL for an openai-backend judge (default: --llmeval-base-url)"),
+    Option(
+        "gpus_per_worker",
+        "under pytest-xdist, give each worker its own N GPUs by setting CUDA_VISIBLE_DEVICES from its id",
+    ),
     Option(
         "home",
         "folder for downloaded test models and GGUF conversions (default: ~/.cache/pytest-llmeval)",
@@ -118,12 +126,17 @@ class Settings:
     device: str = "auto"
     max_batch_tokens: int = 8192
     max_length: int | None = None
+    lora: str | None = None
     engine_args: tuple[tuple[str, EngineArgValue], ...] = ()
     base_url: str | None = None
     api_key_env: str = "OPENAI_API_KEY"
     concurrency: int = 8
     timeout: float = 120.0
     retries: int = 4
+    judge_model: str | None = None
+    judge_backend: str | None = None
+    judge_base_url: str | None = None
+    gpus_per_worker: int | None = None
     home: Path = dataclasses.field(default_factory=default_cache_root)
 
     @classmethod
@@ -155,6 +168,24 @@ class Settings:
                 _PARSERS.get(name, _text)(by_name[name], str(value)) if value is not None else None
             )
         return dataclasses.replace(self, **checked)
+
+    def for_judge(self) -> Settings | None:
+        """The judge's settings: the run's own, with the judge's model, backend and server.
+
+        The adapter under test never applies to the judge, and vLLM engine arguments carry
+        over only when the judge runs on the same backend as the model under test.
+        """
+        if self.judge_model is None:
+            return None
+        backend = self.judge_backend or self.backend
+        return dataclasses.replace(
+            self,
+            model=self.judge_model,
+            backend=backend,
+            base_url=self.judge_base_url or self.base_url,
+            lora=None,
+            engine_args=self.engine_args if backend == self.backend else (),
+        )
 
 
 def _first_set(*values: str | None) -> str | None:
@@ -262,10 +293,14 @@ _PARSERS: dict[str, Callable[[Option, str], Any]] = {
     "device": _device,
     "max_batch_tokens": _positive_int,
     "max_length": _positive_int,
+    "lora": _text,
     "engine_args": _engine_args,
     "base_url": _url,
     "concurrency": _positive_int,
     "timeout": _seconds,
     "retries": _count,
+    "judge_backend": _choice(BACKENDS),
+    "judge_base_url": _url,
+    "gpus_per_worker": _positive_int,
     "home": _path,
 }

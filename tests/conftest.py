@@ -97,3 +97,25 @@ def smollm2_vllm(smollm2_gguf: Path) -> Iterator[object]:
     engine = VLLMEngine(str(smollm2_gguf), dtype="float32", engine_args={"enforce_eager": True})
     yield engine
     engine.close()
+
+
+def make_lora_adapter(base: Path, folder: Path, seed: int = 0, rank: int = 8) -> Path:
+    """Save a peft LoRA adapter with random weights for ``base``: a stand-in for a fine-tune.
+
+    peft's default init zeroes the B matrices, which would leave the model unchanged; random
+    init (``init_lora_weights=False``) makes the adapter move the outputs, so tests can see it.
+    """
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    torch.manual_seed(seed)
+    model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32)
+    config = LoraConfig(r=rank, lora_alpha=rank, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
+    get_peft_model(model, config).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def smollm2_lora(smollm2_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A random LoRA adapter (rank 8, attention q/v) for SmolLM2, saved once per session."""
+    return make_lora_adapter(smollm2_folder, tmp_path_factory.mktemp("smollm2-lora"))

@@ -35,6 +35,11 @@ def create_engine(settings: Settings) -> Engine:
     """Load the model that ``settings`` names. Raises ModelLoadError with a one-line reason."""
     backend, _ = resolve_backend(settings)
     if backend == "openai":
+        if settings.lora:
+            raise ModelLoadError(
+                "--llmeval-lora applies an adapter in this process; on a server, serve it "
+                "(vllm serve BASE --enable-lora --lora-modules NAME=PATH) and pass --llmeval-model NAME"
+            )
         return _openai_engine(settings)
     if settings.model is None:
         raise ModelLoadError(
@@ -58,6 +63,7 @@ def create_engine(settings: Settings) -> Engine:
             max_batch_tokens=settings.max_batch_tokens,
             max_length=settings.max_length,
             cache_root=settings.home,
+            lora=settings.lora,
         )
     if backend == "vllm":
         from .vllm import VLLMEngine
@@ -68,6 +74,7 @@ def create_engine(settings: Settings) -> Engine:
             max_length=settings.max_length,
             cache_root=settings.home,
             engine_args=dict(settings.engine_args),
+            lora=settings.lora,
         )
     raise ModelLoadError(f"unknown backend {backend!r}")
 

@@ -99,13 +99,43 @@ def resolve_model(spec: str, cache_root: Path) -> ModelSource:
     return ModelSource(spec, str(folder), file_hash, is_local=True)
 
 
-def _folder_hash(folder: Path, cache_root: Path) -> str:
+@dataclass(frozen=True)
+class LoraSource:
+    """A peft LoRA adapter folder and the content hash that identifies it in fingerprints."""
+
+    path: str
+    weights_hash: str
+
+    @property
+    def identity(self) -> str:
+        return f"{Path(self.path).name}@{self.weights_hash[:16]}"
+
+
+def resolve_lora(spec: str, cache_root: Path) -> LoraSource:
+    """Check that ``spec`` is a peft adapter folder (config and weights) before any engine starts."""
+    path = Path(spec).expanduser()
+    if not path.is_dir():
+        raise ModelLoadError(f"LoRA adapter folder does not exist: {spec}")
+    config = path / "adapter_config.json"
+    if not config.is_file():
+        raise ModelLoadError(f"{spec} has no adapter_config.json, so it is not a peft LoRA adapter folder")
+    try:
+        kind = json.loads(config.read_text()).get("peft_type", "LORA")
+    except (json.JSONDecodeError, AttributeError) as exc:
+        raise ModelLoadError(f"{config} is not valid JSON: {exc}") from exc
+    if kind != "LORA":
+        raise ModelLoadError(f"{spec} is a peft {kind} adapter; only LoRA adapters are supported")
+    if not any(p.name.startswith("adapter_model.") for p in path.iterdir()):
+        raise ModelLoadError(f"{spec} has no adapter_model.safetensors (or .bin) weights file")
+    return LoraSource(str(path.resolve()), _folder_hash(path, cache_root, "adapter_config.json"))
+
+
+def _folder_hash(folder: Path, cache_root: Path, config_name: str = "config.json") -> str:
     digest = hashlib.sha256()
     weights = sorted(p for p in folder.iterdir() if p.is_file() and p.name.endswith(_WEIGHT_SUFFIXES))
     for weight in weights:
         digest.update(f"{weight.name}:{sha256_file(weight, cache_root)}\n".encode())
-    config = folder / "config.json"
-    digest.update(config.read_bytes())
+    digest.update((folder / config_name).read_bytes())
     return digest.hexdigest()
 
 

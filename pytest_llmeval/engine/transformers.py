@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from .model_files import default_cache_root, resolve_model
+from .model_files import LoraSource, default_cache_root, resolve_lora, resolve_model
 from .tokens import TokenRules, model_max_length, rolling_loglikelihood
 from .types import (
     Completion,
@@ -60,9 +60,11 @@ class TransformersEngine:
         max_batch_tokens: int = 8192,
         max_length: int | None = None,
         cache_root: Path | None = None,
+        lora: str | None = None,
     ) -> None:
         # Path problems are found before torch is imported: a typo costs milliseconds, not seconds.
         source = resolve_model(model, cache_root or default_cache_root())
+        adapter = resolve_lora(lora, cache_root or default_cache_root()) if lora else None
         import torch
         import transformers
         from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig
@@ -84,6 +86,8 @@ class TransformersEngine:
                 else "hub id (is the hub reachable, or is this a typo for a path?)"
             )
             raise ModelLoadError(f"could not load model {model!r} as a transformers {where}: {exc}") from exc
+        if adapter is not None:
+            self._model = _apply_lora(self._model, adapter)
         self._model.to(self._device)
         self._model.eval()
 
@@ -112,6 +116,7 @@ class TransformersEngine:
             tokenizer_hash=tokenizer_hash,
             chat_template_hash=template_hash,
             max_length=self._max_length,
+            lora=adapter.identity if adapter else None,
             versions={"torch": torch.__version__, "transformers": transformers.__version__},
         )
 
@@ -350,6 +355,24 @@ class TransformersEngine:
                 targets = torch.tensor(item.targets, device=device)
                 item.logprob = float(logprobs[row, :n].gather(1, targets[:, None]).sum())
                 item.is_greedy = bool((greedy[row, :n] == targets).all())
+
+
+def _apply_lora(model: Any, adapter: LoraSource) -> Any:
+    """The model with the adapter's weights merged in.
+
+    Merging gives the same function as running the adapter unmerged (up to float rounding) and
+    removes the per-layer adapter overhead from every forward pass of the session.
+    """
+    try:
+        from peft import PeftModel
+    except ImportError as exc:
+        raise ModelLoadError(f"--llmeval-lora on the transformers backend needs peft ({exc})") from exc
+    try:
+        return PeftModel.from_pretrained(model, adapter.path).merge_and_unload()
+    except Exception as exc:  # a mismatched adapter fails in many ways (KeyError, size mismatch...)
+        raise ModelLoadError(
+            f"could not apply LoRA adapter {adapter.path}: {type(exc).__name__}: {exc}"
+        ) from exc
 
 
 def _resolve_device(device: str) -> torch.device:

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
 
-from .model_files import default_cache_root, resolve_model
+from .model_files import LoraSource, default_cache_root, resolve_lora, resolve_model
 from .tokens import TokenRules, model_max_length, rolling_loglikelihood
 from .types import (
     Completion,
@@ -38,8 +38,10 @@ class VLLMEngine:
         max_length: int | None = None,
         cache_root: Path | None = None,
         engine_args: Mapping[str, Any] | None = None,
+        lora: str | None = None,
     ) -> None:
         source = resolve_model(model, cache_root or default_cache_root())
+        adapter = resolve_lora(lora, cache_root or default_cache_root()) if lora else None
         try:
             import vllm
             from transformers import AutoConfig, AutoTokenizer
@@ -51,6 +53,13 @@ class VLLMEngine:
         args = dict(engine_args or {})
         if max_length is not None:
             args.setdefault("max_model_len", max_length)
+        self._lora_request: Any = None
+        if adapter is not None:
+            args.update(enable_lora=True, max_loras=1)
+            args.setdefault("max_lora_rank", _lora_rank_slot(adapter))
+            from vllm.lora.request import LoRARequest
+
+            self._lora_request = LoRARequest("llmeval-adapter", 1, adapter.path)
         try:
             self._llm: Any = cast(Any, vllm.LLM)(
                 model=source.load_path,
@@ -78,6 +87,7 @@ class VLLMEngine:
             tokenizer_hash=tokenizer_hash,
             chat_template_hash=template_hash,
             max_length=self._max_length,
+            lora=adapter.identity if adapter else None,
             versions={"vllm": str(vllm.__version__)},
         )
 
@@ -117,7 +127,7 @@ class VLLMEngine:
                     structured_outputs=structured,
                 )
             )
-        outputs = self._llm.generate(prompts, params, use_tqdm=False)
+        outputs = self._llm.generate(prompts, params, use_tqdm=False, lora_request=self._lora_request)
         results = []
         for prompt, output in zip(prompts, outputs, strict=True):
             completions = tuple(
@@ -155,7 +165,7 @@ class VLLMEngine:
             dropped.append(drop)
         # prompt_logprobs=1 returns each prompt token's own logprob and rank; rank 1 means greedy.
         params = SamplingParams(max_tokens=1, temperature=0.0, prompt_logprobs=1, detokenize=False)
-        outputs = self._llm.generate(prompts, params, use_tqdm=False)
+        outputs = self._llm.generate(prompts, params, use_tqdm=False, lora_request=self._lora_request)
         results = []
         for (_, continuation), prompt, output, drop in zip(pairs, prompts, outputs, dropped, strict=True):
             ids = prompt["prompt_token_ids"]
@@ -174,6 +184,13 @@ class VLLMEngine:
     def loglikelihood_rolling(self, texts: Sequence[str]) -> list[RollingResult]:
         # One position less than the transformers backend: vLLM must have room to generate a token.
         return rolling_loglikelihood(self.rules, texts, self._max_length - 1, self.loglikelihood_tokens)
+
+
+def _lora_rank_slot(adapter: LoraSource) -> int:
+    """The smallest ``max_lora_rank`` vLLM accepts that holds the adapter's rank."""
+    rank = int(json.loads((Path(adapter.path) / "adapter_config.json").read_text()).get("r", 8))
+    slots = (1, 8, 16, 32, 64, 128, 256, 320, 512)  # vllm.config.lora.MaxLoRARanks
+    return next((slot for slot in slots if slot >= rank), rank)
 
 
 def _device_name() -> str:

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 import pytest
 
-from pytest_llmeval.engine.model_files import looks_like_path, resolve_model, sha256_file
+from pytest_llmeval.engine.model_files import looks_like_path, resolve_lora, resolve_model, sha256_file
 from pytest_llmeval.engine.types import ModelLoadError
 
 
@@ -63,3 +64,34 @@ def test_hashes_are_memoized_by_path_size_and_mtime(tmp_path: Path) -> None:
     assert sha256_file(weights, tmp_path / "memo") == first
     weights.write_bytes(b"b" * 11)
     assert sha256_file(weights, tmp_path / "memo") != first
+
+
+def test_lora_folders_are_checked_before_any_engine_starts(tmp_path: Path) -> None:
+    with pytest.raises(ModelLoadError, match=r"LoRA adapter folder does not exist: .*nowhere"):
+        resolve_lora(str(tmp_path / "nowhere"), tmp_path)
+    adapter = tmp_path / "adapter"
+    adapter.mkdir()
+    with pytest.raises(ModelLoadError, match=r"no adapter_config\.json"):
+        resolve_lora(str(adapter), tmp_path)
+    (adapter / "adapter_config.json").write_text("{not json")
+    with pytest.raises(ModelLoadError, match=r"adapter_config\.json is not valid JSON"):
+        resolve_lora(str(adapter), tmp_path)
+    (adapter / "adapter_config.json").write_text(json.dumps({"peft_type": "PROMPT_TUNING"}))
+    with pytest.raises(ModelLoadError, match=r"PROMPT_TUNING adapter; only LoRA"):
+        resolve_lora(str(adapter), tmp_path)
+    (adapter / "adapter_config.json").write_text(json.dumps({"peft_type": "LORA", "r": 8}))
+    with pytest.raises(ModelLoadError, match=r"no adapter_model\.safetensors"):
+        resolve_lora(str(adapter), tmp_path)
+
+
+def test_lora_identity_follows_the_adapter_weights(tmp_path: Path) -> None:
+    adapter = tmp_path / "my-adapter"
+    adapter.mkdir()
+    (adapter / "adapter_config.json").write_text(json.dumps({"peft_type": "LORA", "r": 8}))
+    weights = adapter / "adapter_model.safetensors"
+    weights.write_bytes(b"first weights")
+    first = resolve_lora(str(adapter), tmp_path)
+    assert first.identity.startswith("my-adapter@") and first.path == str(adapter.resolve())
+    assert resolve_lora(str(adapter), tmp_path) == first
+    weights.write_bytes(b"trained more")
+    assert resolve_lora(str(adapter), tmp_path).identity != first.identity

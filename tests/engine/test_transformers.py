@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from pytest_llmeval.engine.types import (
     GenerationRequest,
     GenerationSpec,
     LoglikelihoodRequest,
+    ModelLoadError,
 )
 
 from ..conftest import DATA
@@ -170,3 +172,46 @@ def test_bad_requests_give_clear_errors(tiny: TransformersEngine) -> None:
         tiny.generate([GenerationRequest(prompt="word " * 300)])
     with pytest.raises(EngineError, match="more than the model's maximum length"):
         tiny.loglikelihood([LoglikelihoodRequest("a", " word" * 300)])
+
+
+@pytest.mark.slow
+def test_a_lora_adapter_changes_scores_and_fingerprint(
+    smollm2: TransformersEngine, smollm2_folder: Path, smollm2_lora: Path
+) -> None:
+    """The merged adapter scores exactly like peft's unmerged model, and differs from the base."""
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    tuned = TransformersEngine(str(smollm2_folder), dtype="float32", device="cpu", lora=str(smollm2_lora))
+    try:
+        assert tuned.info.lora is not None and tuned.info.lora.startswith(smollm2_lora.name + "@")
+        assert tuned.info.fingerprint() != smollm2.info.fingerprint()
+        requests = bbh_requests(per_task=1)
+        base_scores = smollm2.loglikelihood(requests)
+        tuned_scores = tuned.loglikelihood(requests)
+        assert max(abs(a.logprob - b.logprob) for a, b in zip(base_scores, tuned_scores, strict=True)) > 0.05
+
+        unmerged = PeftModel.from_pretrained(
+            AutoModelForCausalLM.from_pretrained(smollm2_folder, dtype=torch.float32), smollm2_lora
+        ).eval()
+        for request, result in zip(requests[:8], tuned_scores, strict=False):
+            context, continuation = tuned.rules.encode_pair(request.context, request.continuation)
+            with torch.inference_mode():
+                logits = unmerged(torch.tensor([(context + continuation)[:-1]])).logits[
+                    0, -len(continuation) :
+                ]
+            expected = torch.log_softmax(logits, -1).gather(1, torch.tensor(continuation)[:, None]).sum()
+            assert result.logprob == pytest.approx(float(expected), abs=1e-4)
+    finally:
+        tuned.close()
+
+
+@pytest.mark.slow
+def test_an_adapter_for_another_model_is_a_load_error(
+    smollm2_folder: Path, tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    from ..conftest import make_lora_adapter
+
+    adapter = make_lora_adapter(tiny_model_dir, tmp_path / "tiny-adapter")
+    with pytest.raises(ModelLoadError, match=r"could not apply LoRA adapter .*tiny-adapter"):
+        TransformersEngine(str(smollm2_folder), dtype="float32", device="cpu", lora=str(adapter))
