@@ -41,11 +41,21 @@ def visible_gpus(environ: Mapping[str, str], dev: Path = Path("/dev")) -> list[s
     return [str(i) for i in range(count)]
 
 
-def pin_worker(per_worker: int | None, environ: MutableMapping[str, str] | None = None) -> str | None:
-    """Set CUDA_VISIBLE_DEVICES for this xdist worker; returns what was set (None outside xdist)."""
+def pin_worker(
+    per_worker: int | None, planned_workers: int = 0, environ: MutableMapping[str, str] | None = None
+) -> str | None:
+    """In an xdist worker, set CUDA_VISIBLE_DEVICES to its GPUs and return them.
+
+    In the controller, which knows how many workers it will start, check that the last one
+    would get its GPUs, so a bad ``-n`` fails once, before any worker starts.
+    """
     env: MutableMapping[str, str] = os.environ if environ is None else environ
+    if per_worker is None:
+        return None
     worker_id = env.get("PYTEST_XDIST_WORKER")
-    if per_worker is None or worker_id is None:
+    if worker_id is None:
+        if planned_workers:
+            worker_gpus(f"gw{planned_workers - 1}", per_worker, visible_gpus(env))
         return None
     gpus = ",".join(worker_gpus(worker_id, per_worker, visible_gpus(env)))
     env["CUDA_VISIBLE_DEVICES"] = gpus

@@ -43,7 +43,8 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         settings = Settings.from_lookup(lookup)
         # Before any engine exists, so CUDA is first initialised with this worker's GPUs only.
-        pin_worker(settings.gpus_per_worker)
+        # xdist has already turned -n into one --tx entry per worker when this hook runs.
+        pin_worker(settings.gpus_per_worker, planned_workers=len(config.getoption("tx", None) or []))
     except (SettingsError, GPUAssignmentError) as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[session_key] = LLMEvalSession(settings)

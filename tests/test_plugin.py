@@ -142,3 +142,74 @@ def test_engine_args_are_refused_by_the_transformers_backend(
     result.stdout.fnmatch_lines(
         ["*llmeval: --llmeval-engine-arg configures vLLM; the transformers backend takes none*"]
     )
+
+
+def test_each_xdist_worker_gets_its_own_gpus(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No GPU here: the test checks what each worker sets, which is all a GPU machine needs.
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1,2,3")
+    pytester.makepyfile(
+        """
+        import os
+        import pytest
+
+        @pytest.mark.parametrize("i", range(4))
+        def test_pinned(i):
+            worker = os.environ["PYTEST_XDIST_WORKER"]
+            expected = {"gw0": "0,1", "gw1": "2,3"}[worker]
+            assert os.environ["CUDA_VISIBLE_DEVICES"] == expected
+        """
+    )
+    result = pytester.runpytest_subprocess("-n", "2", "--llmeval-gpus-per-worker=2")
+    result.assert_outcomes(passed=4)
+    result.stdout.fnmatch_lines(["llmeval: each xdist worker gets 2 GPU(s) of its own"])
+
+
+def test_more_workers_than_gpus_is_a_usage_error(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1")
+    pytester.makepyfile("def test_x(): pass")
+    result = pytester.runpytest_subprocess("-n", "2", "--llmeval-gpus-per-worker=2")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: worker gw1 needs GPUs 2..3 (2 per worker) but only 2 are visible*"])
+    assert "crashed" not in result.stdout.str()
+
+
+def test_judge_fixture_skips_without_a_judge_and_loads_one_when_set(
+    pytester: pytest.Pytester, tiny_model_dir: Path
+) -> None:
+    pytester.makepyfile(
+        """
+        def test_judged(llm, judge):
+            assert judge.engine is not llm.engine
+            assert judge.engine.info.model.endswith("judge-model")
+            assert isinstance(judge.generate("Rate this:", max_tokens=3), str)
+        """
+    )
+    judge_dir = pytester.path / "judge-model"
+    judge_dir.symlink_to(tiny_model_dir, target_is_directory=True)
+    result = pytester.runpytest(f"--llmeval-model={tiny_model_dir}", "-rs")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(["*no judge model: set --llmeval-judge-model*"])
+    result = pytester.runpytest(f"--llmeval-model={tiny_model_dir}", f"--llmeval-judge-model={judge_dir}")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines([f"llmeval: judge={judge_dir} backend=transformers"])
+
+
+def test_lora_reaches_the_engine_and_the_header(
+    pytester: pytest.Pytester, tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    from .conftest import make_lora_adapter
+
+    adapter = make_lora_adapter(tiny_model_dir, tmp_path / "tiny-adapter")
+    pytester.makepyfile(
+        """
+        def test_adapter(llm):
+            assert llm.engine.info.lora.startswith("tiny-adapter@")
+        """
+    )
+    result = pytester.runpytest(f"--llmeval-model={tiny_model_dir}", f"--llmeval-lora={adapter}")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines([f"llmeval: model={tiny_model_dir} lora={adapter} backend=transformers*"])

@@ -97,3 +97,23 @@ def test_every_option_has_three_spellings() -> None:
         "llmeval_max_batch_tokens",
     )
     assert {o.name for o in OPTIONS} == set(Settings.__dataclass_fields__)
+
+
+def test_judge_settings_derive_from_the_run() -> None:
+    run = Settings.from_strings(
+        {"model": "tuned", "lora": "/adapters/a", "backend": "vllm", "engine_args": "max_model_len=2048"}
+    )
+    assert run.for_judge() is None
+    same_backend = run.replace(judge_model="judge-7b").for_judge()
+    assert same_backend is not None
+    assert (same_backend.model, same_backend.backend, same_backend.lora) == ("judge-7b", "vllm", None)
+    assert dict(same_backend.engine_args) == {"max_model_len": 2048}
+    served = run.replace(
+        judge_model="judge", judge_backend="openai", judge_base_url="http://127.0.0.1:9/v1"
+    ).for_judge()
+    assert served is not None
+    assert (served.backend, served.base_url, served.engine_args) == ("openai", "http://127.0.0.1:9/v1", ())
+    with pytest.raises(SettingsError, match="--llmeval-judge-backend: 'gpt' is not one of"):
+        run.replace(judge_backend="gpt")
+    with pytest.raises(SettingsError, match="--llmeval-gpus-per-worker: expected a whole number"):
+        run.replace(gpus_per_worker="0")
