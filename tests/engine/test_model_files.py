@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from pytest_llmeval.engine.model_files import looks_like_path, resolve_lora, resolve_model, sha256_file
+from pytest_llmeval.engine.model_files import (
+    looks_like_path,
+    merge_lora,
+    resolve_lora,
+    resolve_model,
+    sha256_file,
+)
 from pytest_llmeval.engine.types import ModelLoadError
 
 
@@ -95,3 +101,20 @@ def test_lora_identity_follows_the_adapter_weights(tmp_path: Path) -> None:
     assert resolve_lora(str(adapter), tmp_path) == first
     weights.write_bytes(b"trained more")
     assert resolve_lora(str(adapter), tmp_path).identity != first.identity
+
+
+def test_merged_lora_weights_are_saved_once_per_base_and_adapter(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    from ..conftest import make_lora_adapter
+
+    base = resolve_model(str(tiny_model_dir), tmp_path)
+    first = resolve_lora(str(make_lora_adapter(tiny_model_dir, tmp_path / "a", seed=1)), tmp_path)
+    second = resolve_lora(str(make_lora_adapter(tiny_model_dir, tmp_path / "b", seed=2)), tmp_path)
+    merged = merge_lora(base, first, tmp_path)
+    assert (merged / "config.json").is_file() and (merged / "tokenizer.json").is_file()
+    stamp = (merged / "model.safetensors").stat().st_mtime_ns
+    assert merge_lora(base, first, tmp_path) == merged
+    assert (merged / "model.safetensors").stat().st_mtime_ns == stamp  # reused, not rebuilt
+    assert merge_lora(base, second, tmp_path) != merged
+    assert not [p for p in (tmp_path / "merged").iterdir() if p.name.startswith(".")]  # no staging left
