@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -204,6 +205,16 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+# The real server requires this key; the tests hand it to the engine through an environment variable.
+SERVER_KEY = secrets.token_hex(16)
+
+
+@pytest.fixture
+def server_key(monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("LLMEVAL_TEST_SERVER_KEY", SERVER_KEY)
+    return "LLMEVAL_TEST_SERVER_KEY"
+
+
 @pytest.fixture(scope="module")
 def vllm_server(
     smollm2_folder: Path, tmp_path_factory: pytest.TempPathFactory
@@ -224,6 +235,8 @@ def vllm_server(
         "--dtype",
         "float32",
         "--enforce-eager",
+        "--api-key",
+        SERVER_KEY,
     ]
     # Its own process group: the server forks an engine core and workers, which must die with it.
     server = subprocess.Popen(
@@ -240,7 +253,10 @@ def vllm_server(
             if server.poll() is not None:
                 pytest.fail(f"vllm serve exited with {server.returncode}; see {log.name}")
             try:
-                if httpx.get(f"{url}/models", timeout=2).status_code == 200:
+                answer = httpx.get(
+                    f"{url}/models", timeout=2, headers={"Authorization": f"Bearer {SERVER_KEY}"}
+                )
+                if answer.status_code == 200:
                     break
             except httpx.TransportError:
                 pass
@@ -263,10 +279,13 @@ def kill_group(server: subprocess.Popen[bytes], sig: signal.Signals) -> None:
 
 @pytest.mark.slow
 def test_real_server_matches_the_transformers_backend(
-    vllm_server: tuple[str, subprocess.Popen[bytes]], smollm2: TransformersEngine, smollm2_folder: Path
+    vllm_server: tuple[str, subprocess.Popen[bytes]],
+    server_key: str,
+    smollm2: TransformersEngine,
+    smollm2_folder: Path,
 ) -> None:
     url, _ = vllm_server
-    engine = OpenAIEngine(str(smollm2_folder), base_url=url, concurrency=8)
+    engine = OpenAIEngine(str(smollm2_folder), base_url=url, concurrency=8, api_key_env=server_key)
     spec = GenerationSpec(max_tokens=16)
     requests = [GenerationRequest(prompt=p, spec=spec) for p in PROMPTS]
     same = sum(
@@ -287,10 +306,28 @@ def test_real_server_matches_the_transformers_backend(
 
 
 @pytest.mark.slow
-def test_server_killed_mid_run_ends_with_one_error(vllm_server: tuple[str, subprocess.Popen[bytes]]) -> None:
+def test_real_server_refuses_a_wrong_key_and_the_error_hides_it(
+    vllm_server: tuple[str, subprocess.Popen[bytes]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, _ = vllm_server
+    monkeypatch.setenv("WRONG_KEY", "not-the-key-4242")
+    started = time.monotonic()
+    # The engine asks the server for its models when it starts, so the key is checked up front.
+    with pytest.raises(
+        ModelLoadError, match=r"HTTP 401, the server rejected the API key \(read from \$WRONG_KEY\)"
+    ) as info:
+        OpenAIEngine(None, base_url=url, api_key_env="WRONG_KEY", retries=3, backoff=5.0)
+    assert "not-the-key-4242" not in str(info.value) and url in str(info.value)
+    assert time.monotonic() - started < 5  # a 401 is not retried: another try cannot fix the key
+
+
+@pytest.mark.slow
+def test_server_killed_mid_run_ends_with_one_error(
+    vllm_server: tuple[str, subprocess.Popen[bytes]], server_key: str
+) -> None:
     # Last test of the module on purpose: it kills the shared server.
     url, server = vllm_server
-    engine = OpenAIEngine(None, base_url=url, retries=2, timeout=10.0, backoff=0.2)
+    engine = OpenAIEngine(None, base_url=url, retries=2, timeout=10.0, backoff=0.2, api_key_env=server_key)
     assert engine.generate([GenerationRequest(prompt="Hello", spec=GenerationSpec(max_tokens=4))])
     kill_group(server, signal.SIGKILL)
     server.wait(timeout=30)
