@@ -1,0 +1,142 @@
+"""The response cache: what is stored, what is never stored, and what survives damage."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from pytest_llmeval.engine.cache import CachedEngine, CacheWarning
+from pytest_llmeval.engine.transformers import TransformersEngine
+from pytest_llmeval.engine.types import (
+    Completion,
+    EngineInfo,
+    GenerationRequest,
+    GenerationResult,
+    GenerationSpec,
+    LoglikelihoodRequest,
+    LoglikelihoodResult,
+    RollingResult,
+)
+
+
+class CountingEngine:
+    """Every answer carries a serial number, so a repeated answer shows it came from a cache."""
+
+    def __init__(self, model: str = "m") -> None:
+        self.model = model
+        self.calls: list[int] = []  # batch sizes
+        self.serial = 0
+
+    @property
+    def info(self) -> EngineInfo:
+        return EngineInfo("counting", self.model, "h", "float32", "cpu", "t", "c", 128)
+
+    def generate(self, requests: Sequence[GenerationRequest]) -> list[GenerationResult]:
+        self.calls.append(len(requests))
+        results = []
+        for r in requests:
+            self.serial += 1
+            results.append(GenerationResult((Completion(f"{r.prompt}:{self.serial}", "stop", 1),), 1))
+        return results
+
+    def loglikelihood(self, requests: Sequence[LoglikelihoodRequest]) -> list[LoglikelihoodResult]:
+        self.calls.append(len(requests))
+        return [LoglikelihoodResult(-float(len(r.continuation)), True, 1) for r in requests]
+
+    def loglikelihood_rolling(self, texts: Sequence[str]) -> list[RollingResult]:
+        self.calls.append(len(texts))
+        return [RollingResult(-1.0, 1, 1, 1) for _ in texts]
+
+    def close(self) -> None:
+        pass
+
+
+GREEDY = GenerationSpec(max_tokens=4)
+SEEDED = GenerationSpec(max_tokens=4, temperature=1.0, seed=7)
+UNSEEDED = GenerationSpec(max_tokens=4, temperature=1.0)
+
+
+def ask(prompt: str, spec: GenerationSpec = GREEDY) -> GenerationRequest:
+    return GenerationRequest(prompt=prompt, spec=spec)
+
+
+def test_only_misses_reach_the_engine_in_one_batch(tmp_path: Path) -> None:
+    inner = CountingEngine()
+    cached = CachedEngine(inner, tmp_path)
+    first = cached.generate([ask("a"), ask("b")])
+    second = cached.generate([ask("a"), ask("c"), ask("b"), ask("c")])
+    assert inner.calls == [2, 1]  # only "c", once, though asked twice
+    assert [r.text for r in second] == ["a:1", "c:3", "b:2", "c:3"]
+    assert [r.text for r in first] == ["a:1", "b:2"]
+
+
+def test_entries_survive_the_session_and_follow_the_fingerprint(tmp_path: Path) -> None:
+    CachedEngine(CountingEngine(), tmp_path).generate([ask("a"), ask("s", SEEDED)])
+    again = CountingEngine()
+    texts = [r.text for r in CachedEngine(again, tmp_path).generate([ask("a"), ask("s", SEEDED)])]
+    assert texts == ["a:1", "s:2"] and again.calls == []
+    other_model = CountingEngine(model="tuned")
+    assert CachedEngine(other_model, tmp_path).generate([ask("a")])[0].text == "a:1"
+    assert other_model.calls == [1]  # same prompt, other fingerprint: computed anew
+    assert (
+        CachedEngine(CountingEngine(), tmp_path).generate([ask("a", GenerationSpec(max_tokens=5))])[0].text
+        == "a:1"
+    )  # another spec is another request
+
+
+def test_unseeded_samples_are_never_reused(tmp_path: Path) -> None:
+    inner = CountingEngine()
+    cached = CachedEngine(inner, tmp_path)
+    one, two = cached.generate([ask("s", UNSEEDED), ask("s", UNSEEDED)])
+    assert one.text != two.text  # two independent draws, not one answer twice
+    assert cached.generate([ask("s", UNSEEDED)])[0].text == "s:3"
+    assert not list(tmp_path.rglob("*.json"))
+
+
+def test_prefetched_unseeded_samples_are_handed_out_once(tmp_path: Path) -> None:
+    cached = CachedEngine(CountingEngine(), None)
+    cached.prefetch([ask("s", UNSEEDED)])
+    assert cached.generate([ask("s", UNSEEDED)])[0].text == "s:1"  # the pre-generated draw
+    assert cached.generate([ask("s", UNSEEDED)])[0].text == "s:2"  # a fresh one after that
+
+
+def test_no_cache_directory_keeps_memory_only(tmp_path: Path) -> None:
+    inner = CountingEngine()
+    cached = CachedEngine(inner, None)
+    cached.generate([ask("a")])
+    cached.generate([ask("a")])
+    assert inner.calls == [1] and cached.stats.memory_hits == 1
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_corrupt_entry_is_ignored_with_a_warning_and_rebuilt(tmp_path: Path) -> None:
+    CachedEngine(CountingEngine(), tmp_path).generate([ask("a")])
+    (entry,) = tmp_path.rglob("*.json")
+    entry.write_text('{"schema": 1, "result": {"completions": [')  # a torn write from another tool
+    inner = CountingEngine()
+    with pytest.warns(CacheWarning, match=r"ignoring unreadable cache entry .*\.json .*rebuilt"):
+        assert CachedEngine(inner, tmp_path).generate([ask("a")])[0].text == "a:1"
+    assert inner.calls == [1]
+    assert json.loads(entry.read_text())["result"]["completions"][0]["text"] == "a:1"  # rebuilt
+
+
+def test_loglikelihoods_and_rolling_are_cached(tmp_path: Path) -> None:
+    inner = CountingEngine()
+    cached = CachedEngine(inner, tmp_path)
+    pairs = [LoglikelihoodRequest("ctx", " yes"), LoglikelihoodRequest("ctx", " no")]
+    assert cached.loglikelihood(pairs) == CachedEngine(inner, tmp_path).loglikelihood(pairs)
+    cached.loglikelihood_rolling(["text"])
+    CachedEngine(inner, tmp_path).loglikelihood_rolling(["text"])
+    assert inner.calls == [2, 1]
+
+
+@pytest.mark.slow
+def test_a_real_engine_gives_the_same_answers_cold_and_warm(tiny: TransformersEngine, tmp_path: Path) -> None:
+    requests = [ask(p, GenerationSpec(max_tokens=6)) for p in ("Hello", "The sky is", "1, 2, 3,")]
+    cold = CachedEngine(tiny, tmp_path).generate(requests)
+    warm_engine = CachedEngine(tiny, tmp_path)
+    warm = warm_engine.generate(requests)
+    assert warm == cold and warm_engine.stats.disk_hits == 3 and warm_engine.stats.misses == 0
