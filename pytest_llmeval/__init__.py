@@ -3,6 +3,8 @@
 Importing this package is cheap: torch and the engines load only when a model is first used.
 """
 
+from .cases import Case, CaseError, load_cases
+from .checks.result import CheckResult
 from .engine.types import (
     Engine,
     EngineError,
@@ -15,15 +17,21 @@ from .engine.types import (
     ModelLoadError,
     RollingResult,
 )
+from .expect import CheckFailed, Expectation, expect
 from .llm import LLM, Choice, Output
 from .settings import Settings
 
 __all__ = [
     "LLM",
+    "Case",
+    "CaseError",
+    "CheckFailed",
+    "CheckResult",
     "Choice",
     "Engine",
     "EngineError",
     "EngineInfo",
+    "Expectation",
     "GenerationRequest",
     "GenerationResult",
     "GenerationSpec",
@@ -33,4 +41,6 @@ __all__ = [
     "Output",
     "RollingResult",
     "Settings",
+    "expect",
+    "load_cases",
 ]

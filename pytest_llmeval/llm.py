@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, overload
 
+from .cases import Case
 from .engine.types import (
     Engine,
     EngineError,
@@ -23,6 +24,7 @@ from .engine.types import (
     Message,
     RollingResult,
 )
+from .suite import MC_DELIMITER, active_case, generation_request
 
 Conversation = Sequence[Message]
 
@@ -127,6 +129,19 @@ class LLM:
         outputs = self._generate(requests)
         return outputs[0] if single else outputs
 
+    def complete(self, case: Case, **spec: Any) -> Output:
+        """The model's answer to a case: its prompt, or its messages through the chat template.
+
+        In an eval suite the marker's generation settings apply, and the answer was usually
+        generated ahead with every other case of the run; ``spec`` overrides the settings.
+        """
+        active = active_case()
+        generation_spec = _spec(spec) if spec or active is None else active.suite.generation
+        output = self._generate([generation_request(case, generation_spec)])[0]
+        if active is not None and active.case.id == case.id:
+            active.output = str(output)
+        return output
+
     def _generate(self, requests: list[GenerationRequest]) -> list[Output]:
         return [Output(result) for result in self.engine.generate(requests)]
 
@@ -146,6 +161,8 @@ class LLM:
         return self.engine.loglikelihood([LoglikelihoodRequest(c, k) for c, k in pairs])
 
     @overload
+    def choose(self, prompt: Case) -> Choice: ...
+    @overload
     def choose(  # type: ignore[overload-overlap]
         self, prompt: str, choices: Sequence[str], *, delimiter: str = " "
     ) -> Choice: ...
@@ -155,16 +172,25 @@ class LLM:
     ) -> list[Choice]: ...
     def choose(
         self,
-        prompt: str | Sequence[str],
-        choices: Sequence[str] | Sequence[Sequence[str]],
+        prompt: Case | str | Sequence[str],
+        choices: Sequence[str] | Sequence[Sequence[str]] = (),
         *,
-        delimiter: str = " ",
+        delimiter: str = MC_DELIMITER,
     ) -> Choice | list[Choice]:
         """Pick among ``choices`` by loglikelihood of ``delimiter + choice`` after the prompt.
 
         With a list of prompts, ``choices`` is either one list shared by all prompts or one
-        list per prompt. All requests go to the engine as one batch.
+        list per prompt. All requests go to the engine as one batch. A multiple-choice ``Case``
+        brings its own prompt and choices.
         """
+        if isinstance(prompt, Case):
+            if prompt.prompt is None or prompt.choices is None:
+                raise EngineError(f"case {prompt.id!r}: choose() needs a case with a prompt and choices")
+            picked = self.choose(prompt.prompt, prompt.choices)
+            active = active_case()
+            if active is not None and active.case.id == prompt.id:
+                active.output = picked.choice
+            return picked
         prompts = _as_list(prompt, str, "choose", "prompts")
         per_prompt: list[tuple[str, ...]]
         if choices and isinstance(choices[0], str):

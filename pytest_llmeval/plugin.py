@@ -3,28 +3,34 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from typing import Any
 
 import pytest
 
+from .cases import Case
 from .gpus import GPUAssignmentError, pin_worker
 from .llm import LLM
 from .session import LLMEvalSession
 from .settings import OPTIONS, Option, Settings, SettingsError
+from .suite import ActiveCase, SuiteError, SuiteSpec, decide, running
 
 session_key = pytest.StashKey[LLMEvalSession]()
+case_key = pytest.StashKey[tuple[SuiteSpec, Case]]()
+active_key = pytest.StashKey[ActiveCase]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("llmeval", "LLM evaluation (pytest-llmeval)")
     for option in OPTIONS:
+        action = "append" if option.repeatable else "store_const" if option.switch else "store"
         group.addoption(
             option.flag,
             dest=option.ini_key,
             default=None,
-            action="append" if option.repeatable else "store",
+            action=action,
             help=f"{option.help}. Also {option.env_var} or ini {option.ini_key}.",
+            **({"const": "true"} if option.switch else {}),
         )
         if option.repeatable:
             parser.addini(option.ini_key, option.help, type="linelist")
@@ -47,13 +53,104 @@ def pytest_configure(config: pytest.Config) -> None:
         pin_worker(settings.gpus_per_worker, planned_workers=len(config.getoption("tx", None) or []))
     except (SettingsError, GPUAssignmentError) as exc:
         raise pytest.UsageError(str(exc)) from None
-    config.stash[session_key] = LLMEvalSession(settings)
+    session = LLMEvalSession(settings, config.rootpath, is_worker=hasattr(config, "workerinput"))
+    config.stash[session_key] = session
+    config.pluginmanager.register(session, "llmeval-session")
+    config.addinivalue_line(
+        "markers",
+        "llmeval(**settings): an eval suite over Case parameters. Generation: max_tokens, temperature, "
+        "top_p, seed, stop, samples. Suite: name, min_pass_rate, min={metric: value}, metrics.",
+    )
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     if session_key in config.stash:
-        config.stash[session_key].close()
+        session = config.stash[session_key]
+        session.close()
+        config.pluginmanager.unregister(session)
         del config.stash[session_key]
+
+
+# ----- eval suites: which items are cases, and how a case's outcome is decided -----
+
+
+@pytest.hookimpl(trylast=True)  # after -k/-m deselection, so only what will run is looked at
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    owners: dict[str, str] = {}
+    for item in items:
+        marker = item.get_closest_marker("llmeval")
+        if marker is None or not isinstance(item, pytest.Function):
+            continue
+        params = getattr(item, "callspec", None)
+        cases = [v for v in (params.params.values() if params else ()) if isinstance(v, Case)]
+        if len(cases) != 1:
+            raise pytest.UsageError(
+                f"{item.nodeid}: @pytest.mark.llmeval marks an eval suite, which needs the test "
+                "parametrized over Case objects: @pytest.mark.parametrize('case', load_cases(...), ids=str)"
+            )
+        try:
+            spec = SuiteSpec.from_marker(item.originalname.removeprefix("test_"), marker.kwargs)
+        except SuiteError as exc:
+            raise pytest.UsageError(f"{item.nodeid}: {exc}") from None
+        owner = f"{item.path}::{item.originalname}"
+        if owners.setdefault(spec.name, owner) != owner:
+            raise pytest.UsageError(
+                f"two eval suites are named {spec.name!r} ({owners[spec.name]} and {owner}): "
+                "give one a name with @pytest.mark.llmeval(name=...)"
+            )
+        item.stash[case_key] = (spec, cases[0])
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session: pytest.Session) -> None:
+    config = session.config
+    if config.option.collectonly or session.testsfailed or hasattr(config, "workerinput"):
+        return
+    cases = [item.stash[case_key] for item in session.items if case_key in item.stash]
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+
+    def progress(done: int, total: int) -> None:
+        if reporter is not None and reporter.isatty():
+            reporter.write(f"\rllmeval: pre-generating {done}/{total} cases", flush=True)
+
+    note = config.stash[session_key].prefetch(cases, progress)
+    if note and reporter is not None:
+        if reporter.isatty():
+            reporter.write("\r")
+        reporter.write_line(note)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None]:
+    if case_key not in item.stash:
+        return (yield)
+    spec, case = item.stash[case_key]
+    active = item.stash[active_key] = ActiveCase(spec, case)
+    with running(active):
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    if call.when != "call" or active_key not in item.stash:
+        return report
+    active = item.stash[active_key]
+    error = call.excinfo.value if call.excinfo is not None else None
+    strict = item.config.stash[session_key].settings.strict
+    record, verdict = decide(active, error, strict=strict, duration=call.duration)
+    if verdict.outcome == "xfailed":
+        report.outcome = "skipped"
+        report.wasxfail = verdict.reason
+    elif verdict.outcome == "failed" and error is None:
+        report.outcome = "failed"
+        report.longrepr = verdict.reason
+    # Plain JSON-able attributes: xdist copies them from the worker's report to the controller's.
+    report.llmeval_record = record.to_json()  # type: ignore[attr-defined]
+    report.llmeval_suite = active.suite.to_json()  # type: ignore[attr-defined]
+    return report
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

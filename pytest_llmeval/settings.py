@@ -54,6 +54,7 @@ class Option:
     help: str
     default: str | None = None
     repeatable: bool = False  # given once per value on the command line, one per line in the ini file
+    switch: bool = False  # a flag without a value on the command line; true/false elsewhere
 
     @property
     def flag(self) -> str:
@@ -111,6 +112,9 @@ OPTIONS = (
         "gpus_per_worker",
         "under pytest-xdist, give each worker its own N GPUs by setting CUDA_VISIBLE_DEVICES from its id",
     ),
+    Option("cache_dir", "folder of the response cache (default: .llmeval/cache under the rootdir)"),
+    Option("no_cache", "neither read nor write the response cache", switch=True),
+    Option("strict", "a case whose checks fail fails its test, instead of showing as x", switch=True),
     Option(
         "home",
         "folder for downloaded test models and GGUF conversions (default: ~/.cache/pytest-llmeval)",
@@ -137,6 +141,9 @@ class Settings:
     judge_backend: str | None = None
     judge_base_url: str | None = None
     gpus_per_worker: int | None = None
+    cache_dir: Path | None = None
+    no_cache: bool = False
+    strict: bool = False
     home: Path = dataclasses.field(default_factory=default_cache_root)
 
     @classmethod
@@ -283,6 +290,13 @@ def _count(option: Option, value: str) -> int:
     return int(value)
 
 
+def _switch(option: Option, value: str) -> bool:
+    text = value.strip().lower()
+    if text not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+        raise SettingsError(f"{option.flag}: expected true or false, got {value!r}")
+    return text in ("1", "true", "yes", "on")
+
+
 def _path(option: Option, value: str) -> Path:
     return Path(value).expanduser()
 
@@ -302,5 +316,8 @@ _PARSERS: dict[str, Callable[[Option, str], Any]] = {
     "judge_backend": _choice(BACKENDS),
     "judge_base_url": _url,
     "gpus_per_worker": _positive_int,
+    "cache_dir": _path,
+    "no_cache": _switch,
+    "strict": _switch,
     "home": _path,
 }

@@ -1,0 +1,58 @@
+"""Text checks: what the output must (or must not) say."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from .result import CheckResult
+
+
+def normalize(text: str, *, case: bool = False) -> str:
+    """NFKC, collapsed whitespace, and (unless ``case``) casefolded: how people compare answers."""
+    text = " ".join(unicodedata.normalize("NFKC", text).split())
+    return text if case else text.casefold()
+
+
+def _shorten(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def contains(output: str, *needles: str, any_of: bool = False, case: bool = False) -> CheckResult:
+    """The output contains every needle (or, with ``any_of``, at least one), after normalisation."""
+    if not needles:
+        raise ValueError("contains() needs at least one string to look for")
+    haystack = normalize(output, case=case)
+    found = [n for n in needles if normalize(n, case=case) in haystack]
+    missing = [n for n in needles if n not in found]
+    passed = bool(found) if any_of else not missing
+    if passed:
+        return CheckResult.of("contains", True, f"found {found!r}", tuple(found))
+    wanted = f"any of {list(needles)!r}" if any_of else f"{missing!r}"
+    return CheckResult.of("contains", False, f"missing {wanted} in {_shorten(output)!r}")
+
+
+def not_contains(output: str, *needles: str, case: bool = False) -> CheckResult:
+    """None of the needles appears in the output, after normalisation."""
+    if not needles:
+        raise ValueError("not_contains() needs at least one string to look for")
+    haystack = normalize(output, case=case)
+    found = [n for n in needles if normalize(n, case=case) in haystack]
+    if found:
+        return CheckResult.of("not_contains", False, f"found {found!r} in {_shorten(output)!r}", tuple(found))
+    return CheckResult.of("not_contains", True, f"none of {list(needles)!r}")
+
+
+def equals(output: str, expected: str, *, case: bool = False) -> CheckResult:
+    """The output equals ``expected`` after normalisation (whitespace, Unicode form, case)."""
+    if normalize(output, case=case) == normalize(expected, case=case):
+        return CheckResult.of("equals", True, f"equals {expected!r}")
+    return CheckResult.of("equals", False, f"expected {expected!r}, got {_shorten(output)!r}")
+
+
+def matches(output: str, pattern: str, *, flags: int = 0) -> CheckResult:
+    """The regular expression ``pattern`` matches somewhere in the output."""
+    match = re.search(pattern, output, flags)
+    if match:
+        return CheckResult.of("matches", True, f"/{pattern}/ matched {match.group(0)!r}", (match.group(0),))
+    return CheckResult.of("matches", False, f"/{pattern}/ does not match {_shorten(output)!r}")

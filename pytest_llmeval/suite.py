@@ -1,0 +1,249 @@
+"""Eval suites without pytest: the marker's settings, the case being run, and per-case records.
+
+An eval suite is a test marked ``@pytest.mark.llmeval(...)`` and parametrized over ``Case``
+objects. Its checks are recorded, not raised; each case becomes a ``CaseRecord``; the suite's
+pass rate and thresholds decide whether it holds.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from .cases import Case
+from .checks.result import CheckResult
+from .engine.types import EngineError, GenerationRequest, GenerationSpec, LoglikelihoodRequest
+
+_GENERATION_KEYS = ("max_tokens", "temperature", "top_p", "seed", "stop", "samples")
+_SUITE_KEYS = ("name", "min_pass_rate", "min", "metrics")
+
+MC_DELIMITER = " "  # between a multiple-choice prompt and each choice, as lm-evaluation-harness does
+
+
+class SuiteError(ValueError):
+    """A suite marker with settings that cannot work."""
+
+
+@dataclass(frozen=True)
+class SuiteSpec:
+    """What ``@pytest.mark.llmeval(...)`` asks for: decoding, thresholds and metrics."""
+
+    name: str
+    generation: GenerationSpec = field(default_factory=GenerationSpec)
+    min_pass_rate: float | None = None
+    min_metrics: tuple[tuple[str, float], ...] = ()
+    metrics: tuple[str, ...] = ()
+
+    @classmethod
+    def from_marker(cls, default_name: str, kwargs: Mapping[str, Any]) -> SuiteSpec:
+        unknown = sorted(set(kwargs) - set(_GENERATION_KEYS) - set(_SUITE_KEYS))
+        if unknown:
+            known = ", ".join(_GENERATION_KEYS + _SUITE_KEYS)
+            raise SuiteError(f"llmeval marker: unknown setting(s) {', '.join(unknown)}; known: {known}")
+        generation: dict[str, Any] = {k: kwargs[k] for k in _GENERATION_KEYS if k in kwargs}
+        if "samples" in generation:
+            generation["n"] = generation.pop("samples")
+        if isinstance(generation.get("stop"), str):
+            generation["stop"] = (generation["stop"],)
+        elif "stop" in generation:
+            generation["stop"] = tuple(generation["stop"])
+        try:
+            spec = GenerationSpec(**generation)
+        except (TypeError, ValueError, EngineError) as exc:
+            raise SuiteError(f"llmeval marker: {exc}") from None
+        min_pass_rate = kwargs.get("min_pass_rate")
+        if min_pass_rate is not None and not 0.0 <= float(min_pass_rate) <= 1.0:
+            raise SuiteError(f"llmeval marker: min_pass_rate must be in [0, 1], got {min_pass_rate}")
+        minimums = kwargs.get("min", {})
+        if not isinstance(minimums, Mapping):
+            raise SuiteError("llmeval marker: min must be a dict of metric name to minimum value")
+        return cls(
+            name=str(kwargs.get("name") or default_name),
+            generation=spec,
+            min_pass_rate=None if min_pass_rate is None else float(min_pass_rate),
+            min_metrics=tuple(sorted((str(k), float(v)) for k, v in minimums.items())),
+            metrics=tuple(kwargs.get("metrics", ())),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SuiteSpec:
+        generation = dict(data["generation"])
+        generation["stop"] = tuple(generation["stop"])
+        return cls(
+            name=data["name"],
+            generation=GenerationSpec(**generation),
+            min_pass_rate=data["min_pass_rate"],
+            min_metrics=tuple((str(k), float(v)) for k, v in data["min_metrics"]),
+            metrics=tuple(data["metrics"]),
+        )
+
+
+def generation_request(case: Case, spec: GenerationSpec) -> GenerationRequest:
+    if case.messages is not None:
+        return GenerationRequest(messages=case.messages, spec=spec)
+    return GenerationRequest(prompt=case.prompt, spec=spec)
+
+
+def choice_requests(case: Case) -> list[LoglikelihoodRequest]:
+    if case.choices is None or case.prompt is None:
+        raise SuiteError(f"case {case.id!r}: choose() needs a prompt and choices")
+    return [LoglikelihoodRequest(case.prompt, MC_DELIMITER + c) for c in case.choices]
+
+
+# ----- the case being run -----
+
+
+@dataclass
+class ActiveCase:
+    """The suite case whose test is running now: where ``expect`` records and ``complete`` reads."""
+
+    suite: SuiteSpec
+    case: Case
+    checks: list[CheckResult] = field(default_factory=list)
+    output: str | None = None
+
+
+_active: ContextVar[ActiveCase | None] = ContextVar("llmeval_active_case", default=None)
+
+
+def active_case() -> ActiveCase | None:
+    return _active.get()
+
+
+@contextmanager
+def running(active: ActiveCase) -> Iterator[ActiveCase]:
+    token = _active.set(active)
+    try:
+        yield active
+    finally:
+        _active.reset(token)
+
+
+# ----- records and suite results -----
+
+
+@dataclass(frozen=True)
+class CaseRecord:
+    """One case's result, small and JSON-able: xdist workers send it to the controller."""
+
+    suite: str
+    case_id: str
+    passed: bool
+    critical: bool
+    error: bool  # the test raised something that is not a check failure
+    checks: tuple[tuple[str, bool, str], ...]  # (name, passed, reason)
+    output: str | None
+    tags: tuple[str, ...]
+    duration: float
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> CaseRecord:
+        values = dict(data)
+        values["checks"] = tuple(tuple(c) for c in values["checks"])
+        values["tags"] = tuple(values["tags"])
+        return cls(**values)
+
+    def failed_checks(self) -> list[str]:
+        return [f"{name}: {reason}" for name, passed, reason in self.checks if not passed]
+
+
+@dataclass(frozen=True)
+class SuiteResult:
+    spec: SuiteSpec
+    records: tuple[CaseRecord, ...]
+
+    @property
+    def passed(self) -> int:
+        return sum(r.passed for r in self.records)
+
+    @property
+    def pass_rate(self) -> float:
+        return self.passed / len(self.records) if self.records else 0.0
+
+    def pass_rate_interval(self) -> tuple[float, float]:
+        return wilson_interval(self.passed, len(self.records))
+
+    def threshold_failures(self) -> list[str]:
+        """Why the suite misses its own thresholds; empty when it meets them."""
+        problems = []
+        if self.spec.min_pass_rate is not None and self.pass_rate < self.spec.min_pass_rate:
+            problems.append(
+                f"pass rate {self.pass_rate:.3f} is below min_pass_rate {self.spec.min_pass_rate}"
+            )
+        return problems
+
+
+def wilson_interval(successes: int, total: int, z: float = 1.959964) -> tuple[float, float]:
+    """95% Wilson score interval for a proportion: sound at 0%, 100% and small samples."""
+    if total == 0:
+        return (0.0, 1.0)
+    p = successes / total
+    centre = (p + z * z / (2 * total)) / (1 + z * z / total)
+    half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / (1 + z * z / total)
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def group_records(specs: Mapping[str, SuiteSpec], records: Sequence[CaseRecord]) -> list[SuiteResult]:
+    by_suite: dict[str, list[CaseRecord]] = {name: [] for name in specs}
+    for record in records:
+        by_suite.setdefault(record.suite, []).append(record)
+    return [
+        SuiteResult(specs.get(name, SuiteSpec(name)), tuple(sorted(rs, key=lambda r: r.case_id)))
+        for name, rs in sorted(by_suite.items())
+        if rs
+    ]
+
+
+# ----- a case's outcome -----
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """How pytest should show a finished case: passed, an expected failure (x), or failed."""
+
+    outcome: str  # "passed", "xfailed" or "failed"
+    reason: str
+
+
+def decide(
+    active: ActiveCase, error: BaseException | None, *, strict: bool, duration: float
+) -> tuple[CaseRecord, Verdict]:
+    """The rules of DESIGN.md: failed checks make a case x, or a failure when it is critical or
+    the run is strict; an exception that is not a check failure is always a real failure."""
+    checks = list(active.checks)
+    is_error = error is not None and not isinstance(error, AssertionError)
+    if isinstance(error, AssertionError):  # a plain assert in a suite is one more check
+        message = str(error).strip().splitlines()[0] if str(error).strip() else "assertion failed"
+        checks.append(CheckResult.of("assert", False, message))
+    failed = [c for c in checks if not c.passed]
+    record = CaseRecord(
+        suite=active.suite.name,
+        case_id=active.case.id,
+        passed=not failed and not is_error,
+        critical=active.case.critical,
+        error=is_error,
+        checks=tuple((c.name, c.passed, c.reason) for c in checks),
+        output=active.output,
+        tags=active.case.tags,
+        duration=duration,
+    )
+    if is_error:
+        return record, Verdict("failed", f"{type(error).__name__}: {error}")
+    if not failed:
+        return record, Verdict("passed", "")
+    reason = "; ".join(c.line() for c in failed)
+    if active.case.critical:
+        return record, Verdict("failed", f"critical case failed: {reason}")
+    if strict:
+        return record, Verdict("failed", f"failed checks (--llmeval-strict): {reason}")
+    return record, Verdict("xfailed", reason)

@@ -1,0 +1,166 @@
+"""Eval suites as users run them: outcomes, thresholds, pre-generation and the summary, with xdist too."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+SUITE = """
+import pytest
+from pytest_llmeval import Case, expect
+
+CASES = [
+    Case(id="good", prompt="Say hi", expected="ok"),
+    Case(id="weak", prompt="Say bye", expected="bad"),
+    Case(id="vital", prompt="Say yes", expected="bad", critical=True),
+    Case(id="buggy", prompt="Say no", expected="crash"),
+]
+
+@pytest.mark.llmeval(max_tokens=4{extra})
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_answers(llm, case):
+    out = llm.complete(case)
+    assert isinstance(out, str) and out.completion_tokens >= 1
+    if case.expected == "crash":
+        raise ValueError("a bug in the test code")
+    expect(case.expected).equals("ok")
+    expect(out).matches(r"(?s).*")
+"""
+
+
+def model_args(tiny_model_dir: Path, tmp_path: Path) -> list[str]:
+    return [f"--llmeval-model={tiny_model_dir}", f"--llmeval-cache-dir={tmp_path / 'cache'}"]
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_case_outcomes_follow_the_rules(
+    pytester: pytest.Pytester, tiny_model_dir: Path, tmp_path: Path, workers: list[str]
+) -> None:
+    pytester.makepyfile(SUITE.format(extra=""))
+    result = pytester.runpytest_subprocess(*model_args(tiny_model_dir, tmp_path), "-rxf", *workers)
+    # good passes; weak is an expected failure; vital (critical) and buggy (an error) fail for real.
+    result.assert_outcomes(passed=1, xfailed=1, failed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "critical case failed: equals: expected 'ok', got 'bad'",
+            "E * ValueError: a bug in the test code",
+            "*llmeval summary*",
+            "answers  4 cases  pass 0.250 [[]0.046, 0.699[]]  failed checks 2  errors 1  ok",
+            "XFAIL *test_answers[[]weak[]] - equals: expected 'ok', got 'bad'",
+        ]
+    )
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_a_suite_below_its_pass_rate_fails_the_run_though_no_test_failed(
+    pytester: pytest.Pytester, tiny_model_dir: Path, tmp_path: Path, workers: list[str]
+) -> None:
+    pytester.makepyfile(SUITE.format(extra=", min_pass_rate=0.9"))
+    result = pytester.runpytest_subprocess(
+        *model_args(tiny_model_dir, tmp_path), "-k", "good or weak", *workers
+    )
+    result.assert_outcomes(passed=1, xfailed=1)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(
+        [
+            "answers  2 cases  pass 0.500 * below threshold (min 0.9)",
+            "llmeval: run FAILED: suite answers: pass rate 0.500 is below min_pass_rate 0.9",
+        ]
+    )
+
+
+def test_strict_turns_expected_failures_into_failures(
+    pytester: pytest.Pytester, tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    pytester.makepyfile(SUITE.format(extra=""))
+    result = pytester.runpytest_subprocess(
+        *model_args(tiny_model_dir, tmp_path), "--llmeval-strict", "-k", "weak", "-rf"
+    )
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["failed checks (--llmeval-strict): equals: expected 'ok', got 'bad'"])
+
+
+def test_cases_are_pre_generated_once_then_served_from_the_cache(
+    pytester: pytest.Pytester, tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    pytester.makepyfile(SUITE.format(extra=""))
+    first = pytester.runpytest_subprocess(*model_args(tiny_model_dir, tmp_path))
+    first.stdout.fnmatch_lines(
+        ["llmeval: pre-generated 4 cases (4 generations, 0 multiple choice) in * s; 4 requests computed*"]
+    )
+    again = pytester.runpytest_subprocess(*model_args(tiny_model_dir, tmp_path))
+    again.stdout.fnmatch_lines(["llmeval: pre-generated 4 cases * 0 requests computed*"])
+    bypass = pytester.runpytest_subprocess(*model_args(tiny_model_dir, tmp_path), "--llmeval-no-cache")
+    bypass.stdout.fnmatch_lines(["llmeval: pre-generated 4 cases * 4 requests computed*"])
+    deselected = pytester.runpytest_subprocess(*model_args(tiny_model_dir, tmp_path), "-k", "good")
+    deselected.stdout.fnmatch_lines(["llmeval: pre-generated 1 cases *"])
+
+
+def test_multiple_choice_cases_are_scored_ahead(
+    pytester: pytest.Pytester, tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+        from pytest_llmeval import Case, expect
+
+        CASES = [Case(id=f"q{i}", prompt=f"Question {i}:", choices=("yes", "no", "maybe"), answer=i % 3)
+                 for i in range(6)]
+
+        @pytest.mark.llmeval
+        @pytest.mark.parametrize("case", CASES, ids=str)
+        def test_mc(llm, case):
+            picked = llm.choose(case)
+            assert picked.choices == case.choices and len(picked.logprobs) == 3
+        """
+    )
+    result = pytester.runpytest_subprocess(*model_args(tiny_model_dir, tmp_path))
+    result.assert_outcomes(passed=6)
+    result.stdout.fnmatch_lines(
+        ["llmeval: pre-generated 6 cases (0 generations, 6 multiple choice) * 18 requests computed*"]
+    )
+
+
+def test_expect_raises_in_a_plain_test(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        from pytest_llmeval import expect
+
+        def test_plain():
+            expect("The answer is 41.").contains("42")
+        """
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["E *CheckFailed: contains: missing [[]'42'[]] in 'The answer is 41.'"])
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        (
+            "@pytest.mark.llmeval\ndef test_x(llm): pass",
+            "*test_x: @pytest.mark.llmeval marks an eval suite, which needs the test parametrized over Case*",
+        ),
+        (
+            "@pytest.mark.llmeval(max_token=5)\n"
+            "@pytest.mark.parametrize('case', [Case(id='a', prompt='p')])\n"
+            "def test_x(llm, case): pass",
+            "*llmeval marker: unknown setting(s) max_token; known: max_tokens*",
+        ),
+        (
+            "@pytest.mark.llmeval(temperature=-1)\n"
+            "@pytest.mark.parametrize('case', [Case(id='a', prompt='p')])\n"
+            "def test_x(llm, case): pass",
+            "*llmeval marker: temperature must be a finite number >= 0, got -1*",
+        ),
+    ],
+    ids=["not-parametrized", "unknown-setting", "bad-value"],
+)
+def test_bad_suite_markers_are_usage_errors(pytester: pytest.Pytester, source: str, message: str) -> None:
+    pytester.makepyfile("import pytest\nfrom pytest_llmeval import Case\n" + source)
+    result = pytester.runpytest()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([message])
