@@ -18,6 +18,7 @@ from .suite import ActiveCase, SuiteError, SuiteSpec, decide, running
 session_key = pytest.StashKey[LLMEvalSession]()
 case_key = pytest.StashKey[tuple[SuiteSpec, Case]]()
 active_key = pytest.StashKey[ActiveCase]()
+prefetched_key = pytest.StashKey[bool]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -124,10 +125,52 @@ def pytest_runtestloop(session: pytest.Session) -> None:
 def pytest_runtest_call(item: pytest.Item) -> Generator[None]:
     if case_key not in item.stash:
         return (yield)
+    if hasattr(item.config, "workerinput") and not item.stash.get(prefetched_key, False):
+        _prefetch_worker_queue(item)
     spec, case = item.stash[case_key]
     active = item.stash[active_key] = ActiveCase(spec, case)
     with running(active):
         return (yield)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Use work stealing where the user left xdist's default (``-n N`` means ``--dist load``).
+
+    ``load`` hands tests out a few at a time, so a worker could only batch a handful of cases;
+    ``worksteal`` gives each worker an equal contiguous block up front (whole suites stay
+    together, and each worker pre-generates its block in one batch) and still rebalances by
+    stealing from busy workers.
+    """
+    if config.getoption("dist", None) != "load":
+        return None
+    from xdist.scheduler import WorkStealingScheduling
+
+    return WorkStealingScheduling(config, log)
+
+
+def _prefetch_worker_queue(item: pytest.Item) -> None:
+    """On an xdist worker: pre-generate this case and every suite case queued behind it.
+
+    A worker learns its tests from the controller while the run goes on, so it cannot pre-generate
+    at the start; instead, the first case it has no answer for triggers one batch over the cases
+    queued for it. Only what this worker will run is generated.
+    """
+    queued: list[pytest.Item] = [item]
+    interactor = next(
+        (p for p in item.config.pluginmanager.get_plugins() if type(p).__name__ == "WorkerInteractor"), None
+    )
+    torun = getattr(interactor, "torun", None)
+    if torun is not None and item.session.items:  # xdist internals: the indices queued for this worker
+        with torun.lock() as indices:
+            queued += [item.session.items[i] for i in indices if isinstance(i, int)]
+    pending = [q for q in queued if case_key in q.stash and not q.stash.get(prefetched_key, False)]
+    # Work stealing takes the back half of a busy worker's queue, so only the front half (or 64
+    # cases, a full engine batch) is generated now: stolen cases are then rarely generated twice.
+    pending = pending[: max(64, len(pending) // 2)]
+    for other in pending:
+        other.stash[prefetched_key] = True
+    item.config.stash[session_key].prefetch([q.stash[case_key] for q in pending])
 
 
 @pytest.hookimpl(wrapper=True)

@@ -45,7 +45,8 @@ class CacheWarning(UserWarning):
 class CacheStats:
     memory_hits: int = 0
     disk_hits: int = 0
-    misses: int = 0
+    misses: int = 0  # requests the engine computed
+    batches: int = 0  # engine calls they took
 
 
 class CachedEngine:
@@ -136,6 +137,7 @@ class CachedEngine:
             firsts = [positions[0] for positions in missing.values()]
             computed = compute([requests[i] for i in firsts])
             self.stats.misses += len(firsts)
+            self.stats.batches += 1
             for (slot, positions), result in zip(missing.items(), computed, strict=True):
                 key = slot.split("#", 1)[0]
                 for i in positions:
