@@ -56,6 +56,10 @@ class Expectation:
         __tracebackhide__ = True
         return self.check(checks.matches(str(self.output), pattern, flags=flags))
 
+    def number(self, expected: float | str, *, tolerance: float = 0.0) -> Expectation:
+        __tracebackhide__ = True
+        return self.check(checks.number(str(self.output), expected, tolerance=tolerance))
+
 
 def expect(output: Any) -> Expectation:
     return Expectation(output)

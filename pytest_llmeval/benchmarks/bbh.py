@@ -10,28 +10,21 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from pathlib import Path
+
+from ..cases import Case, CaseError
 
 _OPTION = re.compile(r"^\(([A-Z])\) ", re.MULTILINE)
 _LABEL_SETS = (("Yes", "No"), ("yes", "no"), ("True", "False"), ("valid", "invalid"))
 
 
-@dataclass(frozen=True)
-class MultipleChoice:
-    id: str
-    prompt: str
-    choices: tuple[str, ...]
-    answer: int
-
-
-def load_bbh(path: str | Path, limit: int | None = None) -> list[MultipleChoice]:
+def load_bbh(path: str | Path, limit: int | None = None) -> list[Case]:
     """Read one BBH task file into multiple-choice questions (in file order, ``limit`` first ones)."""
     path = Path(path)
     try:
         examples = json.loads(path.read_text())["examples"]
     except (OSError, ValueError, KeyError) as exc:
-        raise ValueError(f"{path}: not a BBH task file ({exc})") from exc
+        raise CaseError(f"{path}: not a BBH task file ({exc})") from exc
     targets = {e["target"] for e in examples}
     labels = next((s for s in _LABEL_SETS if targets <= set(s)), None)
     questions = []
@@ -42,13 +35,14 @@ def load_bbh(path: str | Path, limit: int | None = None) -> list[MultipleChoice]
         else:
             choices = tuple(f"({letter})" for letter in _OPTION.findall(example["input"]))
         if example["target"] not in choices:
-            raise ValueError(f"{path}: example {number} has target {example['target']!r} outside {choices}")
+            raise CaseError(f"{path}: example {number} has target {example['target']!r} outside {choices}")
         questions.append(
-            MultipleChoice(
+            Case(
                 id=f"{path.stem}/{number}",
                 prompt=f"Q: {example['input']}\nA:",
                 choices=choices,
                 answer=choices.index(example["target"]),
+                tags=(path.stem,),
             )
         )
     return questions

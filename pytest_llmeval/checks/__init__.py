@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
+from .numbers import final_number, number
 from .result import CheckResult
 from .text import contains, equals, matches, not_contains
 
-__all__ = ["CheckResult", "contains", "equals", "matches", "not_contains"]
+__all__ = ["CheckResult", "contains", "equals", "final_number", "matches", "not_contains", "number"]
