@@ -190,6 +190,8 @@ class LLM:
             active = active_case()
             if active is not None and active.case.id == prompt.id:
                 active.output = picked.choice
+                active.scores["acc"] = float(picked.index == prompt.answer)
+                active.scores["acc_norm"] = float(picked.index_norm == prompt.answer)
             return picked
         prompts = _as_list(prompt, str, "choose", "prompts")
         per_prompt: list[tuple[str, ...]]

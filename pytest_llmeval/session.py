@@ -191,8 +191,9 @@ def summary_lines(results: Sequence[SuiteResult]) -> list[str]:
         errors = sum(r.error for r in result.records)
         verdict = "below threshold" if result.threshold_failures() else "ok"
         bound = f" (min {result.spec.min_pass_rate})" if result.spec.min_pass_rate is not None else ""
+        metrics = "".join(f"  {v.text()}" for v in result.metrics[0])
         lines.append(
             f"{result.spec.name:<{width}}  {len(result.records)} cases  pass {result.pass_rate:.3f} "
-            f"[{low:.3f}, {high:.3f}]  failed checks {xfailed}  errors {errors}  {verdict}{bound}"
+            f"[{low:.3f}, {high:.3f}]{metrics}  failed checks {xfailed}  errors {errors}  {verdict}{bound}"
         )
     return lines

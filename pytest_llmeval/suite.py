@@ -7,16 +7,17 @@ pass rate and thresholds decide whether it holds.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from typing import Any
 
 from .cases import Case
 from .checks.result import CheckResult
 from .engine.types import EngineError, GenerationRequest, GenerationSpec, LoglikelihoodRequest
+from .metrics import CaseScores, MetricError, MetricValue, compute, wilson_interval
 
 _GENERATION_KEYS = ("max_tokens", "temperature", "top_p", "seed", "stop", "samples")
 _SUITE_KEYS = ("name", "min_pass_rate", "min", "metrics")
@@ -108,6 +109,7 @@ class ActiveCase:
     case: Case
     checks: list[CheckResult] = field(default_factory=list)
     output: str | None = None
+    scores: dict[str, float] = field(default_factory=dict)  # per-case metric inputs, e.g. acc
 
 
 _active: ContextVar[ActiveCase | None] = ContextVar("llmeval_active_case", default=None)
@@ -142,6 +144,8 @@ class CaseRecord:
     output: str | None
     tags: tuple[str, ...]
     duration: float
+    expected: str | None = None
+    scores: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -173,6 +177,25 @@ class SuiteResult:
     def pass_rate_interval(self) -> tuple[float, float]:
         return wilson_interval(self.passed, len(self.records))
 
+    def metric_names(self) -> list[str]:
+        """The marker's metrics and those its thresholds name; acc and acc_norm for multiple choice."""
+        names = list(self.spec.metrics) + [name for name, _ in self.spec.min_metrics]
+        if any("acc" in r.scores for r in self.records):
+            names = ["acc", "acc_norm", *names]
+        return list(dict.fromkeys(n for n in names if n not in ("pass_rate", "accuracy")))
+
+    @cached_property  # bootstrap intervals cost time: the summary and the gate share one computation
+    def metrics(self) -> tuple[list[MetricValue], list[str]]:
+        """Each metric with its interval, and the metrics that could not be computed (with why)."""
+        cases = [CaseScores(r.passed, r.output, r.expected, r.scores) for r in self.records]
+        values, problems = [], []
+        for name in self.metric_names():
+            try:
+                values.append(compute(name, cases))
+            except MetricError as exc:
+                problems.append(f"metric {name}: {exc}")
+        return values, problems
+
     def threshold_failures(self) -> list[str]:
         """Why the suite misses its own thresholds; empty when it meets them."""
         problems = []
@@ -180,17 +203,18 @@ class SuiteResult:
             problems.append(
                 f"pass rate {self.pass_rate:.3f} is below min_pass_rate {self.spec.min_pass_rate}"
             )
-        return problems
-
-
-def wilson_interval(successes: int, total: int, z: float = 1.959964) -> tuple[float, float]:
-    """95% Wilson score interval for a proportion: sound at 0%, 100% and small samples."""
-    if total == 0:
-        return (0.0, 1.0)
-    p = successes / total
-    centre = (p + z * z / (2 * total)) / (1 + z * z / total)
-    half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / (1 + z * z / total)
-    return (max(0.0, centre - half), min(1.0, centre + half))
+        values, errors = self.metrics
+        by_name = {v.name: v for v in values}
+        for name, minimum in self.spec.min_metrics:
+            if name in ("pass_rate", "accuracy"):
+                value = self.pass_rate
+            elif name in by_name:
+                value = by_name[name].value
+            else:
+                continue  # reported among the errors below
+            if value < minimum:
+                problems.append(f"{name} {value:.3f} is below its minimum {minimum}")
+        return problems + errors
 
 
 def group_records(specs: Mapping[str, SuiteSpec], records: Sequence[CaseRecord]) -> list[SuiteResult]:
@@ -236,6 +260,8 @@ def decide(
         output=active.output,
         tags=active.case.tags,
         duration=duration,
+        expected=None if active.case.expected is None else str(active.case.expected),
+        scores=dict(active.scores),
     )
     if is_error:
         return record, Verdict("failed", f"{type(error).__name__}: {error}")

@@ -213,3 +213,38 @@ def test_every_case_is_answered_from_a_few_large_batches(
     # starts first runs its block and then steals small pieces of the other's, one batch each:
     # measured here 8 to 11 batches in all, depending on how far apart the workers start.
     assert sum(batches for _, batches in counts) <= (1 if not workers else 16), counts
+
+
+def test_suite_metrics_are_summarised_and_gated(
+    pytester: pytest.Pytester, tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+        from pytest_llmeval import Case
+
+        MC = [Case(id=f"q{i}", prompt=f"Question {i}:", choices=("yes", "no"), answer=0) for i in range(8)]
+        OPEN = [Case(id=f"o{i}", prompt=f"Say {i}:", expected="zebra crossing") for i in range(4)]
+
+        @pytest.mark.llmeval(min={"acc": 1.01})
+        @pytest.mark.parametrize("case", MC, ids=str)
+        def test_mc(llm, case):
+            llm.choose(case)
+
+        @pytest.mark.llmeval(max_tokens=3, metrics=["exact_match", "token_f1"], min={"acc": 0.5})
+        @pytest.mark.parametrize("case", OPEN, ids=str)
+        def test_open(llm, case):
+            llm.complete(case)
+        """
+    )
+    result = pytester.runpytest_subprocess(*model_args(tiny_model_dir, tmp_path))
+    result.assert_outcomes(passed=12)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(
+        [
+            "mc    8 cases  pass 1.000 * acc 0.* acc_norm * below threshold",
+            "open  4 cases  pass 1.000 * exact_match 0.000 [[]0.000, 0.000[]]  token_f1 * below threshold",
+            "llmeval: run FAILED: suite mc: acc 0.* is below its minimum 1.01",
+            "llmeval: also: suite open: metric acc: acc needs multiple-choice cases answered with*",
+        ]
+    )

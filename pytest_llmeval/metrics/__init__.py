@@ -1,0 +1,154 @@
+"""Suite metrics with 95% intervals, computed from the per-case records of a run.
+
+Names a suite can ask for (``@pytest.mark.llmeval(metrics=[...], min={...})``):
+``pass_rate`` (alias ``accuracy``), ``acc`` and ``acc_norm`` (multiple choice, as
+lm-evaluation-harness defines them), ``exact_match`` and ``token_f1`` (SQuAD normalisation),
+``rouge1``/``rouge2``/``rougeL``, ``bleu``, ``chrf``, ``precision_micro``/``_macro``,
+``recall_micro``/``_macro``, ``f1_micro``/``_macro``, and ``evaluate:NAME`` for any metric of
+the ``evaluate`` library that can be loaded.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from .labels import precision_recall_f1
+from .stats import bootstrap_interval, mean, wilson_interval
+from .text import bleu, chrf, exact_match, rouge, token_f1
+
+
+class MetricError(ValueError):
+    """A metric that cannot be computed on these cases (unknown name, no references...)."""
+
+
+@dataclass(frozen=True)
+class MetricValue:
+    name: str
+    value: float
+    low: float
+    high: float
+    n: int
+
+    def text(self) -> str:
+        return f"{self.name} {self.value:.3f} [{self.low:.3f}, {self.high:.3f}]"
+
+
+@dataclass(frozen=True)
+class CaseScores:
+    """What a metric needs of one case: did it pass, what it said, what was expected, its scores."""
+
+    passed: bool
+    output: str | None
+    expected: str | None
+    scores: dict[str, float]
+
+
+Pairs = tuple[list[str], list[str]]
+
+_PER_CASE: dict[str, Callable[[str, str], float]] = {"exact_match": exact_match, "token_f1": token_f1}
+_CORPUS: dict[str, Callable[[Sequence[str], Sequence[str]], float]] = {"bleu": bleu, "chrf": chrf}
+_LABELS = {f"{kind}_{avg}" for kind in ("precision", "recall", "f1") for avg in ("micro", "macro")}
+KNOWN = (
+    "pass_rate",
+    "accuracy",
+    "acc",
+    "acc_norm",
+    *_PER_CASE,
+    "rouge1",
+    "rouge2",
+    "rougeL",
+    *_CORPUS,
+    *sorted(_LABELS),
+)
+
+
+def compute(name: str, cases: Sequence[CaseScores]) -> MetricValue:
+    """One named metric over a suite's cases, with its 95% interval."""
+    n = len(cases)
+    if name in ("pass_rate", "accuracy"):
+        passed = sum(c.passed for c in cases)
+        return MetricValue(name, passed / n if n else math.nan, *wilson_interval(passed, n), n)
+    if name in ("acc", "acc_norm"):
+        scored = [c.scores[name] for c in cases if name in c.scores]
+        if not scored:
+            raise MetricError(f"{name} needs multiple-choice cases answered with llm.choose(case)")
+        hits = int(sum(scored))
+        return MetricValue(name, hits / len(scored), *wilson_interval(hits, len(scored)), len(scored))
+    if name.startswith("evaluate:"):
+        predictions, references = _pairs(name, cases)
+        return _corpus_metric(name, predictions, references, _evaluate_metric(name.split(":", 1)[1]), 100)
+    predictions, references = _pairs(name, cases)
+    if name in _PER_CASE:
+        return _mean_metric(
+            name, [_PER_CASE[name](p, r) for p, r in zip(predictions, references, strict=True)]
+        )
+    if name in ("rouge1", "rouge2", "rougeL"):
+        return _mean_metric(name, rouge(predictions, references, name))
+    if name in _CORPUS:
+        return _corpus_metric(name, predictions, references, _CORPUS[name], 200)
+    if name in _LABELS:
+        kind, average = name.split("_")
+        index = ("precision", "recall", "f1").index(kind)
+        return _corpus_metric(
+            name,
+            predictions,
+            references,
+            lambda p, r: precision_recall_f1(p, r, average=average)[index],
+            1000,
+        )
+    raise MetricError(f"unknown metric {name!r}; known: {', '.join(KNOWN)}, evaluate:NAME")
+
+
+def _pairs(name: str, cases: Sequence[CaseScores]) -> Pairs:
+    missing = [i for i, c in enumerate(cases) if c.output is None or c.expected is None]
+    if missing:
+        raise MetricError(
+            f"{name} compares each case's output with its expected answer; "
+            f"{len(missing)} of {len(cases)} cases have no output (llm.complete) or no expected"
+        )
+    return [str(c.output) for c in cases], [str(c.expected) for c in cases]
+
+
+def _mean_metric(name: str, values: list[float]) -> MetricValue:
+    low, high = bootstrap_interval(len(values), lambda idx: mean([values[i] for i in idx]))
+    return MetricValue(name, mean(values), low, high, len(values))
+
+
+def _corpus_metric(
+    name: str,
+    predictions: list[str],
+    references: list[str],
+    metric: Callable[[Sequence[str], Sequence[str]], float],
+    resamples: int,
+) -> MetricValue:
+    def on(indices: Sequence[int]) -> float:
+        return metric([predictions[i] for i in indices], [references[i] for i in indices])
+
+    low, high = bootstrap_interval(len(predictions), on, resamples=resamples)
+    return MetricValue(name, metric(predictions, references), low, high, len(predictions))
+
+
+def _evaluate_metric(metric_name: str) -> Callable[[Sequence[str], Sequence[str]], float]:
+    try:
+        import evaluate
+
+        module = evaluate.load(metric_name)
+    except Exception as exc:  # offline, unknown name, missing extra dependency
+        raise MetricError(
+            f"could not load evaluate metric {metric_name!r} ({type(exc).__name__}: {exc}); evaluate "
+            "downloads metric scripts from the hub, so run once online or pick a built-in metric"
+        ) from exc
+
+    def score(predictions: Sequence[str], references: Sequence[str]) -> float:
+        result = module.compute(predictions=list(predictions), references=list(references))
+        numbers = [v for v in (result or {}).values() if isinstance(v, int | float)]
+        if not numbers:
+            raise MetricError(f"evaluate metric {metric_name!r} returned no single number: {result!r}")
+        return float(numbers[0])
+
+    return score
+
+
+__all__ = ["KNOWN", "CaseScores", "MetricError", "MetricValue", "compute", "wilson_interval"]

@@ -1,0 +1,93 @@
+"""Suite metrics against hand-computed values and the reference libraries."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from pytest_llmeval.metrics import CaseScores, MetricError, compute
+from pytest_llmeval.metrics.labels import precision_recall_f1
+from pytest_llmeval.metrics.stats import bootstrap_interval, wilson_interval
+from pytest_llmeval.metrics.text import exact_match, normalize_answer, token_f1
+
+
+def cases(pairs: list[tuple[str, str]], passed: bool = True) -> list[CaseScores]:
+    return [CaseScores(passed, output, expected, {}) for output, expected in pairs]
+
+
+@pytest.mark.parametrize(("k", "n"), [(8, 10), (0, 20), (20, 20), (137, 500)])
+def test_wilson_interval_matches_scipy(k: int, n: int) -> None:
+    from scipy.stats import binomtest
+
+    reference = binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
+    assert wilson_interval(k, n) == pytest.approx((reference.low, reference.high), abs=1e-6)
+
+
+def test_bootstrap_is_seeded_and_brackets_the_mean() -> None:
+    values = [float(i % 7) for i in range(200)]
+
+    def mean_of(indices: list[int]) -> float:
+        return sum(values[i] for i in indices) / len(indices)
+
+    interval = bootstrap_interval(len(values), mean_of)
+    assert interval == bootstrap_interval(len(values), mean_of)
+    assert interval[0] < sum(values) / len(values) < interval[1]
+
+
+def test_squad_normalisation_exact_match_and_f1() -> None:
+    assert normalize_answer("The  Eiffel Tower!") == "eiffel tower"
+    assert exact_match("the Eiffel tower.", "Eiffel Tower") == 1.0
+    assert token_f1("Paris, France", "Paris") == pytest.approx(2 * 0.5 * 1.0 / 1.5)
+    assert token_f1("London", "Paris") == 0.0
+
+
+def test_micro_and_macro_f1_match_scikit_learn() -> None:
+    from sklearn.metrics import precision_recall_fscore_support
+
+    predictions = ["pos", "neg", "pos", "neu", "neg", "pos", "neu", "neg"]
+    references = ["pos", "neg", "neg", "neu", "neg", "neu", "pos", "neg"]
+    for average in ("micro", "macro"):
+        ours = precision_recall_f1(predictions, references, average=average)
+        theirs = precision_recall_fscore_support(references, predictions, average=average, zero_division=0)
+        assert ours == pytest.approx(theirs[:3])
+
+
+def test_bleu_and_chrf_match_sacrebleu_and_rouge_is_per_case() -> None:
+    import sacrebleu
+
+    pairs = [
+        ("the cat sat on the mat", "the cat is on the mat"),
+        ("a quick brown fox", "the quick brown fox"),
+    ]
+    bleu = compute("bleu", cases(pairs))
+    expected = sacrebleu.corpus_bleu([p for p, _ in pairs], [[r for _, r in pairs]]).score / 100
+    assert bleu.value == pytest.approx(expected) and bleu.n == 2
+    chrf = compute("chrf", cases(pairs))
+    assert chrf.value == pytest.approx(
+        sacrebleu.corpus_chrf([p for p, _ in pairs], [[r for _, r in pairs]]).score / 100
+    )
+    rouge = compute("rougeL", cases([("same words here", "same words here"), ("nothing", "else")]))
+    assert rouge.value == pytest.approx(0.5)
+
+
+def test_pass_rate_and_multiple_choice_scores() -> None:
+    records = [CaseScores(i < 3, "x", "x", {"acc": float(i < 2), "acc_norm": float(i < 3)}) for i in range(4)]
+    assert compute("pass_rate", records).value == 0.75
+    assert compute("acc", records).value == 0.5
+    assert compute("acc_norm", records).value == 0.75
+    low, high = wilson_interval(2, 4)
+    assert (compute("acc", records).low, compute("acc", records).high) == (low, high)
+
+
+def test_metrics_that_cannot_be_computed_say_why() -> None:
+    with pytest.raises(MetricError, match="unknown metric 'bleurt'"):
+        compute("bleurt", cases([("a", "a")]))
+    with pytest.raises(MetricError, match="1 of 2 cases have no output"):
+        compute("exact_match", [CaseScores(True, "a", "a", {}), CaseScores(True, None, "a", {})])
+    with pytest.raises(MetricError, match="acc needs multiple-choice cases"):
+        compute("acc", cases([("a", "a")]))
+    # HF_HUB_OFFLINE is set for the tests: a metric that is not cached cannot be fetched.
+    with pytest.raises(MetricError, match="could not load evaluate metric 'no_such_metric_xyz'"):
+        compute("evaluate:no_such_metric_xyz", cases([("a", "a")]))
+    assert math.isnan(compute("pass_rate", []).value)
