@@ -24,7 +24,7 @@ from .engine.types import (
     Message,
     RollingResult,
 )
-from .suite import MC_DELIMITER, active_case, generation_request
+from .suite import MC_DELIMITER, active_case, case_text, generation_request
 
 Conversation = Sequence[Message]
 
@@ -140,6 +140,14 @@ class LLM:
         output = self._generate([generation_request(case, generation_spec)])[0]
         if active is not None and active.case.id == case.id:
             active.output = str(output)
+            if len(output.samples) > 1:
+                active.set_samples(output.samples)
+            if (timing := output.result.timing) is not None:
+                active.timing = {
+                    "latency_s": timing.seconds,
+                    "engine_s": timing.share,
+                    "completion_tokens": float(sum(c.completion_tokens for c in output.result.completions)),
+                }
         return output
 
     def _generate(self, requests: list[GenerationRequest]) -> list[Output]:
@@ -224,11 +232,26 @@ class LLM:
         return answers[0] if isinstance(prompt, str) else answers
 
     @overload
-    def perplexity(self, text: str) -> RollingResult: ...  # type: ignore[overload-overlap]
+    def perplexity(self, text: str | Case) -> RollingResult: ...  # type: ignore[overload-overlap]
     @overload
     def perplexity(self, text: Sequence[str]) -> list[RollingResult]: ...
-    def perplexity(self, text: str | Sequence[str]) -> RollingResult | list[RollingResult]:
-        """Rolling loglikelihood of whole texts, with token, word and byte perplexity."""
+    def perplexity(self, text: str | Case | Sequence[str]) -> RollingResult | list[RollingResult]:
+        """Rolling loglikelihood of whole texts, with token, word and byte perplexity.
+
+        A ``Case`` is scored on its prompt; in an eval suite its result feeds the suite's
+        ``perplexity``, ``word_perplexity``, ``byte_perplexity`` and ``bits_per_byte`` metrics.
+        """
+        if isinstance(text, Case):
+            result = self.perplexity(case_text(text))
+            active = active_case()
+            if active is not None and active.case.id == text.id:
+                active.scores.update(
+                    rolling_logprob=result.logprob,
+                    rolling_tokens=float(result.num_tokens),
+                    rolling_words=float(result.num_words),
+                    rolling_bytes=float(result.num_bytes),
+                )
+            return result
         texts = _as_list(text, str, "perplexity", "texts")
         results = self.engine.loglikelihood_rolling(texts)
         return results[0] if isinstance(text, str) else results

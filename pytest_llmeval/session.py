@@ -19,9 +19,11 @@ from .suite import (
     CaseRecord,
     SuiteResult,
     SuiteSpec,
+    case_text,
     choice_requests,
     generation_request,
     group_records,
+    wants_perplexity,
 )
 
 Progress = Callable[[int, int], None]  # (cases done, cases in all)
@@ -102,7 +104,8 @@ class LLMEvalSession:
         """Answer every selected suite case ahead, in large batches, before the first one runs.
 
         Generation is grouped by the suites' generation settings; multiple-choice cases are
-        scored by loglikelihood. Returns a one-line account, or None when there is no model.
+        scored by loglikelihood, and the texts of perplexity suites by rolling loglikelihood.
+        Returns a one-line account, or None when there is no model.
         """
         if not cases or (self.settings.model is None and self.settings.base_url is None):
             return None
@@ -115,9 +118,13 @@ class LLMEvalSession:
         before = engine.stats.misses
         generation: dict[GenerationSpec, list[GenerationRequest]] = defaultdict(list)
         choices: list[list[LoglikelihoodRequest]] = []
+        texts: list[str] = []
         for spec, case in cases:
             if case.choices is not None:
                 choices.append(choice_requests(case))
+            elif wants_perplexity(spec):
+                if case.prompt is not None:
+                    texts.append(case_text(case))
             else:
                 generation[spec.generation].append(generation_request(case, spec.generation))
         # Chunks of whole cases keep the progress bar moving while each batch stays large.
@@ -136,12 +143,19 @@ class LLMEvalSession:
             done += len(chunk_cases)
             if progress:
                 progress(done, total)
+        for start in range(0, len(texts), step):
+            engine.loglikelihood_rolling(texts[start : start + step])
+            done += len(texts[start : start + step])
+            if progress:
+                progress(done, total)
         computed = engine.stats.misses - before
         seconds = time.perf_counter() - started
+        kinds = f"{sum(map(len, generation.values()))} generations, {len(choices)} multiple choice"
+        if texts:
+            kinds += f", {len(texts)} perplexity"
         return (
-            f"llmeval: pre-generated {total} cases ({sum(map(len, generation.values()))} generations, "
-            f"{len(choices)} multiple choice) in {seconds:.1f} s; {computed} requests computed, "
-            f"the rest from the cache"
+            f"llmeval: pre-generated {total} cases ({kinds}) in {seconds:.1f} s; "
+            f"{computed} requests computed, the rest from the cache"
         )
 
     # ----- records, summary, exit status -----

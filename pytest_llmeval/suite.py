@@ -17,7 +17,7 @@ from typing import Any
 from .cases import Case
 from .checks.result import CheckResult
 from .engine.types import EngineError, GenerationRequest, GenerationSpec, LoglikelihoodRequest
-from .metrics import CaseScores, MetricError, MetricValue, compute, wilson_interval
+from .metrics import PERPLEXITY, CaseScores, MetricError, MetricValue, compute, wilson_interval
 
 _GENERATION_KEYS = ("max_tokens", "temperature", "top_p", "seed", "stop", "samples")
 _SUITE_KEYS = ("name", "min_pass_rate", "min", "metrics")
@@ -92,6 +92,18 @@ def generation_request(case: Case, spec: GenerationSpec) -> GenerationRequest:
     return GenerationRequest(prompt=case.prompt, spec=spec)
 
 
+def wants_perplexity(spec: SuiteSpec) -> bool:
+    """A suite scored by rolling loglikelihood (``llm.perplexity(case)``) rather than generation."""
+    return any(m in PERPLEXITY for m in (*spec.metrics, *(name for name, _ in spec.min_metrics)))
+
+
+def case_text(case: Case) -> str:
+    """The text ``llm.perplexity(case)`` scores: the case's prompt."""
+    if case.prompt is None:
+        raise SuiteError(f"case {case.id!r}: perplexity() scores a case's prompt, and this case has none")
+    return case.prompt
+
+
 def choice_requests(case: Case) -> list[LoglikelihoodRequest]:
     if case.choices is None or case.prompt is None:
         raise SuiteError(f"case {case.id!r}: choose() needs a prompt and choices")
@@ -110,6 +122,18 @@ class ActiveCase:
     checks: list[CheckResult] = field(default_factory=list)
     output: str | None = None
     scores: dict[str, float] = field(default_factory=dict)  # per-case metric inputs, e.g. acc
+    samples: tuple[str, ...] = ()  # every sample of llm.complete(case) when samples=K > 1
+    sample_passes: list[bool] = field(default_factory=list)  # each sample passed every check so far
+    timing: dict[str, float] = field(default_factory=dict)  # latency_s, engine_s, completion_tokens
+
+    def set_samples(self, samples: Sequence[str]) -> None:
+        self.samples = tuple(samples)
+        self.sample_passes = [True] * len(samples)
+
+    def record_samples(self, passes: Sequence[bool]) -> None:
+        """One check's verdict on each sample; a sample passes when it passes every check."""
+        if len(passes) == len(self.sample_passes):
+            self.sample_passes = [a and b for a, b in zip(self.sample_passes, passes, strict=True)]
 
 
 _active: ContextVar[ActiveCase | None] = ContextVar("llmeval_active_case", default=None)
@@ -146,6 +170,9 @@ class CaseRecord:
     duration: float
     expected: str | None = None
     scores: dict[str, float] = field(default_factory=dict)
+    samples: tuple[str, ...] = ()
+    sample_passes: tuple[bool, ...] = ()
+    timing: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -155,6 +182,8 @@ class CaseRecord:
         values = dict(data)
         values["checks"] = tuple(tuple(c) for c in values["checks"])
         values["tags"] = tuple(values["tags"])
+        values["samples"] = tuple(values.get("samples", ()))
+        values["sample_passes"] = tuple(values.get("sample_passes", ()))
         return cls(**values)
 
     def failed_checks(self) -> list[str]:
@@ -178,16 +207,25 @@ class SuiteResult:
         return wilson_interval(self.passed, len(self.records))
 
     def metric_names(self) -> list[str]:
-        """The marker's metrics and those its thresholds name; acc and acc_norm for multiple choice."""
+        """The marker's metrics and those its thresholds name, plus what the records make
+        possible: acc and acc_norm for multiple choice, pass@1 and pass@K for samples=K, and
+        latency and tokens/s when the engine computed answers in this run."""
         names = list(self.spec.metrics) + [name for name, _ in self.spec.min_metrics]
         if any("acc" in r.scores for r in self.records):
             names = ["acc", "acc_norm", *names]
+        if self.spec.generation.n > 1 and any(r.sample_passes for r in self.records):
+            names = ["pass@1", f"pass@{self.spec.generation.n}", *names]
+        if any(r.timing for r in self.records):
+            names += ["latency", "tokens_per_s"]
         return list(dict.fromkeys(n for n in names if n not in ("pass_rate", "accuracy")))
 
     @cached_property  # bootstrap intervals cost time: the summary and the gate share one computation
     def metrics(self) -> tuple[list[MetricValue], list[str]]:
         """Each metric with its interval, and the metrics that could not be computed (with why)."""
-        cases = [CaseScores(r.passed, r.output, r.expected, r.scores) for r in self.records]
+        cases = [
+            CaseScores(r.passed, r.output, r.expected, r.scores, r.samples, r.sample_passes, r.timing)
+            for r in self.records
+        ]
         values, problems = [], []
         for name in self.metric_names():
             try:
@@ -249,6 +287,12 @@ def decide(
     if isinstance(error, AssertionError):  # a plain assert in a suite is one more check
         message = str(error).strip().splitlines()[0] if str(error).strip() else "assertion failed"
         checks.append(CheckResult.of("assert", False, message))
+    if active.samples and not is_error:
+        # With samples=K the case passes when a majority of its samples pass every check.
+        good = sum(active.sample_passes)
+        if not good * 2 > len(active.sample_passes) and all(c.passed for c in checks):
+            reason = f"{good}/{len(active.sample_passes)} samples passed every check; a majority must"
+            checks.append(CheckResult.of("samples", False, reason))
     failed = [c for c in checks if not c.passed]
     record = CaseRecord(
         suite=active.suite.name,
@@ -262,6 +306,9 @@ def decide(
         duration=duration,
         expected=None if active.case.expected is None else str(active.case.expected),
         scores=dict(active.scores),
+        samples=active.samples,
+        sample_passes=tuple(active.sample_passes),
+        timing=dict(active.timing),
     )
     if is_error:
         return record, Verdict("failed", f"{type(error).__name__}: {error}")

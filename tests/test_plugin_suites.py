@@ -47,7 +47,8 @@ def test_case_outcomes_follow_the_rules(
             "critical case failed: equals: expected 'ok', got 'bad'",
             "E * ValueError: a bug in the test code",
             "*llmeval summary*",
-            "answers  4 cases  pass 0.250 [[]0.046, 0.699[]]  failed checks 2  errors 1  ok",
+            "answers  4 cases  pass 0.250 [[]0.046, 0.699[]]  latency * tokens_per_s * failed checks 2  "
+            "errors 1  ok",
             "XFAIL *test_answers[[]weak[]] - equals: expected 'ok', got 'bad'",
         ]
     )
@@ -246,5 +247,61 @@ def test_suite_metrics_are_summarised_and_gated(
             "open  4 cases  pass 1.000 * exact_match 0.000 [[]0.000, 0.000[]]  token_f1 * below threshold",
             "llmeval: run FAILED: suite mc: acc 0.* is below its minimum 1.01",
             "llmeval: also: suite open: metric acc: acc needs multiple-choice cases answered with*",
+        ]
+    )
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_samples_are_checked_one_by_one_and_give_pass_at_k(
+    pytester: pytest.Pytester, tiny_model_dir: Path, tmp_path: Path, workers: list[str]
+) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+        from pytest_llmeval import Case, expect
+        from pytest_llmeval.checks import CheckResult
+
+        CASES = [Case(id=f"c{i}", prompt=f"Tell me about {i}:") for i in range(4)]
+
+        @pytest.mark.llmeval(max_tokens=4, temperature=1.0, seed=3, samples=3)
+        @pytest.mark.parametrize("case", CASES, ids=str)
+        def test_sampled(llm, case):
+            out = llm.complete(case)
+            assert len(out.samples) == 3
+            # Fails on the first sample only (independent samples of a random model differ).
+            expect(out).check_each(lambda text: CheckResult.of("later", text != out.samples[0], "first"))
+        """
+    )
+    result = pytester.runpytest_subprocess(*model_args(tiny_model_dir, tmp_path), *workers)
+    result.assert_outcomes(passed=4)
+    result.stdout.fnmatch_lines(
+        ["sampled  4 cases  pass 1.000 * pass@1 0.667 [[]0.667, 0.667[]]  pass@3 1.000 [[]1.000, 1.000[]]*"]
+    )
+    assert result.ret == pytest.ExitCode.OK
+
+
+def test_perplexity_suites_are_scored_ahead_by_rolling_loglikelihood(
+    pytester: pytest.Pytester, tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+        from pytest_llmeval import Case
+
+        TEXTS = [Case(id=f"t{i}", prompt=f"Paragraph {i} of a held-out text.") for i in range(5)]
+
+        @pytest.mark.llmeval(metrics=["perplexity", "bits_per_byte"])
+        @pytest.mark.parametrize("case", TEXTS, ids=str)
+        def test_text(llm, case):
+            assert llm.perplexity(case).num_tokens > 0
+        """
+    )
+    result = pytester.runpytest_subprocess(*model_args(tiny_model_dir, tmp_path))
+    result.assert_outcomes(passed=5)
+    result.stdout.fnmatch_lines(
+        [
+            "llmeval: pre-generated 5 cases (0 generations, 0 multiple choice, 5 perplexity) in * s; "
+            "5 requests computed*",
+            "text  5 cases  pass 1.000 * perplexity * bits_per_byte *  ok",
         ]
     )

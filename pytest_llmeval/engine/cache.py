@@ -14,9 +14,10 @@ import hashlib
 import json
 import os
 import tempfile
+import time
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -29,6 +30,7 @@ from .types import (
     LoglikelihoodRequest,
     LoglikelihoodResult,
     RollingResult,
+    Timing,
 )
 
 CACHE_SCHEMA = 1
@@ -135,7 +137,10 @@ class CachedEngine:
                 missing.setdefault(key if reproducible(request) else f"{key}#{i}", []).append(i)
         if missing:
             firsts = [positions[0] for positions in missing.values()]
+            started = time.perf_counter()
             computed = compute([requests[i] for i in firsts])
+            timing = Timing(time.perf_counter() - started, len(firsts))
+            computed = [_timed(result, timing) for result in computed]
             self.stats.misses += len(firsts)
             self.stats.batches += 1
             for (slot, positions), result in zip(missing.items(), computed, strict=True):
@@ -177,7 +182,9 @@ class CachedEngine:
         if path is None:
             return
         path.parent.mkdir(parents=True, exist_ok=True)
-        entry = {"schema": CACHE_SCHEMA, "result": asdict(result)}  # type: ignore[call-overload]
+        data = asdict(result)  # type: ignore[call-overload]
+        data.pop("timing", None)  # this run's speed, not part of the answer
+        entry = {"schema": CACHE_SCHEMA, "result": data}
         fd, tmp = tempfile.mkstemp(prefix=f".{key[:8]}-", suffix=".tmp", dir=path.parent)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -186,6 +193,10 @@ class CachedEngine:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+
+
+def _timed(result: Result, timing: Timing) -> Result:
+    return replace(result, timing=timing) if isinstance(result, GenerationResult) else result
 
 
 def _canonical(request: object) -> Any:

@@ -90,11 +90,33 @@ class Completion:
 
 
 @dataclass(frozen=True)
+class Timing:
+    """How long the engine call that computed an answer took, measured in this run.
+
+    ``seconds`` is the wall time of the whole call (what a caller waited for this answer);
+    ``batch_size`` is how many requests that call answered, so ``seconds / batch_size`` is
+    this answer's share of the engine's time.
+    """
+
+    seconds: float
+    batch_size: int
+
+    @property
+    def share(self) -> float:
+        return self.seconds / self.batch_size
+
+
+@dataclass(frozen=True)
 class GenerationResult:
-    """The ``spec.n`` completions of one request."""
+    """The ``spec.n`` completions of one request.
+
+    ``timing`` is set by the response cache for answers computed in this run, and is None for
+    answers read from disk: a stored answer's old timing says nothing about this run's speed.
+    """
 
     completions: tuple[Completion, ...]
     prompt_tokens: int
+    timing: Timing | None = field(default=None, compare=False)
 
     @property
     def text(self) -> str:

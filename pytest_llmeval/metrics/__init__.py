@@ -4,17 +4,24 @@ Names a suite can ask for (``@pytest.mark.llmeval(metrics=[...], min={...})``):
 ``pass_rate`` (alias ``accuracy``), ``acc`` and ``acc_norm`` (multiple choice, as
 lm-evaluation-harness defines them), ``exact_match`` and ``token_f1`` (SQuAD normalisation),
 ``rouge1``/``rouge2``/``rougeL``, ``bleu``, ``chrf``, ``precision_micro``/``_macro``,
-``recall_micro``/``_macro``, ``f1_micro``/``_macro``, and ``evaluate:NAME`` for any metric of
-the ``evaluate`` library that can be loaded.
+``recall_micro``/``_macro``, ``f1_micro``/``_macro``; with ``samples=K``: ``pass@k`` (k <= K) and
+``majority`` (maj@K); ``latency`` (seconds a case waited for the engine call that answered it)
+and ``tokens_per_s`` (completion tokens per second of engine time), measured on answers computed
+in this run; ``perplexity``, ``word_perplexity``, ``byte_perplexity`` and ``bits_per_byte``
+(lm-evaluation-harness's rolling-loglikelihood definitions) for cases scored with
+``llm.perplexity(case)``; and ``evaluate:NAME`` for any metric of the ``evaluate`` library that
+can be loaded.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .labels import precision_recall_f1
+from .sampling import majority_correct, pass_at_k
 from .stats import bootstrap_interval, mean, wilson_interval
 from .text import bleu, chrf, exact_match, rouge, token_f1
 
@@ -43,6 +50,9 @@ class CaseScores:
     output: str | None
     expected: str | None
     scores: dict[str, float]
+    samples: tuple[str, ...] = ()  # every sample with samples=K; empty for one
+    sample_passes: tuple[bool, ...] = ()  # did each sample pass every check
+    timing: dict[str, float] = field(default_factory=dict)  # latency_s, engine_s, completion_tokens
 
 
 Pairs = tuple[list[str], list[str]]
@@ -50,11 +60,24 @@ Pairs = tuple[list[str], list[str]]
 _PER_CASE: dict[str, Callable[[str, str], float]] = {"exact_match": exact_match, "token_f1": token_f1}
 _CORPUS: dict[str, Callable[[Sequence[str], Sequence[str]], float]] = {"bleu": bleu, "chrf": chrf}
 _LABELS = {f"{kind}_{avg}" for kind in ("precision", "recall", "f1") for avg in ("micro", "macro")}
+_PASS_AT = re.compile(r"pass@([1-9][0-9]*)")
+# Rolling-loglikelihood metrics: the per-case score that counts the units each one divides by.
+PERPLEXITY = {
+    "perplexity": "rolling_tokens",
+    "word_perplexity": "rolling_words",
+    "byte_perplexity": "rolling_bytes",
+    "bits_per_byte": "rolling_bytes",
+}
 KNOWN = (
     "pass_rate",
     "accuracy",
     "acc",
     "acc_norm",
+    "pass@k",
+    "majority",
+    "latency",
+    "tokens_per_s",
+    *PERPLEXITY,
     *_PER_CASE,
     "rouge1",
     "rouge2",
@@ -76,6 +99,14 @@ def compute(name: str, cases: Sequence[CaseScores]) -> MetricValue:
             raise MetricError(f"{name} needs multiple-choice cases answered with llm.choose(case)")
         hits = int(sum(scored))
         return MetricValue(name, hits / len(scored), *wilson_interval(hits, len(scored)), len(scored))
+    if match := _PASS_AT.fullmatch(name):
+        return _pass_at(name, int(match.group(1)), cases)
+    if name == "majority":
+        return _majority(cases)
+    if name in ("latency", "tokens_per_s"):
+        return _speed(name, cases)
+    if name in PERPLEXITY:
+        return _perplexity(name, cases)
     if name.startswith("evaluate:"):
         predictions, references = _pairs(name, cases)
         return _corpus_metric(name, predictions, references, _evaluate_metric(name.split(":", 1)[1]), 100)
@@ -99,6 +130,59 @@ def compute(name: str, cases: Sequence[CaseScores]) -> MetricValue:
             1000,
         )
     raise MetricError(f"unknown metric {name!r}; known: {', '.join(KNOWN)}, evaluate:NAME")
+
+
+def _pass_at(name: str, k: int, cases: Sequence[CaseScores]) -> MetricValue:
+    # A case without samples is one sample: its own pass/fail.
+    outcomes = [c.sample_passes or (c.passed,) for c in cases]
+    fewest = min((len(o) for o in outcomes), default=0)
+    if k > fewest:
+        raise MetricError(f"{name} needs at least {k} samples per case (samples={k} or more); got {fewest}")
+    return _mean_metric(name, [pass_at_k(len(o), sum(o), k) for o in outcomes])
+
+
+def _majority(cases: Sequence[CaseScores]) -> MetricValue:
+    voted = [c for c in cases if len(c.samples) > 1 and c.expected is not None]
+    if not voted:
+        raise MetricError("majority needs samples=K (K > 1) and cases with an expected answer")
+    hits = sum(majority_correct(c.samples, str(c.expected)) for c in voted)
+    return MetricValue("majority", hits / len(voted), *wilson_interval(hits, len(voted)), len(voted))
+
+
+def _speed(name: str, cases: Sequence[CaseScores]) -> MetricValue:
+    timed = [c.timing for c in cases if c.timing]
+    if not timed:
+        raise MetricError(
+            f"{name} is measured on answers the engine computed in this run, and every answer came "
+            "from the response cache (or no case called llm.complete); use --llmeval-no-cache to measure"
+        )
+    if name == "latency":
+        return _mean_metric(name, [t["latency_s"] for t in timed])
+
+    def rate(indices: Sequence[int]) -> float:
+        seconds = sum(timed[i]["engine_s"] for i in indices)
+        return sum(timed[i]["completion_tokens"] for i in indices) / seconds if seconds else math.nan
+
+    low, high = bootstrap_interval(len(timed), rate)
+    return MetricValue(name, rate(range(len(timed))), low, high, len(timed))
+
+
+def _perplexity(name: str, cases: Sequence[CaseScores]) -> MetricValue:
+    scored = [c.scores for c in cases if "rolling_logprob" in c.scores]
+    if not scored:
+        raise MetricError(f"{name} needs cases scored with llm.perplexity(case)")
+    unit = PERPLEXITY[name]
+
+    def value(indices: Sequence[int]) -> float:
+        # Corpus level, as lm-eval aggregates: total logprob over total units, not a mean of ratios.
+        logprob = sum(scored[i]["rolling_logprob"] for i in indices)
+        units = sum(scored[i][unit] for i in indices)
+        if name == "bits_per_byte":
+            return -logprob / units / math.log(2)
+        return math.exp(-logprob / units)
+
+    low, high = bootstrap_interval(len(scored), value)
+    return MetricValue(name, value(range(len(scored))), low, high, len(scored))
 
 
 def _pairs(name: str, cases: Sequence[CaseScores]) -> Pairs:
@@ -151,4 +235,4 @@ def _evaluate_metric(metric_name: str) -> Callable[[Sequence[str], Sequence[str]
     return score
 
 
-__all__ = ["KNOWN", "CaseScores", "MetricError", "MetricValue", "compute", "wilson_interval"]
+__all__ = ["KNOWN", "PERPLEXITY", "CaseScores", "MetricError", "MetricValue", "compute", "wilson_interval"]

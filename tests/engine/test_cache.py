@@ -87,6 +87,16 @@ def test_entries_survive_the_session_and_follow_the_fingerprint(tmp_path: Path) 
     )  # another spec is another request
 
 
+def test_answers_computed_in_this_run_carry_their_timing_and_stored_ones_do_not(tmp_path: Path) -> None:
+    computed = CachedEngine(CountingEngine(), tmp_path).generate([ask("a"), ask("b")])
+    timings = [r.timing for r in computed]
+    assert timings[0] is not None and timings[0] == timings[1]  # one engine call answered both
+    assert timings[0].batch_size == 2 and timings[0].seconds >= 0.0
+    assert "timing" not in next(tmp_path.rglob("*.json")).read_text()  # the disk keeps the answer only
+    stored = CachedEngine(CountingEngine(), tmp_path).generate([ask("a")])[0]
+    assert stored.text == "a:1" and stored.timing is None
+
+
 def test_unseeded_samples_are_never_reused(tmp_path: Path) -> None:
     inner = CountingEngine()
     cached = CachedEngine(inner, tmp_path)

@@ -91,3 +91,39 @@ def test_metrics_that_cannot_be_computed_say_why() -> None:
     with pytest.raises(MetricError, match="could not load evaluate metric 'no_such_metric_xyz'"):
         compute("evaluate:no_such_metric_xyz", cases([("a", "a")]))
     assert math.isnan(compute("pass_rate", []).value)
+
+
+def timed(latency: float, share: float, tokens: int) -> CaseScores:
+    return CaseScores(
+        True, "x", None, {}, timing={"latency_s": latency, "engine_s": share, "completion_tokens": tokens}
+    )
+
+
+def test_latency_and_tokens_per_second_use_this_runs_engine_time() -> None:
+    # Two batches: 2 s for 4 cases of 10 tokens, then 1 s for 1 case of 30 tokens.
+    cases = [timed(2.0, 0.5, 10) for _ in range(4)] + [timed(1.0, 1.0, 30), CaseScores(True, "x", None, {})]
+    latency = compute("latency", cases)
+    assert (latency.value, latency.n) == (pytest.approx(9.0 / 5), 5)  # the untimed (cached) case is left out
+    assert compute("tokens_per_s", cases).value == pytest.approx(70 / 3.0)
+    with pytest.raises(MetricError, match="came from the response cache"):
+        compute("latency", [CaseScores(True, "x", None, {})])
+
+
+def rolling(logprob: float, tokens: int, words: int, size: int) -> CaseScores:
+    scores = {
+        "rolling_logprob": logprob,
+        "rolling_tokens": tokens,
+        "rolling_words": words,
+        "rolling_bytes": size,
+    }
+    return CaseScores(True, None, None, scores)
+
+
+def test_perplexities_are_corpus_level_like_lm_eval() -> None:
+    cases = [rolling(-10.0, 5, 4, 20), rolling(-30.0, 15, 6, 40)]
+    assert compute("perplexity", cases).value == pytest.approx(math.exp(40 / 20))
+    assert compute("word_perplexity", cases).value == pytest.approx(math.exp(40 / 10))
+    assert compute("byte_perplexity", cases).value == pytest.approx(math.exp(40 / 60))
+    assert compute("bits_per_byte", cases).value == pytest.approx(40 / 60 / math.log(2))
+    with pytest.raises(MetricError, match=r"llm.perplexity\(case\)"):
+        compute("perplexity", [CaseScores(True, "x", None, {})])
