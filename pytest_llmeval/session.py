@@ -5,12 +5,13 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 
 import pytest
 
 from .cases import Case
-from .engine import ModelLoadError, create_engine
+from .engine import ModelLoadError, create_engine, engine_identity
 from .engine.cache import CachedEngine
 from .engine.types import GenerationRequest, GenerationSpec, LoglikelihoodRequest
 from .llm import LLM
@@ -54,7 +55,10 @@ class LLMEvalSession:
             raise self._failures[settings]
         if settings not in self._engines:
             try:
-                self._engines[settings] = CachedEngine(create_engine(settings), self.cache_dir)
+                identity = engine_identity(settings) if self.cache_dir is not None else None
+                self._engines[settings] = CachedEngine.lazy(
+                    partial(create_engine, settings), self.cache_dir, identity
+                )
             except ModelLoadError as exc:
                 self._failures[settings] = exc
                 raise

@@ -88,12 +88,23 @@ def test_cases_are_pre_generated_once_then_served_from_the_cache(
     pytester: pytest.Pytester, tiny_model_dir: Path, tmp_path: Path
 ) -> None:
     pytester.makepyfile(SUITE.format(extra=""))
+    pytester.makeconftest(
+        """
+        import sys
+
+        def pytest_terminal_summary(terminalreporter):
+            terminalreporter.write_line(f"torch imported: {'torch' in sys.modules}")
+        """
+    )
     first = pytester.runpytest_subprocess(*model_args(tiny_model_dir, tmp_path))
     first.stdout.fnmatch_lines(
         ["llmeval: pre-generated 4 cases (4 generations, 0 multiple choice) in * s; 4 requests computed*"]
     )
+    first.stdout.fnmatch_lines(["torch imported: True"])
     again = pytester.runpytest_subprocess(*model_args(tiny_model_dir, tmp_path))
     again.stdout.fnmatch_lines(["llmeval: pre-generated 4 cases * 0 requests computed*"])
+    again.stdout.fnmatch_lines(["torch imported: False"])  # every answer was stored: no model was loaded
+    again.assert_outcomes(passed=1, xfailed=1, failed=2)
     bypass = pytester.runpytest_subprocess(*model_args(tiny_model_dir, tmp_path), "--llmeval-no-cache")
     bypass.stdout.fnmatch_lines(["llmeval: pre-generated 4 cases * 4 requests computed*"])
     deselected = pytester.runpytest_subprocess(*model_args(tiny_model_dir, tmp_path), "-k", "good")

@@ -29,6 +29,7 @@ from .types import (
     GenerationResult,
     LoglikelihoodRequest,
     LoglikelihoodResult,
+    ModelLoadError,
     RollingResult,
     Timing,
 )
@@ -57,21 +58,73 @@ class CachedEngine:
     ``directory=None`` keeps the in-memory part only (``--llmeval-no-cache``). Sampled requests
     without a seed are not reproducible, so they never go to disk, and in memory each answer is
     handed out once: two unseeded draws of the same prompt stay two independent samples.
+
+    Built with ``lazy``, the model is loaded only when a request misses the cache: a rerun whose
+    answers are all stored never loads it. The fingerprint then comes from a small record kept
+    in the cache, written the last time the same files and settings (``identity``) were loaded.
     """
 
     def __init__(self, engine: Engine, directory: Path | None) -> None:
-        self.engine = engine
         self.directory = directory
         self.stats = CacheStats()
         self._memory: dict[str, Any] = {}
-        self._fingerprint = engine.info.fingerprint()
+        self._engine: Engine | None = engine
+        self._load: Callable[[], Engine] | None = None
+        self._identity: str | None = None
+        self._load_error: ModelLoadError | None = None
+        self._info = engine.info
+        self._fingerprint = self._info.fingerprint()
+
+    @classmethod
+    def lazy(cls, load: Callable[[], Engine], directory: Path | None, identity: str | None) -> CachedEngine:
+        """Load now unless the cache already knows the fingerprint of the engine ``identity`` names."""
+        known = cls._known_info(directory, identity) if identity else None
+        if known is None:
+            cached = cls(load(), directory)
+            cached._identity = identity
+            cached._remember_info()
+            return cached
+        cached = cls.__new__(cls)
+        cached.directory, cached.stats, cached._memory = directory, CacheStats(), {}
+        cached._engine, cached._load, cached._identity, cached._load_error = None, load, identity, None
+        cached._info, cached._fingerprint = known, known.fingerprint()
+        return cached
+
+    @property
+    def engine(self) -> Engine:
+        """The engine itself, loaded on first use."""
+        if self._engine is None:
+            assert self._load is not None
+            if self._load_error is not None:
+                raise self._load_error  # a model that failed to load is not tried again per request
+            try:
+                self._engine = self._load()
+            except ModelLoadError as exc:
+                self._load_error = exc
+                raise
+            if self._engine.info.fingerprint() != self._fingerprint:
+                warnings.warn(
+                    "llmeval: the loaded model's fingerprint differs from the one recorded for the same "
+                    "files; answers are now cached under the new one",
+                    CacheWarning,
+                    stacklevel=2,
+                )
+                self._info = self._engine.info
+                self._fingerprint = self._info.fingerprint()
+            self._remember_info()
+        return self._engine
+
+    @property
+    def loaded(self) -> bool:
+        return self._engine is not None
 
     @property
     def info(self) -> EngineInfo:
-        return self.engine.info
+        return self._info
 
     def close(self) -> None:
-        self.engine.close()
+        if self._engine is not None:
+            self._engine.close()
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[GenerationResult]:
         return self._generate(requests, keep_all=False)
@@ -84,7 +137,7 @@ class CachedEngine:
         return self._answer(
             "generate",
             requests,
-            self.engine.generate,
+            lambda batch: self.engine.generate(batch),
             reproducible=lambda r: r.spec.greedy or r.spec.seed is not None,
             decode=_generation_from_json,
             keep_all=keep_all,
@@ -94,7 +147,7 @@ class CachedEngine:
         return self._answer(
             "loglikelihood",
             requests,
-            self.engine.loglikelihood,
+            lambda batch: self.engine.loglikelihood(batch),
             reproducible=lambda r: True,
             decode=lambda d: LoglikelihoodResult(**d),
         )
@@ -103,7 +156,7 @@ class CachedEngine:
         return self._answer(
             "rolling",
             texts,
-            self.engine.loglikelihood_rolling,
+            lambda batch: self.engine.loglikelihood_rolling(batch),
             reproducible=lambda t: True,
             decode=lambda d: RollingResult(**d),
         )
@@ -156,6 +209,27 @@ class CachedEngine:
 
     # ----- disk -----
 
+    @staticmethod
+    def _known_info(directory: Path | None, identity: str) -> EngineInfo | None:
+        path = directory / "engines" / f"{identity}.json" if directory is not None else None
+        if path is None or not path.is_file():
+            return None
+        try:
+            return EngineInfo(**json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError) as exc:
+            warnings.warn(
+                f"llmeval: ignoring unreadable {path} ({exc}); the model will be loaded",
+                CacheWarning,
+                stacklevel=3,
+            )
+            return None
+
+    def _remember_info(self) -> None:
+        if self.directory is None or self._identity is None:
+            return
+        path = self.directory / "engines" / f"{self._identity}.json"
+        _write_atomically(path, json.dumps(asdict(self._info), sort_keys=True))
+
     def _path(self, key: str) -> Path | None:
         return self.directory / key[:2] / f"{key}.json" if self.directory is not None else None
 
@@ -181,18 +255,22 @@ class CachedEngine:
         path = self._path(key)
         if path is None:
             return
-        path.parent.mkdir(parents=True, exist_ok=True)
         data = asdict(result)  # type: ignore[call-overload]
         data.pop("timing", None)  # this run's speed, not part of the answer
-        entry = {"schema": CACHE_SCHEMA, "result": data}
-        fd, tmp = tempfile.mkstemp(prefix=f".{key[:8]}-", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(entry, handle)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        _write_atomically(path, json.dumps({"schema": CACHE_SCHEMA, "result": data}))
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write to a temporary name, then rename: readers see the old file or the new one, whole."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem[:8]}-", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _timed(result: Result, timing: Timing) -> Result:

@@ -18,6 +18,7 @@ from pytest_llmeval.engine.types import (
     GenerationSpec,
     LoglikelihoodRequest,
     LoglikelihoodResult,
+    ModelLoadError,
     RollingResult,
 )
 
@@ -141,6 +142,57 @@ def test_loglikelihoods_and_rolling_are_cached(tmp_path: Path) -> None:
     cached.loglikelihood_rolling(["text"])
     CachedEngine(inner, tmp_path).loglikelihood_rolling(["text"])
     assert inner.calls == [2, 1]
+
+
+class Loader:
+    """Counts how often the model is loaded, and can fail like a model whose files went bad."""
+
+    def __init__(self, fails: bool = False) -> None:
+        self.loads = 0
+        self.fails = fails
+        self.engine = CountingEngine()
+
+    def __call__(self) -> CountingEngine:
+        self.loads += 1
+        if self.fails:
+            raise ModelLoadError("weights are gone")
+        return self.engine
+
+
+def test_a_rerun_answered_from_the_cache_never_loads_the_model(tmp_path: Path) -> None:
+    first = Loader()
+    cold = CachedEngine.lazy(first, tmp_path, identity="files-and-settings")
+    assert first.loads == 1  # nothing is known about this identity yet: load to learn the fingerprint
+    answer = cold.generate([ask("a")])[0].text
+    warm_loader = Loader()
+    warm = CachedEngine.lazy(warm_loader, tmp_path, identity="files-and-settings")
+    assert warm.info == cold.info and warm.generate([ask("a")])[0].text == answer
+    assert warm_loader.loads == 0 and not warm.loaded
+    assert warm.generate([ask("b")])[0].text == "b:1"  # a miss loads the model, once
+    warm.generate([ask("c")])
+    assert warm_loader.loads == 1 and warm.loaded
+    assert CachedEngine.lazy(Loader(), tmp_path, identity="other files").loaded
+
+
+def test_a_model_that_fails_to_load_late_fails_each_request_without_retrying(tmp_path: Path) -> None:
+    CachedEngine.lazy(Loader(), tmp_path, identity="id")
+    broken = Loader(fails=True)
+    warm = CachedEngine.lazy(broken, tmp_path, identity="id")
+    for _ in range(2):
+        with pytest.raises(ModelLoadError, match="weights are gone"):
+            warm.generate([ask("new")])
+    assert broken.loads == 1
+
+
+def test_a_changed_fingerprint_behind_the_same_identity_is_caught_on_load(tmp_path: Path) -> None:
+    CachedEngine.lazy(Loader(), tmp_path, identity="id")
+    changed = Loader()
+    changed.engine.model = "retrained"  # same identity, yet another fingerprint: must never happen silently
+    warm = CachedEngine.lazy(changed, tmp_path, identity="id")
+    with pytest.warns(CacheWarning, match="fingerprint differs"):
+        warm.generate([ask("x")])
+    assert warm.info.model == "retrained"
+    assert CachedEngine.lazy(Loader(), tmp_path, identity="id").info.model == "retrained"
 
 
 @pytest.mark.slow

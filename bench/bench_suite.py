@@ -1,0 +1,223 @@
+"""Eval suites through pytest against the engine alone and against lm-evaluation-harness, in one run.
+
+Every side is a fresh Python process timed from start to exit, so each pays the same start-up
+(interpreter, torch, loading SmolLM2-135M-Instruct on the CPU) and the ratios compare what a user
+waits for. Measured, on the transformers backend:
+
+1. a generation suite of ``--cases`` BBH questions (greedy, ``--max-tokens``) run by pytest with a
+   cold response cache, vs one raw ``TransformersEngine.generate`` call on the same requests
+   (target: at most 1.15x), vs the same questions as plain tests calling ``llm.generate`` once
+   per test, which is how per-test tools work;
+2. the same suite again with the warm cache (target: under 10% of the cold run and under 5 s);
+3. a multiple-choice suite (``--mc-questions`` BBH questions scored by loglikelihood) vs
+   lm-evaluation-harness's ``simple_evaluate`` on the same questions and prompt format, at its
+   default batch size (1) and at ``--lm-eval-batch`` (target: at least 2x its default).
+
+Run: ``.venv/bin/python bench/bench_suite.py [--cases 512] [--max-tokens 16] [--mc-questions 150]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BBH_DIR = ROOT / "tests" / "data" / "bbh"
+# Short-prompt BBH tasks for the generation suite; the multiple-choice suite takes its
+# questions round-robin from these three, which have fixed answer labels.
+GENERATION_TASKS = ("sports_understanding", "web_of_lies", "navigate", "boolean_expressions")
+MC_TASKS = {"sports_understanding": ["yes", "no"], "web_of_lies": ["Yes", "No"], "navigate": ["Yes", "No"]}
+ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+
+GENERATION_SUITE = """
+import json, pytest
+from pytest_llmeval import Case
+
+PROMPTS = json.load(open({prompts!r}))
+CASES = [Case(id=f"q{{i}}", prompt=p) for i, p in enumerate(PROMPTS)]
+
+@pytest.mark.llmeval(max_tokens={max_tokens})
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_suite(llm, case):
+    assert llm.complete(case).completion_tokens >= 1
+"""
+
+PER_TEST = """
+import json, pytest
+
+PROMPTS = json.load(open({prompts!r}))
+
+@pytest.mark.parametrize("prompt", PROMPTS)
+def test_each(llm, prompt):
+    assert llm.generate(prompt, max_tokens={max_tokens}).completion_tokens >= 1
+"""
+
+RAW = """
+import json, sys
+from pytest_llmeval.engine import create_engine
+from pytest_llmeval.engine.types import GenerationRequest, GenerationSpec
+from pytest_llmeval.settings import Settings
+
+prompts = json.load(open({prompts!r}))
+engine = create_engine(Settings(model={model!r}))
+spec = GenerationSpec(max_tokens={max_tokens})
+results = engine.generate([GenerationRequest(prompt=p, spec=spec) for p in prompts])
+print(sum(r.completions[0].completion_tokens for r in results))
+"""
+
+MC_SUITE = """
+import pytest
+from pytest_llmeval.benchmarks.bbh import load_bbh
+
+CASES = [c for path in {paths!r} for c in load_bbh(path, limit={per_task})]
+
+@pytest.mark.llmeval()
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_mc(llm, case):
+    llm.choose(case)
+"""
+
+LM_EVAL = """
+import json
+from lm_eval.evaluator import simple_evaluate
+from lm_eval.models.huggingface import HFLM
+from lm_eval.tasks import TaskManager
+
+configs = json.load(open({configs!r}))
+model = HFLM(pretrained={folder!r}, dtype="float32", device="cpu", batch_size={batch})
+out = simple_evaluate(model=model, tasks=configs, task_manager=TaskManager(include_defaults=False),
+                      bootstrap_iters=0)
+print(json.dumps({{k: v["acc,none"] for k, v in out["results"].items()}}))
+"""
+
+
+def timed(command: list[str], cwd: Path) -> tuple[float, str]:
+    started = time.perf_counter()
+    run = subprocess.run(command, cwd=cwd, env=ENV, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if run.returncode != 0:
+        sys.exit(
+            f"failed ({run.returncode}): {' '.join(command)}\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
+        )
+    return seconds, run.stdout
+
+
+def pytest_run(folder: Path, test_file: str, *options: str) -> tuple[float, str]:
+    command = [sys.executable, "-m", "pytest", test_file, "-q", "-p", "no:cacheprovider", *options]
+    return timed(command, folder)
+
+
+def last_line(text: str, start: str) -> str:
+    return next((line for line in reversed(text.splitlines()) if line.startswith(start)), "?")
+
+
+def lm_eval_configs(per_task: int, folder: Path) -> list[dict[str, object]]:
+    """The multiple-choice suite's questions as lm-eval tasks: zero-shot ``Q: {input}\\nA:`` and
+    the continuations ``" " + label``, which is what ``load_bbh`` + ``llm.choose`` ask."""
+    configs = []
+    for name, labels in MC_TASKS.items():
+        rows = json.loads((BBH_DIR / f"{name}.json").read_text())["examples"][:per_task]
+        data = folder / f"{name}.jsonl"
+        data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        configs.append(
+            {
+                "task": f"bench_{name}",
+                "dataset_path": "json",
+                "dataset_kwargs": {"data_files": {"test": str(data)}, "cache_dir": str(folder / "hf")},
+                "test_split": "test",
+                "output_type": "multiple_choice",
+                "doc_to_text": "Q: {{input}}\nA:",
+                "doc_to_choice": labels,
+                "doc_to_target": "target",
+                "metric_list": [{"metric": "acc", "aggregation": "mean", "higher_is_better": True}],
+            }
+        )
+    return configs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=512)
+    parser.add_argument("--max-tokens", type=int, default=16)
+    parser.add_argument("--mc-questions", type=int, default=150)
+    parser.add_argument("--lm-eval-batch", type=int, default=16)
+    parser.add_argument("--skip-per-test", action="store_true", help="leave out the slow per-test side")
+    args = parser.parse_args()
+
+    from pytest_llmeval.benchmarks.bbh import load_bbh
+    from pytest_llmeval.engine.model_files import default_cache_root, resolve_model
+    from pytest_llmeval.testmodel import smollm2_path
+
+    model = str(smollm2_path())
+    folder_of_model = resolve_model(model, default_cache_root()).load_path
+    work = Path(tempfile.mkdtemp(prefix="llmeval-bench-"))
+    model_option = f"--llmeval-model={model}"
+
+    per_task = -(-args.cases // len(GENERATION_TASKS))
+    questions = [c for t in GENERATION_TASKS for c in load_bbh(BBH_DIR / f"{t}.json", limit=per_task)]
+    prompts = [str(c.prompt) for c in questions][: args.cases]
+    prompts_file = work / "prompts.json"
+    prompts_file.write_text(json.dumps(prompts))
+    values = {"prompts": str(prompts_file), "max_tokens": args.max_tokens, "model": model}
+    (work / "test_suite.py").write_text(GENERATION_SUITE.format(**values))
+    (work / "test_per_test.py").write_text(PER_TEST.format(**values))
+    (work / "raw.py").write_text(RAW.format(**values))
+    mc_per_task = -(-args.mc_questions // len(MC_TASKS))
+    mc_paths = [str(BBH_DIR / f"{name}.json") for name in MC_TASKS]
+    (work / "test_mc.py").write_text(MC_SUITE.format(paths=mc_paths, per_task=mc_per_task))
+    configs = work / "lm_eval_tasks.json"
+    configs.write_text(json.dumps(lm_eval_configs(mc_per_task, work)))
+
+    # 1 and 2: generation suite, raw batch, per-test calls, warm cache.
+    cache = f"--llmeval-cache-dir={work / 'cache'}"
+    t_raw, raw_out = timed([sys.executable, str(work / "raw.py")], work)
+    t_cold, cold_out = pytest_run(work, "test_suite.py", model_option, cache)
+    t_warm, warm_out = pytest_run(work, "test_suite.py", model_option, cache)
+    t_each = float("nan")
+    if not args.skip_per_test:
+        t_each, _ = pytest_run(work, "test_per_test.py", model_option, "--llmeval-no-cache")
+
+    # 3: multiple choice through pytest vs lm-eval, each cold.
+    n_mc = mc_per_task * len(MC_TASKS)
+    requests = n_mc * 2  # two labels per question in these tasks
+    t_mc, mc_out = pytest_run(work, "test_mc.py", model_option, f"--llmeval-cache-dir={work / 'mc-cache'}")
+    lm_eval_times = {}
+    for batch in (1, args.lm_eval_batch):
+        script = work / f"lm_eval_{batch}.py"
+        script.write_text(
+            textwrap.dedent(LM_EVAL.format(configs=str(configs), folder=folder_of_model, batch=batch))
+        )
+        lm_eval_times[batch], _ = timed([sys.executable, str(script)], work)
+
+    print(f"SmolLM2-135M-Instruct, transformers backend on the CPU, {os.cpu_count()} cores; wall time of")
+    print("a fresh process per side (start-up and model load included)\n")
+    print(f"{'':58}{'seconds':>9}{'ratio':>9}")
+    print(f"generation suite: {len(prompts)} cases, greedy, max_tokens={args.max_tokens}")
+    print(f"{'  one raw TransformersEngine.generate call':58}{t_raw:9.1f}{1.0:8.2f}x")
+    print(f"{'  pytest suite, cold cache (target <= 1.15x raw)':58}{t_cold:9.1f}{t_cold / t_raw:8.2f}x")
+    print(f"{'  pytest, one llm.generate per test (no cache)':58}{t_each:9.1f}{t_each / t_raw:8.2f}x")
+    print(
+        f"{'  pytest suite, warm cache (target < 0.10x cold, < 5 s)':58}{t_warm:9.1f}"
+        f"{t_warm / t_cold:8.3f}x cold"
+    )
+    print(f"multiple-choice suite: {n_mc} BBH questions, {requests} loglikelihood requests")
+    print(f"{'  pytest suite, cold cache':58}{t_mc:9.1f}{'':>9}  {requests / t_mc:6.1f} req/s")
+    for batch, seconds in lm_eval_times.items():
+        label = f"  lm-eval simple_evaluate, batch_size={batch}"
+        print(f"{label:58}{seconds:9.1f}{seconds / t_mc:8.2f}x  {requests / seconds:6.1f} req/s")
+    print("\n(lm-eval rows: its time over the suite's, so above 1 means the suite is faster)")
+    print("raw tokens generated:", raw_out.strip())
+    print("cold:", last_line(cold_out, "llmeval: pre-generated"), "|", last_line(cold_out.strip(), ""))
+    print("warm:", last_line(warm_out, "llmeval: pre-generated"), "|", last_line(warm_out.strip(), ""))
+    print("mc:  ", last_line(mc_out, "mc "), "|", last_line(mc_out.strip(), ""))
+
+
+if __name__ == "__main__":
+    main()
