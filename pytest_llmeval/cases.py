@@ -17,7 +17,18 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, mo
 
 Message = dict[str, str]
 
-_CASE_FIELDS = ("id", "prompt", "messages", "expected", "choices", "answer", "context", "tags", "critical")
+_CASE_FIELDS = (
+    "id",
+    "prompt",
+    "messages",
+    "expected",
+    "choices",
+    "answer",
+    "continuation",
+    "context",
+    "tags",
+    "critical",
+)
 
 
 class CaseError(ValueError):
@@ -28,7 +39,10 @@ class Case(BaseModel):
     """One eval case: what to ask, and what a good answer looks like.
 
     Give ``prompt`` (raw text) or ``messages`` (a chat), not both. A multiple-choice case has
-    ``choices`` and ``answer``, the index of the right one.
+    ``choices`` and ``answer``, the index of the right one; each choice is scored as a
+    continuation of the prompt. With ``continuation`` set the scoring is "partial", as in
+    lm-evaluation-harness's WinoGrande: each choice completes the prompt, and the choices are
+    ranked by the loglikelihood of the shared ``continuation`` after prompt + choice.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -39,6 +53,7 @@ class Case(BaseModel):
     expected: Any = None
     choices: tuple[str, ...] | None = None
     answer: int | None = None
+    continuation: str | None = None
     context: str | None = None
     tags: tuple[str, ...] = ()
     critical: bool = False
@@ -73,6 +88,8 @@ class Case(BaseModel):
                 raise ValueError(f"answer {self.answer} is out of range for {len(self.choices)} choices")
         elif self.answer is not None:
             raise ValueError("answer is the index of the right choice, but the case has no choices")
+        if self.continuation is not None and (self.choices is None or self.prompt is None):
+            raise ValueError("continuation (partial scoring) needs a prompt and choices")
         return self
 
     def __str__(self) -> str:  # pytest ids: parametrize(..., ids=str)

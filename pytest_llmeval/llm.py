@@ -24,7 +24,7 @@ from .engine.types import (
     Message,
     RollingResult,
 )
-from .suite import MC_DELIMITER, active_case, case_text, generation_request
+from .suite import MC_DELIMITER, active_case, case_text, choice_requests, generation_request
 
 Conversation = Sequence[Message]
 
@@ -194,7 +194,11 @@ class LLM:
         if isinstance(prompt, Case):
             if prompt.prompt is None or prompt.choices is None:
                 raise EngineError(f"case {prompt.id!r}: choose() needs a case with a prompt and choices")
-            picked = self.choose(prompt.prompt, prompt.choices)
+            # lm-eval normalises by the length of what it calls the choice: the whole context
+            # (prompt + option) under partial scoring, the option otherwise.
+            options = prompt.choices
+            lengths = [len(prompt.prompt + o) if prompt.continuation is not None else len(o) for o in options]
+            picked = _pick(options, self.engine.loglikelihood(choice_requests(prompt)), lengths)
             active = active_case()
             if active is not None and active.case.id == prompt.id:
                 active.output = picked.choice
@@ -215,20 +219,10 @@ class LLM:
                 raise EngineError(f"choose() needs at least two non-empty string choices, got {options!r}")
             requests.extend(LoglikelihoodRequest(p, delimiter + o) for o in options)
         results = iter(self.engine.loglikelihood(requests))
-        answers = []
-        for options in per_prompt:
-            scored = [next(results) for _ in options]
-            logprobs = tuple(r.logprob for r in scored)
-            normed = [lp / len(o) for lp, o in zip(logprobs, options, strict=True)]
-            answers.append(
-                Choice(
-                    index=max(range(len(options)), key=logprobs.__getitem__),
-                    index_norm=max(range(len(options)), key=normed.__getitem__),
-                    choices=options,
-                    logprobs=logprobs,
-                    is_greedy=tuple(r.is_greedy for r in scored),
-                )
-            )
+        answers = [
+            _pick(options, [next(results) for _ in options], [len(o) for o in options])
+            for options in per_prompt
+        ]
         return answers[0] if isinstance(prompt, str) else answers
 
     @overload
@@ -255,6 +249,19 @@ class LLM:
         texts = _as_list(text, str, "perplexity", "texts")
         results = self.engine.loglikelihood_rolling(texts)
         return results[0] if isinstance(text, str) else results
+
+
+def _pick(options: Sequence[str], scored: Sequence[LoglikelihoodResult], lengths: Sequence[int]) -> Choice:
+    """lm-eval's acc (highest summed logprob) and acc_norm (highest logprob per character)."""
+    logprobs = tuple(r.logprob for r in scored)
+    normed = [lp / length for lp, length in zip(logprobs, lengths, strict=True)]
+    return Choice(
+        index=max(range(len(options)), key=logprobs.__getitem__),
+        index_norm=max(range(len(options)), key=normed.__getitem__),
+        choices=tuple(options),
+        logprobs=logprobs,
+        is_greedy=tuple(r.is_greedy for r in scored),
+    )
 
 
 def _spec(values: Mapping[str, Any]) -> GenerationSpec:

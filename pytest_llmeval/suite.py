@@ -105,8 +105,11 @@ def case_text(case: Case) -> str:
 
 
 def choice_requests(case: Case) -> list[LoglikelihoodRequest]:
+    """The loglikelihood requests that score a multiple-choice case, one per choice."""
     if case.choices is None or case.prompt is None:
         raise SuiteError(f"case {case.id!r}: choose() needs a prompt and choices")
+    if case.continuation is not None:  # partial scoring: the choice goes into the context
+        return [LoglikelihoodRequest(case.prompt + c, MC_DELIMITER + case.continuation) for c in case.choices]
     return [LoglikelihoodRequest(case.prompt, MC_DELIMITER + c) for c in case.choices]
 
 

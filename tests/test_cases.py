@@ -33,6 +33,8 @@ def test_multiple_choice_answers_are_checked() -> None:
         Case(id="mc", prompt="2+2=", choices=("3", "4"))
     with pytest.raises(ValueError, match="has no choices"):
         Case(id="mc", prompt="2+2=", answer=0)
+    with pytest.raises(ValueError, match=r"continuation \(partial scoring\) needs a prompt and choices"):
+        Case(id="mc", prompt="The _ fell.", continuation="fell.")
 
 
 def test_jsonl_with_mapping_template_and_metadata(tmp_path: Path) -> None:

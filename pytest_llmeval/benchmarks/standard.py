@@ -11,13 +11,10 @@ per-subject ``description`` of ``mmlu/default/mmlu_<subject>.yaml``), ``hellaswa
 and ``hellaswag/utils.py``, ``arc/arc_easy.yaml`` and ``arc/arc_challenge.yaml``,
 ``openbookqa/openbookqa.yaml`` and ``truthfulqa/truthfulqa_mc1.yaml``.
 
-WinoGrande is left out on purpose. lm-eval scores it "partially": the contexts differ (the
-sentence up to the blank, filled with each option) and the continuation is the same (the rest of
-the sentence), so it compares log P(rest | prefix + option1) with log P(rest | prefix + option2).
-A ``Case`` has one prompt and scores different continuations after it; no choice of prompt and
-continuations gives those two numbers (putting the option in the continuation adds
-log P(option | prefix), which is what partial scoring exists to leave out), so any WinoGrande
-``Case`` would be a different benchmark wearing its name.
+WinoGrande is scored "partially", as lm-eval's ``winogrande/preprocess_winogrande.py`` does:
+the contexts differ (the sentence up to the blank, filled with each option) and the
+continuation is the same (the rest of the sentence), so the choices are ranked by
+log P(rest | prefix + option). Its cases set ``Case.continuation`` for that.
 
 Case ids are ``<task>/<n>`` with ``n`` the row's 0-based position, lm-eval's ``doc_id``, so
 per-question results can be matched against lm-eval's samples.
@@ -47,6 +44,7 @@ __all__ = [
     "multiple_choice_cases",
     "openbookqa_cases",
     "truthfulqa_mc1_cases",
+    "winogrande_cases",
 ]
 
 _FILE_TYPES = (".jsonl", ".json", ".csv", ".parquet")
@@ -292,6 +290,36 @@ def truthfulqa_mc1_cases(rows: Iterable[Mapping[str, Any]], *, limit: int | None
                 choices=tuple(choices),
                 answer=labels.index(1),
                 tags=("truthfulqa", "truthfulqa_mc1"),
+            )
+        )
+    return cases
+
+
+def winogrande_cases(rows: Iterable[Mapping[str, Any]], *, limit: int | None = None) -> list[Case]:
+    """WinoGrande (``allenai/winogrande``: sentence with one ``_``, option1, option2, answer "1"/"2").
+
+    Partial scoring, as lm-eval's ``winogrande`` task: the prompt is the sentence before the
+    blank, each choice fills the blank, and the shared continuation is the rest of the sentence,
+    stripped (lm-eval puts its ``" "`` target delimiter in front).
+    """
+    cases = []
+    for index, where, row in _rows(rows, "winogrande", limit):
+        sentence = _text(row, "sentence", where)
+        if sentence.count("_") != 1:
+            raise CaseError(f"{where}: sentence must have exactly one blank '_', got {sentence!r}")
+        answer = _text(row, "answer", where)
+        if answer not in ("1", "2"):
+            raise CaseError(f"{where}: answer must be '1' or '2', got {answer!r}")
+        blank = sentence.index("_")
+        cases.append(
+            _case(
+                where,
+                id=f"winogrande/{index}",
+                prompt=sentence[:blank],
+                choices=(_text(row, "option1", where), _text(row, "option2", where)),
+                answer=int(answer) - 1,
+                continuation=sentence[blank + 1 :].strip(),
+                tags=("winogrande",),
             )
         )
     return cases

@@ -27,8 +27,10 @@ from pytest_llmeval.benchmarks.standard import (
     multiple_choice_cases,
     openbookqa_cases,
     truthfulqa_mc1_cases,
+    winogrande_cases,
 )
 from pytest_llmeval.cases import Case, CaseError
+from pytest_llmeval.suite import choice_requests
 
 MMLU_ROW = {
     "question": "Find the degree for the given field extension Q(sqrt(2), sqrt(3), sqrt(18)) over Q. ",
@@ -577,3 +579,23 @@ def test_generic_builder_refuses_an_ambiguous_or_bad_answer() -> None:
         multiple_choice_cases(
             [{"q": "Pick", "options": ["a"], "gold": 0}], question="q", choices="options", answer="gold"
         )
+
+
+def test_winogrande_fills_the_blank_in_the_prompt_and_scores_the_rest_of_the_sentence() -> None:
+    row = {"sentence": "The cup fell off the table because the _ was tilted.", "option1": "cup",
+           "option2": "table", "answer": "2"}  # fmt: skip
+    (case,) = winogrande_cases([row])
+    assert (case.prompt, case.choices, case.answer) == (
+        "The cup fell off the table because the ",
+        ("cup", "table"),
+        1,
+    )
+    assert case.continuation == "was tilted."
+    assert [(r.context, r.continuation) for r in choice_requests(case)] == [
+        ("The cup fell off the table because the cup", " was tilted."),
+        ("The cup fell off the table because the table", " was tilted."),
+    ]
+    with pytest.raises(CaseError, match="winogrande row 0: sentence must have exactly one blank"):
+        winogrande_cases([{**row, "sentence": "No blank here."}])
+    with pytest.raises(CaseError, match="answer must be '1' or '2', got '3'"):
+        winogrande_cases([{**row, "answer": "3"}])
