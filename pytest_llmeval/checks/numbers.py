@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 
-from .result import CheckResult
+from .result import CheckResult, text_of
 
 # lm-evaluation-harness's gsm8k "flexible-extract": the last number, allowing $ and separators.
 _NUMBER = re.compile(r"-?[$0-9.,]{2,}|-?[0-9]+")
@@ -28,6 +28,7 @@ def final_number(text: str) -> float | None:
 
 def number(output: str, expected: float | str, *, tolerance: float = 0.0) -> CheckResult:
     """The output's final number equals ``expected`` within an absolute ``tolerance``."""
+    output = text_of(output, "number")
     want = float(clean_number(expected)) if isinstance(expected, str) else float(expected)
     got = final_number(output)
     if got is None:

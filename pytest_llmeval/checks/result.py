@@ -1,8 +1,33 @@
-"""The result every check returns."""
+"""The result every check returns, and the one way checks read their input."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+
+class CheckInputError(TypeError):
+    """A check was given something that is not model output text (None, a number, bad bytes)."""
+
+
+def text_of(output: object, check: str) -> str:
+    """The text a check examines: a ``str`` (an ``Output`` is one) or UTF-8 ``bytes``.
+
+    Anything else is a usage error that names the check, raised before the check starts, so a
+    check never crashes half-way on a bad input. Lone surrogates are kept: they are part of what
+    a check such as ``not_garbled`` must be able to see.
+    """
+    if isinstance(output, str):
+        return str(output)
+    if isinstance(output, bytes | bytearray):
+        try:
+            return bytes(output).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise CheckInputError(
+                f"{check}: the output bytes are not UTF-8 ({exc}); decode them first"
+            ) from None
+    if output is None:
+        raise CheckInputError(f"{check}: got None instead of the model's output text")
+    raise CheckInputError(f"{check}: expected the model's output as str, got {type(output).__name__}")
 
 
 @dataclass(frozen=True)

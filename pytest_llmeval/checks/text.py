@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from .result import CheckResult
+from .result import CheckResult, text_of
 
 
 def normalize(text: str, *, case: bool = False) -> str:
@@ -20,6 +20,7 @@ def _shorten(text: str, limit: int = 200) -> str:
 
 def contains(output: str, *needles: str, any_of: bool = False, case: bool = False) -> CheckResult:
     """The output contains every needle (or, with ``any_of``, at least one), after normalisation."""
+    output = text_of(output, "contains")
     if not needles:
         raise ValueError("contains() needs at least one string to look for")
     haystack = normalize(output, case=case)
@@ -34,6 +35,7 @@ def contains(output: str, *needles: str, any_of: bool = False, case: bool = Fals
 
 def not_contains(output: str, *needles: str, case: bool = False) -> CheckResult:
     """None of the needles appears in the output, after normalisation."""
+    output = text_of(output, "not_contains")
     if not needles:
         raise ValueError("not_contains() needs at least one string to look for")
     haystack = normalize(output, case=case)
@@ -45,6 +47,7 @@ def not_contains(output: str, *needles: str, case: bool = False) -> CheckResult:
 
 def equals(output: str, expected: str, *, case: bool = False) -> CheckResult:
     """The output equals ``expected`` after normalisation (whitespace, Unicode form, case)."""
+    output = text_of(output, "equals")
     if normalize(output, case=case) == normalize(expected, case=case):
         return CheckResult.of("equals", True, f"equals {expected!r}")
     return CheckResult.of("equals", False, f"expected {expected!r}, got {_shorten(output)!r}")
@@ -52,6 +55,7 @@ def equals(output: str, expected: str, *, case: bool = False) -> CheckResult:
 
 def matches(output: str, pattern: str, *, flags: int = 0) -> CheckResult:
     """The regular expression ``pattern`` matches somewhere in the output."""
+    output = text_of(output, "matches")
     match = re.search(pattern, output, flags)
     if match:
         return CheckResult.of("matches", True, f"/{pattern}/ matched {match.group(0)!r}", (match.group(0),))
