@@ -6,6 +6,7 @@ as a single batch and returns a list, which is how a test should ask for many an
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, overload
@@ -101,7 +102,11 @@ class LLM:
     @overload
     def generate(self, prompt: Sequence[str], **spec: Any) -> list[Output]: ...
     def generate(self, prompt: str | Sequence[str], **spec: Any) -> Output | list[Output]:
-        """Complete raw text prompts. ``spec``: max_tokens, temperature, top_p, seed, stop, n."""
+        """Complete raw text prompts. ``spec``: max_tokens, temperature, top_p, seed, stop, n, schema.
+
+        ``schema`` (a pydantic model class or a JSON Schema dict) asks for structured output on
+        the backends that constrain decoding (vllm, openai); transformers refuses it.
+        """
         generation_spec = _spec(spec)
         prompts = _as_list(prompt, str, "generate", "prompts")
         outputs = self._generate([GenerationRequest(prompt=p, spec=generation_spec) for p in prompts])
@@ -265,7 +270,7 @@ def _pick(options: Sequence[str], scored: Sequence[LoglikelihoodResult], lengths
 
 
 def _spec(values: Mapping[str, Any]) -> GenerationSpec:
-    known = {f for f in GenerationSpec.__dataclass_fields__ if f != "json_schema"}
+    known = {f for f in GenerationSpec.__dataclass_fields__ if f != "json_schema"} | {"schema"}
     unknown = set(values) - known
     if unknown:
         raise EngineError(f"unknown generation option(s) {sorted(unknown)}; known: {sorted(known)}")
@@ -273,7 +278,18 @@ def _spec(values: Mapping[str, Any]) -> GenerationSpec:
     if "stop" in fixed:
         stop = fixed["stop"]
         fixed["stop"] = (stop,) if isinstance(stop, str) else tuple(stop)
+    if (schema := fixed.pop("schema", None)) is not None:
+        fixed["json_schema"] = json_schema_text(schema)
     return GenerationSpec(**fixed)
+
+
+def json_schema_text(schema: Any) -> str:
+    """A pydantic model class or a JSON Schema dict as canonical JSON text (one cache key per schema)."""
+    if isinstance(schema, type) and hasattr(schema, "model_json_schema"):
+        schema = schema.model_json_schema()
+    if not isinstance(schema, Mapping):
+        raise EngineError(f"schema must be a pydantic model class or a JSON Schema dict, got {schema!r}")
+    return json.dumps(schema, sort_keys=True, separators=(",", ":"))
 
 
 def _as_list(value: Any, kind: type, method: str, what: str) -> list[Any]:

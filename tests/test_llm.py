@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import pickle
 from collections.abc import Sequence
 
@@ -76,6 +77,22 @@ def test_chat_accepts_a_string_a_conversation_or_a_batch() -> None:
     assert llm.chat(["p", [{"role": "user", "content": "q"}]]) == ["p#0", "q#0"]
 
 
+def test_schema_reaches_the_engine_as_canonical_json_schema_text() -> None:
+    from pydantic import BaseModel
+
+    class Person(BaseModel):
+        name: str
+        age: int
+
+    engine = ScriptedEngine()
+    llm = LLM(engine)
+    llm.chat("Bob, 42", schema=Person)
+    llm.generate("Bob, 42", schema={"type": "object", "required": ["age"]})
+    from_model, from_dict = (batch[0].spec.json_schema for batch in engine.batches)  # type: ignore[attr-defined]
+    assert json.loads(from_model)["required"] == ["name", "age"]
+    assert from_dict == '{"required":["age"],"type":"object"}'
+
+
 def test_output_survives_pickling() -> None:
     out = LLM(ScriptedEngine()).generate("p", n=2, temperature=1.0)
     again = pickle.loads(pickle.dumps(out))
@@ -123,6 +140,10 @@ def test_perplexity_and_loglikelihood_shapes() -> None:
         (lambda llm: llm.loglikelihood("ctx", ""), "continuation must not be empty"),
         (lambda llm: llm.perplexity([]), r"perplexity\(\) got an empty list of texts"),
         (lambda llm: llm.chat([{"role": "user"}]), "each message needs 'role' and 'content'"),
+        (
+            lambda llm: llm.chat("x", schema="{}"),
+            "schema must be a pydantic model class or a JSON Schema dict",
+        ),
     ],
 )
 def test_bad_calls_give_one_clear_error(call: object, message: str) -> None:

@@ -44,11 +44,11 @@ _LIBRARIES = ("pytest-llmeval", "torch", "transformers", "peft", "vllm", "vllm-c
 def engine_identity(settings: Settings) -> str | None:
     """A key for the engine ``settings`` would load, computed from files without loading it.
 
-    It covers everything the engine's fingerprint is made of (weights by content, the tokenizer
-    and chat template files, dtype, device, maximum length, LoRA adapter by content) and, to be
-    safe, the library versions and whether a GPU is visible. The response cache uses it to
-    answer a rerun without loading the model. None when files cannot tell: hub models (their
-    files can change upstream) and servers.
+    It covers everything the engine's info is made of (the model and adapter as named, weights by
+    content, the tokenizer and chat template files, dtype, device, maximum length, LoRA adapter by
+    content) and, to be safe, the library versions and whether a GPU is visible. The response
+    cache uses it to answer a rerun without loading the model. None when files cannot tell:
+    hub models (their files can change upstream) and servers.
     """
     from .model_files import resolve_lora, resolve_model
 
@@ -70,6 +70,10 @@ def engine_identity(settings: Settings) -> str | None:
     }
     identity = {
         "backend": backend,
+        # The info the cache remembers names the model and adapter as given, so a copy of the
+        # same files under another name needs its own entry.
+        "model": settings.model,
+        "lora_name": settings.lora,
         "weights": source.weights_hash,
         "files": files,
         "dtype": settings.dtype,

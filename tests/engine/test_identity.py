@@ -52,6 +52,13 @@ def test_settings_that_change_answers_change_the_identity(folder: Path, tmp_path
     assert identity(folder, tmp_path, max_length=64) != before
 
 
+def test_the_same_files_under_another_name_have_their_own_identity(folder: Path, tmp_path: Path) -> None:
+    # The remembered info names the model, so a symlinked copy must not reuse it.
+    link = tmp_path / "judge-model"
+    link.symlink_to(folder, target_is_directory=True)
+    assert identity(folder, tmp_path) != identity(folder, tmp_path, model=str(link))
+
+
 def test_hub_models_servers_and_missing_files_have_no_identity(folder: Path, tmp_path: Path) -> None:
     assert identity(folder, tmp_path, model="HuggingFaceTB/SmolLM2-135M-Instruct") is None
     assert identity(folder, tmp_path, backend="openai", base_url="http://127.0.0.1:1/v1") is None
