@@ -1,0 +1,378 @@
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_llmeval.checks import CheckInputError
+from pytest_llmeval.checks.grounding import claims_of, consistent, grounded_in, judge_prompt, parse_verdict
+
+CORPUS = Path(__file__).parent.parent / "data" / "grounding" / "corpus.jsonl"
+EGGS = (
+    "Janet's ducks lay 16 eggs per day. She eats three for breakfast every morning and bakes muffins "
+    "with four. She sells the remainder at the farmers' market for $2 per egg."
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# Numbers
+
+
+@pytest.mark.parametrize(
+    "output",
+    [
+        "Her ducks lay 16 eggs a day and she eats 3 of them.",  # "three" in the context
+        "The ducks lay sixteen eggs; she bakes with 4.",  # number words in the output
+        "The ducks lay 16 eggs; each sells for 2 dollars.",  # money written another way
+    ],
+)
+def test_numbers_the_context_states_pass(output: str) -> None:
+    result = grounded_in(output, EGGS)
+    assert result.passed and result.score == 1.0, result.reason
+    assert result.reason.startswith("all ") and "supported by the context" in result.reason
+    assert result.evidence == ()
+
+
+def test_money_percent_and_thousands_are_normalized() -> None:
+    context = "The house cost $1,200 and the tax is 40%."
+    assert grounded_in("It cost 1200 dollars, with 40 percent tax.", context).passed
+    failed = grounded_in("It cost $1,300 with 40 percent tax.", context)
+    assert not failed.passed and failed.evidence == ("It cost $1,300 with 40 percent tax.",)
+    assert "'$1,300' (not in the context and no shown computation gives it)" in failed.reason
+
+
+def test_a_number_the_context_does_not_state_fails_and_is_named() -> None:
+    result = grounded_in("Her ducks lay 16 eggs a day. She sells 23 of them.", EGGS)
+    assert not result.passed
+    assert result.score == pytest.approx(0.5)
+    assert result.reason.startswith("1 of 2 facts in 1 of 2 claims are not supported by the context: '23'")
+    assert "in 'She sells 23 of them.'" in result.reason
+    assert result.evidence == ("She sells 23 of them.",)
+
+
+def test_a_made_up_number_one_step_from_the_context_passes_by_design() -> None:
+    # 12 = 16 - 4: an answer that skips a step looks the same; the docstring names this price.
+    assert grounded_in("Her ducks lay 16 eggs a day. She sells 12 of them.", EGGS).passed
+
+
+# ---------------------------------------------------------------------------------------------
+# Arithmetic the output shows
+
+
+def test_correct_arithmetic_on_supported_numbers_is_supported() -> None:
+    output = "Janet sells 16 - 3 - 4 = 9 duck eggs a day.\nShe makes 9 * 2 = $18 every day.\n#### 18"
+    result = grounded_in(output, EGGS)
+    assert result.passed, result.reason
+    assert (
+        result.reason
+        == "all 8 facts in 3 claims are supported by the context (4 by the output's own arithmetic)"
+    )
+
+
+def test_a_wrong_result_is_named_with_the_right_one() -> None:
+    result = grounded_in("She has 16 - 3 = 12 eggs left.", EGGS)
+    assert not result.passed
+    assert "'12' (16 - 3 gives 13, not 12)" in result.reason
+    assert result.evidence == ("She has 16 - 3 = 12 eggs left.",)
+
+
+def test_an_operand_from_nowhere_is_flagged_even_when_the_sum_is_right() -> None:
+    result = grounded_in("She has 16 - 5 = 11 eggs left.", EGGS)
+    assert not result.passed
+    assert "'5' (an operand the context does not give and no step computes)" in result.reason
+    assert "'11'" not in result.reason  # the sum is right: only the made-up operand is reported
+
+
+def test_one_unshown_step_is_accepted_and_a_made_up_value_is_not() -> None:
+    shown = "She uses 3 + 4 = 7 eggs, so she has 9 eggs left and earns 9 * $2 = $18."
+    assert grounded_in(shown, EGGS).passed  # 9 = 16 - 7, one step from numbers already supported
+    made_up = grounded_in("She has 11 eggs left, so she earns 11 * $2 = $22.", EGGS)
+    assert not made_up.passed
+    assert "'11' (not in the context and no shown computation gives it)" in made_up.reason
+    assert "'$22'" not in made_up.reason  # right arithmetic on 11: the root cause is reported once
+
+
+def test_arithmetic_in_words_and_reordered_steps() -> None:
+    in_words = "Sixteen minus 3 minus 4 leaves 9 eggs, and 9 times $2 makes $18."
+    assert grounded_in(in_words, EGGS).passed
+    reordered = "She makes 9 * 2 = $18 a day.\nShe sells 16 - 3 - 4 = 9 eggs a day."
+    assert grounded_in(reordered, EGGS).passed
+    wrong_in_words = grounded_in("16 minus 3 minus 4 leaves 8 eggs.", EGGS)
+    assert not wrong_in_words.passed and "'8' (16 minus 3 minus 4 gives 9, not 8)" in wrong_in_words.reason
+
+
+# ---------------------------------------------------------------------------------------------
+# Names, dates, quotes
+
+LIBRARY = (
+    "The Harlow Community Library reopened on March 3, 2021. Head librarian Grace Mbeki said the room "
+    '"belongs to everyone in town".'
+)
+
+
+def test_names() -> None:
+    assert grounded_in("The library in Harlow reopened, said Grace Mbeki.", LIBRARY).passed
+    result = grounded_in("The library reopened, according to Mayor Daniel Kovac.", LIBRARY)
+    assert not result.passed
+    assert "'Mayor Daniel Kovac' (a name the context does not mention)" in result.reason
+    assert result.evidence == ("The library reopened, according to Mayor Daniel Kovac.",)
+
+
+def test_dates() -> None:
+    assert grounded_in("It reopened on 3 March 2021.", LIBRARY).passed
+    assert grounded_in("It reopened in March.", LIBRARY).passed
+    result = grounded_in("It reopened on March 4, 2021.", LIBRARY)
+    assert not result.passed and "'March 4, 2021' (a date the context does not give)" in result.reason
+    weekday = grounded_in("It reopened on a Tuesday.", LIBRARY)
+    assert not weekday.passed and weekday.evidence == ("It reopened on a Tuesday.",)
+
+
+def test_quotes() -> None:
+    assert grounded_in('Grace Mbeki said it "belongs to everyone in town."', LIBRARY).passed
+    result = grounded_in('Grace Mbeki called it "the pride of Harlow".', LIBRARY)
+    assert not result.passed
+    assert "'\"the pride of Harlow\"' (a quote the context does not contain)" in result.reason
+
+
+def test_text_without_facts_passes_and_says_so() -> None:
+    result = grounded_in("Sounds good to me, happy to help.", EGGS)
+    assert result.passed and result.score == 1.0
+    assert result.reason == "no checkable facts (numbers, dates, names, quotes) in the output"
+
+
+def test_min_supported_allows_a_share_of_unsupported_facts() -> None:
+    output = "Her ducks lay 16 eggs a day. She sells 23 of them."
+    assert not grounded_in(output, EGGS).passed
+    assert grounded_in(output, EGGS, min_supported=0.5).passed
+
+
+# ---------------------------------------------------------------------------------------------
+# Bad inputs
+
+
+def test_empty_output_and_surrogates() -> None:
+    assert grounded_in("", EGGS).passed
+    assert grounded_in("", "").passed
+    result = grounded_in("\ud800 She sells 23 eggs \udfff.", EGGS + "\ud800")
+    assert not result.passed and "'23'" in result.reason
+    assert grounded_in(b"She sells 16 eggs.", EGGS.encode()).passed  # type: ignore[arg-type]
+
+
+def test_a_megabyte_of_output_stays_fast() -> None:
+    answer = "Janet sells 16 - 3 - 4 = 9 duck eggs a day. She makes 9 * 2 = $18 every day at Harlow.\n"
+    pathological = ("1=" * 100_000, "(" * 200_000, '"' * 1_000_000, "Ab " * 70_000, "9." * 100_000)
+    for text in (answer * (1_000_000 // len(answer)), *pathological):
+        start = time.process_time()
+        result = grounded_in(text, EGGS)
+        assert time.process_time() - start < 20.0  # linear: about 2-5 s a megabyte on this 2-core machine
+        assert all(len(span) <= 80 for span in result.evidence)
+        assert len(result.reason) < 2_000
+
+
+def test_bad_arguments_raise_before_any_work() -> None:
+    with pytest.raises(CheckInputError, match="context is None"):
+        grounded_in("She sells 9 eggs.", None)  # type: ignore[arg-type]
+    with pytest.raises(CheckInputError, match="got None instead of the model's output"):
+        grounded_in(None, EGGS)  # type: ignore[arg-type]
+    with pytest.raises(CheckInputError, match="context must be the source text as str, got int"):
+        grounded_in("x", 3)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="method must be one of facts, nli, judge, got 'magic'"):
+        grounded_in("x", EGGS, method="magic")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"min_supported must be a number in \[0, 1\], got 1.5"):
+        grounded_in("x", EGGS, min_supported=1.5)
+    with pytest.raises(ValueError, match="method='nli' needs nli_model="):
+        grounded_in("x", EGGS, method="nli")
+    with pytest.raises(ValueError, match="method='judge' needs judge="):
+        grounded_in("x", EGGS, method="judge")
+    with pytest.raises(ValueError, match="nli_model is only used with method='nli'"):
+        grounded_in("x", EGGS, nli_model="some/model")
+
+
+# ---------------------------------------------------------------------------------------------
+# method="judge"
+
+
+class FakeJudge:
+    """Returns a fixed reply and remembers what it was asked."""
+
+    def __init__(self, reply: Any) -> None:
+        self.reply = reply
+        self.prompts: list[str] = []
+        self.kwargs: dict[str, Any] = {}
+
+    def generate(self, prompt: str, **kw: Any) -> Any:
+        self.prompts.append(prompt)
+        self.kwargs = kw
+        return self.reply
+
+
+ANSWER = "Her ducks lay 16 eggs a day. She sells 12 of them at the market."
+
+
+def test_judge_prompt_numbers_the_claims() -> None:
+    prompt = judge_prompt(ANSWER, EGGS)
+    assert EGGS in prompt
+    assert "1. Her ducks lay 16 eggs a day.\n2. She sells 12 of them at the market." in prompt
+    assert claims_of(ANSWER) == ["Her ducks lay 16 eggs a day.", "She sells 12 of them at the market."]
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        '```json\n{"unsupported": [2]}\n```',
+        'Sure! Here is my verdict: {"unsupported": ["She sells 12 of them at the market."]} Hope it helps.',
+        '[{"claim": 2, "why": "12 is not in the source"}]',
+        '{"unsupported_claims": ["2"]}',
+    ],
+)
+def test_judge_verdicts_are_read_robustly(reply: str) -> None:
+    judge = FakeJudge(reply)
+    result = grounded_in(ANSWER, EGGS, method="judge", judge=judge, judge_max_tokens=64)
+    assert not result.passed and result.score == pytest.approx(0.5)
+    assert result.reason == "the judge found 1 of 2 claims unsupported: 'She sells 12 of them at the market.'"
+    assert result.evidence == ("She sells 12 of them at the market.",)
+    assert judge.kwargs == {"max_tokens": 64, "temperature": 0.0}
+
+
+def test_judge_that_finds_nothing_passes() -> None:
+    result = grounded_in(ANSWER, EGGS, method="judge", judge=FakeJudge('{"unsupported": []}'))
+    assert result.passed and result.reason == "the judge found all 2 claims supported"
+
+
+@pytest.mark.parametrize("reply", ["I think the answer is fine.", '{"unsupported": [7]}', "{not json", ""])
+def test_an_unreadable_verdict_is_a_clear_failure(reply: str) -> None:
+    result = grounded_in(ANSWER, EGGS, method="judge", judge=FakeJudge(reply))
+    assert not result.passed and result.score == 0.0
+    assert result.reason.startswith("the judge's verdict is not JSON of the form")
+    assert parse_verdict(reply, claims_of(ANSWER)) is None
+
+
+def test_a_judge_returning_no_text_fails_without_crashing() -> None:
+    result = grounded_in(ANSWER, EGGS, method="judge", judge=FakeJudge(None))
+    assert not result.passed and result.reason == "the judge returned NoneType, not text"
+
+
+# ---------------------------------------------------------------------------------------------
+# method="nli" (plumbing, with a tiny random classifier: no real NLI model ships offline here)
+
+
+def _tiny_nli(folder: Path, labels: dict[int, str], favour: int) -> str:
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification, BertTokenizer
+
+    special = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    words = [
+        *special,
+        "her",
+        "ducks",
+        "lay",
+        "eggs",
+        "a",
+        "day",
+        "she",
+        "sells",
+        "of",
+        "them",
+        ".",
+        "16",
+        "12",
+    ]
+    folder.mkdir()
+    (folder / "vocab.txt").write_text("\n".join(words) + "\n", encoding="utf-8")
+    BertTokenizer(str(folder / "vocab.txt")).save_pretrained(folder)
+    config = BertConfig(
+        vocab_size=len(words),
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        id2label=labels,
+        label2id={v: k for k, v in labels.items()},
+    )
+    model = BertForSequenceClassification(config)  # type: ignore[no-untyped-call]
+    with torch.no_grad():  # a classifier that always answers `favour`, whatever it reads
+        model.classifier.weight.zero_()
+        model.classifier.bias.fill_(-5.0)
+        model.classifier.bias[favour] = 5.0
+    model.save_pretrained(folder)
+    return str(folder)
+
+
+def test_nli_reads_the_entailment_label_from_the_config(tmp_path: Path) -> None:
+    labels = {0: "CONTRADICTION", 1: "NEUTRAL", 2: "ENTAILMENT"}
+    entails = _tiny_nli(tmp_path / "entails", labels, favour=2)
+    passed = grounded_in(ANSWER, EGGS, method="nli", nli_model=entails)
+    assert passed.passed and passed.reason == "the context entails all 2 claims (entailment >= 0.5)"
+    neutral = _tiny_nli(tmp_path / "neutral", labels, favour=1)
+    failed = grounded_in(ANSWER, EGGS, method="nli", nli_model=neutral, min_entailment=0.3)
+    assert not failed.passed and failed.score == 0.0
+    assert failed.reason.startswith("2 of 2 claims are not entailed by the context (entailment < 0.3): ")
+    assert "'She sells 12 of them at the market.' (entailment 0.00)" in failed.reason
+    assert failed.evidence == ("Her ducks lay 16 eggs a day.", "She sells 12 of them at the market.")
+
+
+def test_a_model_without_an_entailment_label_is_refused(tmp_path: Path) -> None:
+    sentiment = _tiny_nli(tmp_path / "sentiment", {0: "NEGATIVE", 1: "POSITIVE"}, favour=1)
+    with pytest.raises(ValueError, match="is not an NLI model: its labels"):
+        grounded_in(ANSWER, EGGS, method="nli", nli_model=sentiment)
+
+
+# ---------------------------------------------------------------------------------------------
+# consistent()
+
+PARIS = "Paris is the capital of France. It was founded by Julius Caesar in 52 BC."
+SAMPLES = [
+    "The capital of France is Paris, a city of about 2 million people.",
+    "France's capital is Paris. Its history goes back to a Celtic tribe.",
+    "Paris is the French capital and its largest city.",
+]
+
+
+def test_consistent_names_the_claims_other_samples_do_not_back() -> None:
+    result = consistent(PARIS, SAMPLES)
+    assert not result.passed and result.score == pytest.approx(0.5)
+    assert result.reason == (
+        "1 of 2 claims are backed by fewer than 50% of the samples: "
+        "'It was founded by Julius Caesar in 52 BC.' (0 of 3 samples)"
+    )
+    assert result.evidence == ("It was founded by Julius Caesar in 52 BC.",)
+
+
+def test_consistent_passes_when_the_samples_agree() -> None:
+    result = consistent("Paris is the capital of France.", SAMPLES)
+    assert result.passed and result.reason == "all 1 claims are backed by at least 50% of 3 samples"
+    assert not consistent("Paris is the capital of France.", SAMPLES, min_agreement=1.0).passed
+
+
+def test_consistent_checks_its_arguments() -> None:
+    with pytest.raises(ValueError, match="samples must be a list of other answers"):
+        consistent(PARIS, "one answer")
+    with pytest.raises(ValueError, match="samples is empty"):
+        consistent(PARIS, [])
+    with pytest.raises(ValueError, match=r"min_agreement must be a number in \[0, 1\]"):
+        consistent(PARIS, SAMPLES, min_agreement=2)
+    with pytest.raises(CheckInputError, match="consistent \\(a sample\\): got None"):
+        consistent(PARIS, [None])  # type: ignore[list-item]
+    assert consistent("", SAMPLES).reason == "no claims to compare in the output"
+
+
+# ---------------------------------------------------------------------------------------------
+# The calibration targets, on the held-out test split
+
+
+def test_facts_method_meets_its_targets_on_the_test_split() -> None:
+    items = [json.loads(line) for line in CORPUS.read_text(encoding="utf-8").splitlines()]
+    test = [item for item in items if item["split"] == "test"]
+    assert len(items) >= 300 and len(test) >= 150
+    flagged = [(item, not grounded_in(item["output"], item["context"]).passed) for item in test]
+    tp = sum(1 for item, f in flagged if f and item["label"] == "unsupported")
+    fp = sum(1 for item, f in flagged if f and item["label"] == "grounded")
+    positives = sum(1 for item, _ in flagged if item["label"] == "unsupported")
+    assert tp / (tp + fp) >= 0.9, f"precision {tp / (tp + fp):.3f}"
+    assert tp / positives >= 0.8, f"recall {tp / positives:.3f}"
+    for group in (("operand", "result", "added_number", "number"), ("entity",)):
+        rows = [f for item, f in flagged if item["kind"] in group]
+        assert sum(rows) / len(rows) >= 0.8, f"recall on {group}: {sum(rows)}/{len(rows)}"
