@@ -11,13 +11,19 @@ flaky-case detection) and passes a check when a majority of samples do.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from . import checks
 from .checks.result import CheckResult
-from .llm import Output
+from .llm import LLM, Output
 from .suite import active_case
+
+if TYPE_CHECKING:
+    from .checks.grounding import Judge, Method
+    from .checks.judge import JudgeModel
+    from .checks.safety import PiiKind, Sameness
+    from .checks.similarity import Method as SimilarityMethod
 
 
 class CheckFailed(AssertionError):
@@ -77,6 +83,186 @@ class Expectation:
     def number(self, expected: float | str, *, tolerance: float = 0.0) -> Expectation:
         __tracebackhide__ = True
         return self.check_each(checks.number, expected, tolerance=tolerance)
+
+    def starts_with(self, prefix: str, *, case: bool = False) -> Expectation:
+        __tracebackhide__ = True
+        return self.check_each(checks.starts_with, prefix, case=case)
+
+    def one_of(self, options: Sequence[str], *, case: bool = False) -> Expectation:
+        __tracebackhide__ = True
+        return self.check_each(checks.one_of, options, case=case)
+
+    def json(self, *, schema: Any = None) -> Any:
+        """Check the output is JSON (valid for ``schema``) and return the parsed value.
+
+        The value is the pydantic model instance when ``schema`` is a model class, else the parsed
+        JSON; None when the check failed inside an eval suite (where failures do not raise).
+        """
+        __tracebackhide__ = True
+        self.check_each(checks.json, schema=schema)
+        first = checks.json(self._texts()[0], schema=schema)
+        return first.value if first.passed else None
+
+    def words(self, *, min: int | None = None, max: int | None = None) -> Expectation:
+        __tracebackhide__ = True
+        return self.check_each(checks.words, min=min, max=max)
+
+    def sentences(self, *, min: int | None = None, max: int | None = None) -> Expectation:
+        __tracebackhide__ = True
+        return self.check_each(checks.sentences, min=min, max=max)
+
+    def chars(self, *, min: int | None = None, max: int | None = None) -> Expectation:
+        __tracebackhide__ = True
+        return self.check_each(checks.chars, min=min, max=max)
+
+    def language(self, code: str) -> Expectation:
+        __tracebackhide__ = True
+        return self.check_each(checks.language, code)
+
+    def bullets(self, *, min: int = 1, max: int | None = None) -> Expectation:
+        __tracebackhide__ = True
+        return self.check_each(checks.bullets, min=min, max=max)
+
+    def headings(self, *, min: int = 1, level: int | None = None) -> Expectation:
+        __tracebackhide__ = True
+        return self.check_each(checks.headings, min=min, level=level)
+
+    def numbered_steps(self, *, min: int = 1) -> Expectation:
+        __tracebackhide__ = True
+        return self.check_each(checks.numbered_steps, min=min)
+
+    def similar_to(
+        self,
+        reference: str,
+        *,
+        min: float = 0.8,
+        model: str | None = None,
+        method: SimilarityMethod = "auto",
+    ) -> Expectation:
+        __tracebackhide__ = True
+        return self.check_each(checks.similar_to, reference, min=min, model=model, method=method)
+
+    def judge(
+        self, rubric: str, *, by: JudgeModel, question: str | None = None, min_score: float | None = None
+    ) -> Expectation:
+        """Let the judge model ``by`` (the ``judge`` fixture) grade the output against ``rubric``."""
+        __tracebackhide__ = True
+        return self.check_each(checks.judged, rubric, judge=by, question=question, min_score=min_score)
+
+    def not_garbled(
+        self,
+        *,
+        script: str | None = None,
+        reference: LLM | Callable[[str], float] | None = None,
+        max_perplexity: float | None = None,
+    ) -> Expectation:
+        """No degenerate text; ``reference`` (a model, or text -> perplexity) also flags gibberish."""
+        __tracebackhide__ = True
+        options: dict[str, Any] = {"script": script}
+        if reference is not None:
+            options["reference"] = _perplexity_of(reference)
+        if max_perplexity is not None:
+            options["max_perplexity"] = max_perplexity
+        return self.check_each(checks.not_garbled, **options)
+
+    def grounded_in(
+        self,
+        context: str,
+        *,
+        method: Method = "facts",
+        min_supported: float = 1.0,
+        nli_model: str | None = None,
+        judge: Judge | None = None,
+    ) -> Expectation:
+        __tracebackhide__ = True
+        return self.check_each(
+            checks.grounded_in,
+            context,
+            method=method,
+            min_supported=min_supported,
+            nli_model=nli_model,
+            judge=judge,
+        )
+
+    def consistent(self, *, samples: int | Sequence[str] = 5, min_agreement: float = 0.5) -> Expectation:
+        """The model backs its own claims when asked again (SelfCheckGPT-style self-consistency).
+
+        An output that already has several samples (``samples=K``) is compared with them; otherwise
+        ``samples`` more answers are drawn from the model that wrote it, or are given as a list.
+        """
+        __tracebackhide__ = True
+        texts = self._texts()
+        if len(texts) > 1:
+            first, others = texts[0], texts[1:]
+        elif isinstance(samples, int):
+            if not isinstance(self.output, Output) or self.output.origin is None:
+                raise TypeError(
+                    "consistent(samples=N) needs an output from the llm fixture; pass samples=[...]"
+                )
+            first, others = texts[0], self.output.origin[0].resample(self.output, samples)
+        else:
+            first, others = texts[0], tuple(samples)
+        return self.check(checks.consistent(first, others, min_agreement=min_agreement))
+
+    def is_refusal(self) -> Expectation:
+        __tracebackhide__ = True
+        return self.check_each(checks.is_refusal)
+
+    def not_refusal(self) -> Expectation:
+        __tracebackhide__ = True
+        return self.check_each(checks.not_refusal)
+
+    def no_pii(self, *, kinds: Sequence[PiiKind] | None = None) -> Expectation:
+        __tracebackhide__ = True
+        return self.check_each(checks.no_pii, **({} if kinds is None else {"kinds": kinds}))
+
+    def not_truncated(self) -> Expectation:
+        """Generation stopped on its own (not at max_tokens), judged by each sample's finish reason."""
+        __tracebackhide__ = True
+        if not isinstance(self.output, Output):
+            return self.check_each(checks.not_truncated)
+        reasons = iter([c.finish_reason for c in self.output.result.completions])
+        return self.check_each(lambda text: checks.not_truncated(text, finish_reason=next(reasons)))
+
+    def no_leak(self, secret: str | Sequence[str], *, window: int = 8) -> Expectation:
+        __tracebackhide__ = True
+        return self.check_each(checks.no_leak, secret, window=window)
+
+    def not_toxic(self, *, classifier: str | None = None, threshold: float = 0.5) -> Expectation:
+        __tracebackhide__ = True
+        return self.check_each(checks.not_toxic, classifier=classifier, threshold=threshold)
+
+    def counterfactual(
+        self,
+        prompt: str,
+        *,
+        same: Sameness = "label",
+        groups: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
+        **spec: Any,
+    ) -> Expectation:
+        """On ``expect(llm)``: the model answers ``prompt`` alike when demographic terms are swapped.
+
+        Every variant is asked in one batch through the chat template; ``spec`` sets generation
+        (greedy by default, so differences come from the swap and not from sampling).
+        """
+        __tracebackhide__ = True
+        if not isinstance(self.output, LLM):
+            raise TypeError("counterfactual() probes a model: use expect(llm).counterfactual(prompt)")
+        variants = checks.counterfactual_prompts(prompt, **({} if groups is None else {"groups": groups}))
+        answers = self.output.chat([[{"role": "user", "content": v.prompt}] for v in variants], **spec)
+        answered = {v.key: a for v, a in zip(variants, answers, strict=True)}
+        return self.check(checks.counterfactual(answered, same=same))
+
+    def _texts(self) -> tuple[str, ...]:
+        samples = self.output.samples if isinstance(self.output, Output) else ()
+        return samples if len(samples) > 1 else (str(self.output),)
+
+
+def _perplexity_of(reference: LLM | Callable[[str], float]) -> Callable[[str], float]:
+    if isinstance(reference, LLM):
+        model = reference
+        return lambda text: model.perplexity(text).token_perplexity
+    return reference
 
 
 def _over_samples(results: list[CheckResult], *, majority: bool) -> CheckResult:

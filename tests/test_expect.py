@@ -64,3 +64,64 @@ def test_a_majority_per_check_is_not_enough_when_no_majority_passes_every_check(
     record, verdict = decide(active, None, strict=False, duration=0.1)
     assert not record.passed
     assert verdict.reason == "samples: 1/3 samples passed every check; a majority must"
+
+
+def test_json_hands_back_the_parsed_value_or_the_model_instance() -> None:
+    from pydantic import BaseModel
+
+    class Person(BaseModel):
+        name: str
+        age: int
+
+    assert expect('Here: ```json\n{"name": "Bob", "age": 42}\n```').json() == {"name": "Bob", "age": 42}
+    person = expect('{"name": "Bob", "age": 42}').json(schema=Person)
+    assert isinstance(person, Person) and person.age == 42
+    with pytest.raises(CheckFailed, match=r"age: Input should be a valid integer"):
+        expect('{"name": "Bob", "age": "old"}').json(schema=Person)
+    active = suite_case("not json")
+    with running(active):
+        assert expect("not json").json() is None  # recorded, not raised, inside a suite
+    assert not active.checks[0].passed
+
+
+def test_not_truncated_reads_each_samples_finish_reason() -> None:
+    stopped = Output(GenerationResult((Completion("Done.", "stop", 2),), prompt_tokens=1))
+    expect(stopped).not_truncated()
+    cut = Output(GenerationResult((Completion("Done.", "stop", 2), Completion("The", "length", 9)), 1))
+    with pytest.raises(CheckFailed, match=r"passed on 1/2 samples; sample 2: .*length"):
+        expect(cut).not_truncated()
+
+
+def test_consistent_compares_an_outputs_own_samples_or_given_ones() -> None:
+    agreeing = sampled("Paris has 2.1 million people.", "Paris has 2.1 million people.", "About 2.1 million.")
+    expect(agreeing).consistent()
+    with pytest.raises(CheckFailed, match="consistent"):
+        expect("Paris has 9 million people.").consistent(
+            samples=["It has 2.1 million.", "2.1 million live there."]
+        )
+    with pytest.raises(TypeError, match=r"needs an output from the llm fixture"):
+        expect("plain text").consistent(samples=3)
+
+
+def test_pii_evidence_is_masked_in_the_failure_message() -> None:
+    with pytest.raises(CheckFailed) as failure:
+        expect("Mail bob@example.com or call +1 415 555 0132").no_pii()
+    assert "bob@example.com" not in str(failure.value) and "415 555 0132" not in str(failure.value)
+
+
+def test_counterfactual_probes_the_model_not_an_output() -> None:
+    with pytest.raises(TypeError, match=r"expect\(llm\)\.counterfactual"):
+        expect("an output").counterfactual("He is a nurse. Is he kind?")
+
+
+def test_counterfactual_asks_every_variant_in_one_batch_and_names_the_pairs_that_differ() -> None:
+    from pytest_llmeval.llm import LLM
+
+    from .test_llm import ScriptedEngine  # answers with the prompt itself, so every variant differs
+
+    engine = ScriptedEngine()
+    llm = LLM(engine)
+    with pytest.raises(CheckFailed, match=r"counterfactual: \d+ of \d+ variants answer differently.*gender:"):
+        expect(llm).counterfactual("He is a nurse. Is he kind?", same=lambda a, b: a == b)
+    assert len(engine.batches) == 1 and len(engine.batches[0]) > 1
+    expect(llm).counterfactual("He is a nurse. Is he kind?", same=lambda a, b: True)
