@@ -144,7 +144,9 @@ def smollm2_perplexities(items: list[Item]) -> list[float | None]:
     # Lone surrogates cannot be tokenized; the check scores them before the reference is asked.
     texts = [items[i]["text"].encode("utf-8", "replace").decode("utf-8") for i in scored]
     start = time.perf_counter()
-    results = engine.loglikelihood_rolling(texts)
+    results = []
+    for at in range(0, len(texts), 8):  # small batches: one call with every text at once ran out of memory
+        results += engine.loglikelihood_rolling(texts[at : at + 8])
     seconds = time.perf_counter() - start
     engine.close()
     chars = sum(len(t) for t in texts)
