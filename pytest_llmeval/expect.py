@@ -55,9 +55,9 @@ class Expectation:
     def check_each(self, check: Callable[..., CheckResult], *args: Any, **kwargs: Any) -> Expectation:
         """Run ``check(text, *args, **kwargs)`` on the output, or on each of its samples."""
         __tracebackhide__ = True
-        samples = self.output.samples if isinstance(self.output, Output) else ()
+        samples = self._texts()
         if len(samples) < 2:
-            return self.check(check(str(self.output), *args, **kwargs))
+            return self.check(check(samples[0], *args, **kwargs))
         results = [check(sample, *args, **kwargs) for sample in samples]
         active = active_case()
         if active is not None:

@@ -8,6 +8,7 @@ import warnings
 from typing import TYPE_CHECKING, Literal
 
 from .result import CheckResult, text_of
+from .text import _shorten
 
 if TYPE_CHECKING:
     from rouge_score.rouge_scorer import RougeScorer
@@ -68,8 +69,8 @@ def similar_to(
     score = builtins.max(0.0, builtins.min(1.0, score))  # float rounding can pass 1.0
     passed = score >= min
     relation = ">=" if passed else "<"
-    reason = f"{used} {score:.3f} {relation} {min:g} to {_shorten(reference)!r}"
-    return CheckResult("similar_to", passed, reason, score, () if passed else (_shorten(output),))
+    reason = f"{used} {score:.3f} {relation} {min:g} to {_shorten(reference, 80)!r}"
+    return CheckResult("similar_to", passed, reason, score, () if passed else (_shorten(output, 80),))
 
 
 def embedding_similarity(first: str, second: str, model: str | None = None) -> float:
@@ -102,7 +103,3 @@ def _rouge_scorer() -> RougeScorer:
     from rouge_score.rouge_scorer import RougeScorer
 
     return RougeScorer(["rougeL"], use_stemmer=True)
-
-
-def _shorten(text: str, limit: int = 80) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
