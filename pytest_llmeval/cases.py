@@ -7,6 +7,7 @@ thousand cases takes seconds to find.
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import random
 from collections.abc import Iterator, Mapping, Sequence
@@ -94,6 +95,25 @@ class Case(BaseModel):
 
     def __str__(self) -> str:  # pytest ids: parametrize(..., ids=str)
         return self.id
+
+    def input_hash(self) -> str:
+        """A hash of what the model is asked and what the case expects (not tags or metadata).
+
+        Baselines keep it per case, so a rerun can tell that a case with the same id now asks
+        something else: the dataset or the prompt template changed under the baseline.
+        """
+        asked = self.model_dump(
+            mode="json",
+            include={"prompt", "messages", "expected", "choices", "answer", "continuation", "context"},
+        )
+        text = json.dumps(asked, sort_keys=True, ensure_ascii=False, default=str)
+        return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+    def display_prompt(self) -> str:
+        """The prompt as reports show it: the text, or each chat turn as ``role: content``."""
+        if self.prompt is not None:
+            return self.prompt
+        return "\n".join(f"{m['role']}: {m['content']}" for m in self.messages or ())
 
 
 def load_cases(

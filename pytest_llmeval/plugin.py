@@ -25,13 +25,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("llmeval", "LLM evaluation (pytest-llmeval)")
     for option in OPTIONS:
         action = "append" if option.repeatable else "store_const" if option.switch else "store"
+        extra: dict[str, Any] = {"const": "true"} if option.switch else {}
+        if option.bare is not None:
+            extra = {"nargs": "?", "const": option.bare}
         group.addoption(
             option.flag,
             dest=option.ini_key,
             default=None,
             action=action,
             help=f"{option.help}. Also {option.env_var} or ini {option.ini_key}.",
-            **({"const": "true"} if option.switch else {}),
+            **extra,
         )
         if option.repeatable:
             parser.addini(option.ini_key, option.help, type="linelist")
@@ -54,13 +57,28 @@ def pytest_configure(config: pytest.Config) -> None:
         pin_worker(settings.gpus_per_worker, planned_workers=len(config.getoption("tx", None) or []))
     except (SettingsError, GPUAssignmentError) as exc:
         raise pytest.UsageError(str(exc)) from None
-    session = LLMEvalSession(settings, config.rootpath, is_worker=hasattr(config, "workerinput"))
+    session = LLMEvalSession(
+        settings, config.rootpath, is_worker=hasattr(config, "workerinput"), partial=_selects_cases(config)
+    )
     config.stash[session_key] = session
     config.pluginmanager.register(session, "llmeval-session")
     config.addinivalue_line(
         "markers",
         "llmeval(**settings): an eval suite over Case parameters. Generation: max_tokens, temperature, "
         "top_p, seed, stop, samples. Suite: name, min_pass_rate, min={metric: value}, metrics.",
+    )
+
+
+def _selects_cases(config: pytest.Config) -> bool:
+    """Whether the command line picks some tests out of the files it names (-k, -m, --lf, node ids):
+    then a suite may run only some of its cases, and missing cases are not stale."""
+    option = config.option
+    return bool(
+        getattr(option, "keyword", "")
+        or getattr(option, "markexpr", "")
+        or getattr(option, "lf", False)
+        or getattr(option, "deselect", None)
+        or any("::" in str(arg) for arg in config.args)
     )
 
 
@@ -193,6 +211,8 @@ def pytest_runtest_makereport(
     # Plain JSON-able attributes: xdist copies them from the worker's report to the controller's.
     report.llmeval_record = record.to_json()  # type: ignore[attr-defined]
     report.llmeval_suite = active.suite.to_json()  # type: ignore[attr-defined]
+    session = item.config.stash[session_key]
+    report.llmeval_engine = session.engine_info(session.settings)  # type: ignore[attr-defined]
     return report
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from .baselines import GateOptions, RunGate, run_gate
 from .cases import Case
 from .engine import ModelLoadError, create_engine, engine_identity
 from .engine.cache import CachedEngine
@@ -37,15 +39,22 @@ class LLMEvalSession:
     controller, from the workers' reports) and turn them into the summary and the exit status.
     """
 
-    def __init__(self, settings: Settings, rootpath: Path, *, is_worker: bool = False) -> None:
+    def __init__(
+        self, settings: Settings, rootpath: Path, *, is_worker: bool = False, partial: bool = False
+    ) -> None:
         self.settings = settings
         self.is_worker = is_worker
+        self.partial = partial  # -k, -m, --lf or node ids: only some cases of a suite may run
         self.cache_dir = None if settings.no_cache else settings.cache_dir or rootpath / ".llmeval" / "cache"
+        self.baselines_dir = settings.baselines or rootpath / "baselines"
         self._engines: dict[Settings, CachedEngine] = {}
         self._failures: dict[Settings, ModelLoadError] = {}
         self.suites: dict[str, SuiteSpec] = {}
         self.records: list[CaseRecord] = []
+        self.engine_infos: dict[str, dict[str, object]] = {}  # suite -> info of the model that ran it
         self.prefetch_note: str | None = None
+        self.gate: RunGate | None = None
+        self.interrupted = False
 
     # ----- engines -----
 
@@ -80,6 +89,21 @@ class LLMEvalSession:
             return self.llm(judge_settings)
         except ModelLoadError as exc:
             pytest.exit(f"llmeval: judge: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
+
+    def engine_info(self, settings: Settings) -> dict[str, object] | None:
+        """What a baseline records of the engine for ``settings``, if this process has made one:
+        plain strings, since xdist workers send it to the controller."""
+        engine = self._engines.get(settings)
+        if engine is None:
+            return None
+        info = engine.info
+        return {
+            "backend": info.backend,
+            "model": info.model,
+            "weights_hash": info.weights_hash,
+            "dtype": info.dtype,
+            "lora": info.lora,
+        }
 
     def close(self) -> None:
         engines, self._engines = self._engines, {}
@@ -164,25 +188,49 @@ class LLMEvalSession:
 
     # ----- records, summary, exit status -----
 
-    def add_record(self, record: CaseRecord, spec: SuiteSpec) -> None:
+    def add_record(self, record: CaseRecord, spec: SuiteSpec, info: dict[str, object] | None = None) -> None:
         self.suites.setdefault(spec.name, spec)
         self.records.append(record)
+        if info is not None and record.side == "model":
+            self.engine_infos[spec.name] = info
 
     def results(self) -> list[SuiteResult]:
-        return group_records(self.suites, self.records)
+        return group_records(self.suites, [r for r in self.records if r.side == "model"])
 
     def failures(self) -> list[str]:
-        return [f"suite {r.spec.name}: {p}" for r in self.results() for p in r.threshold_failures()]
+        thresholds = [f"suite {r.spec.name}: {p}" for r in self.results() for p in r.threshold_failures()]
+        return thresholds + (self.gate.failures() if self.gate is not None else [])
+
+    def run_gate(self) -> RunGate:
+        """Compare every suite with its baseline and record baselines as the settings allow."""
+        s = self.settings
+        options = GateOptions(
+            directory=self.baselines_dir,
+            alpha=s.alpha,
+            margin=s.margin / 100,
+            update=s.update_baselines,  # type: ignore[arg-type]  # checked by settings
+            ci=os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"),
+            partial=self.partial,
+            keep_outputs=s.baseline_outputs,
+        )
+        return run_gate(self.results(), self.engine_infos, options)
 
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         data = getattr(report, "llmeval_record", None)
         if data is not None and not self.is_worker:
-            self.add_record(CaseRecord.from_json(data), SuiteSpec.from_json(report.llmeval_suite))
+            info = getattr(report, "llmeval_engine", None)
+            self.add_record(CaseRecord.from_json(data), SuiteSpec.from_json(report.llmeval_suite), info)
 
     @pytest.hookimpl
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        if not self.is_worker and self.failures() and exitstatus == pytest.ExitCode.OK:
+        if self.is_worker:
+            return
+        # An interrupted run decides nothing and writes nothing: baselines stay as they were.
+        self.interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
+        if self.results() and not self.interrupted:
+            self.gate = self.run_gate()
+        if self.failures() and exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     @pytest.hookimpl
@@ -191,8 +239,14 @@ class LLMEvalSession:
         if self.is_worker or not results:
             return
         terminalreporter.section("llmeval summary")
-        for line in summary_lines(results):
+        for line in summary_lines(results, self.gate):
             terminalreporter.write_line(line)
+        verbose = terminalreporter.config.get_verbosity() > 0
+        if self.gate is not None:
+            for line, style in gate_lines(self.gate, verbose=verbose):
+                terminalreporter.write_line(line, **style)
+        elif self.interrupted:
+            terminalreporter.write_line("llmeval: interrupted: no baseline compared or written")
         failures = self.failures()
         if failures:
             terminalreporter.write_line(f"llmeval: run FAILED: {failures[0]}", red=True, bold=True)
@@ -200,18 +254,47 @@ class LLMEvalSession:
                 terminalreporter.write_line(f"llmeval: also: {extra}", red=True)
 
 
-def summary_lines(results: Sequence[SuiteResult]) -> list[str]:
+def summary_lines(results: Sequence[SuiteResult], gate: RunGate | None = None) -> list[str]:
     width = max(len(r.spec.name) for r in results)
+    failing = {s.suite for s in gate.suites if s.failures} if gate is not None else set()
     lines = []
     for result in results:
         low, high = result.pass_rate_interval()
         xfailed = sum(not r.passed and not r.error for r in result.records)
         errors = sum(r.error for r in result.records)
         verdict = "below threshold" if result.threshold_failures() else "ok"
+        if result.spec.name in failing:
+            verdict = "FAILED the gate" if verdict == "ok" else verdict + ", FAILED the gate"
         bound = f" (min {result.spec.min_pass_rate})" if result.spec.min_pass_rate is not None else ""
         metrics = "".join(f"  {v.text()}" for v in result.metrics[0])
         lines.append(
             f"{result.spec.name:<{width}}  {len(result.records)} cases  pass {result.pass_rate:.3f} "
             f"[{low:.3f}, {high:.3f}]{metrics}  failed checks {xfailed}  errors {errors}  {verdict}{bound}"
         )
+    return lines
+
+
+def gate_lines(run: RunGate, *, verbose: bool) -> list[tuple[str, dict[str, bool]]]:
+    """The gate's part of the summary: one line per compared metric (DESIGN.md's shape), what the
+    suite could have detected, the flips, and the notes and warnings."""
+    lines: list[tuple[str, dict[str, bool]]] = []
+    for suite in run.suites:
+        for comparison in suite.comparisons:
+            style = (
+                {"red": True}
+                if comparison.fails_run
+                else {"yellow": True}
+                if comparison.decision.value == "WARNING"
+                else {}
+            )
+            lines.append((comparison.summary_line(), style))
+            lines.append(("  " + comparison.detail_line().split("  ", 1)[1], {}))
+            flips = comparison.flips_to_fail if verbose else comparison.flips_to_fail[:10]
+            if flips:
+                more = len(comparison.flips_to_fail) - len(flips)
+                shown = ", ".join(flips) + (f" (+{more} more; -v lists all)" if more else "")
+                lines.append((f"  flipped pass->fail: {shown}", {}))
+        lines += [(f"{suite.suite}  note: {note}", {}) for note in suite.notes]
+        lines += [(f"{suite.suite}  warning: {warning}", {"yellow": True}) for warning in suite.warnings]
+    lines += [(f"llmeval: {note}", {}) for note in run.notes]
     return lines

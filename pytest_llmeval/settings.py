@@ -55,6 +55,7 @@ class Option:
     default: str | None = None
     repeatable: bool = False  # given once per value on the command line, one per line in the ini file
     switch: bool = False  # a flag without a value on the command line; true/false elsewhere
+    bare: str | None = None  # the value of the flag given without one (``--flag`` means ``--flag=bare``)
 
     @property
     def flag(self) -> str:
@@ -115,6 +116,33 @@ OPTIONS = (
     Option("cache_dir", "folder of the response cache (default: .llmeval/cache under the rootdir)"),
     Option("no_cache", "neither read nor write the response cache", switch=True),
     Option("strict", "a case whose checks fail fails its test, instead of showing as x", switch=True),
+    Option("baselines", "folder of the suites' baseline files (default: baselines under the rootdir)"),
+    Option(
+        "update_baselines",
+        "record the suites that ran as their baselines (and pass the gate); =new records only suites "
+        "that have none. Without it, a missing baseline is recorded, except when CI is set",
+        bare="all",
+    ),
+    Option(
+        "margin",
+        "points (of 100) a metric must drop by, besides being significant, to count as a regression "
+        "(default: 2)",
+        "2",
+    ),
+    Option(
+        "alpha",
+        "significance level of the regression gate, Holm-corrected across metrics (default: 0.05)",
+        "0.05",
+    ),
+    Option(
+        "baseline_outputs", "store each case's output text in its baseline, not only its hash", switch=True
+    ),
+    Option(
+        "compare_model",
+        "reference model to run every suite on as well, compared case by case with the model under test "
+        "instead of the stored baselines (e.g. the base model of a fine-tune)",
+    ),
+    Option("compare_lora", "LoRA adapter for the reference model (--llmeval-compare-model; default: none)"),
     Option(
         "home",
         "folder for downloaded test models and GGUF conversions (default: ~/.cache/pytest-llmeval)",
@@ -144,6 +172,13 @@ class Settings:
     cache_dir: Path | None = None
     no_cache: bool = False
     strict: bool = False
+    baselines: Path | None = None
+    update_baselines: str | None = None  # "all" or "new"
+    margin: float = 2.0  # in points
+    alpha: float = 0.05
+    baseline_outputs: bool = False
+    compare_model: str | None = None
+    compare_lora: str | None = None
     home: Path = dataclasses.field(default_factory=default_cache_root)
 
     @classmethod
@@ -175,6 +210,12 @@ class Settings:
                 _PARSERS.get(name, _text)(by_name[name], str(value)) if value is not None else None
             )
         return dataclasses.replace(self, **checked)
+
+    def for_reference(self) -> Settings | None:
+        """The reference model's settings (--llmeval-compare-model): the run's own otherwise."""
+        if self.compare_model is None:
+            return None
+        return dataclasses.replace(self, model=self.compare_model, lora=self.compare_lora)
 
     def for_judge(self) -> Settings | None:
         """The judge's settings: the run's own, with the judge's model, backend and server.
@@ -297,6 +338,37 @@ def _switch(option: Option, value: str) -> bool:
     return text in ("1", "true", "yes", "on")
 
 
+def _update(option: Option, value: str) -> str | None:
+    text = value.strip().lower()
+    if text in ("all", "1", "true", "yes", "on"):
+        return "all"
+    if text == "new":
+        return "new"
+    if text in ("0", "false", "no", "off"):
+        return None
+    raise SettingsError(f"{option.flag}: expected no value, =new or =all, got {value!r}")
+
+
+def _points(option: Option, value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if not 0 <= number < 100:
+        raise SettingsError(f"{option.flag}: expected points in [0, 100), e.g. 2 for 2 points, got {value!r}")
+    return number
+
+
+def _fraction(option: Option, value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = 0.0
+    if not 0 < number < 1:
+        raise SettingsError(f"{option.flag}: expected a number between 0 and 1, e.g. 0.05, got {value!r}")
+    return number
+
+
 def _path(option: Option, value: str) -> Path:
     return Path(value).expanduser()
 
@@ -319,5 +391,10 @@ _PARSERS: dict[str, Callable[[Option, str], Any]] = {
     "cache_dir": _path,
     "no_cache": _switch,
     "strict": _switch,
+    "baselines": _path,
+    "update_baselines": _update,
+    "margin": _points,
+    "alpha": _fraction,
+    "baseline_outputs": _switch,
     "home": _path,
 }

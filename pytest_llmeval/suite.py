@@ -128,6 +128,7 @@ class ActiveCase:
     samples: tuple[str, ...] = ()  # every sample of llm.complete(case) when samples=K > 1
     sample_passes: list[bool] = field(default_factory=list)  # each sample passed every check so far
     timing: dict[str, float] = field(default_factory=dict)  # latency_s, engine_s, completion_tokens
+    side: str = "model"  # "reference": this item runs the case on --llmeval-compare-model
 
     def set_samples(self, samples: Sequence[str]) -> None:
         self.samples = tuple(samples)
@@ -167,7 +168,7 @@ class CaseRecord:
     passed: bool
     critical: bool
     error: bool  # the test raised something that is not a check failure
-    checks: tuple[tuple[str, bool, str], ...]  # (name, passed, reason)
+    checks: tuple[tuple[str, bool, str, tuple[str, ...]], ...]  # (name, passed, reason, evidence)
     output: str | None
     tags: tuple[str, ...]
     duration: float
@@ -176,6 +177,9 @@ class CaseRecord:
     samples: tuple[str, ...] = ()
     sample_passes: tuple[bool, ...] = ()
     timing: dict[str, float] = field(default_factory=dict)
+    prompt: str | None = None  # as reports show it (Case.display_prompt)
+    input_hash: str = ""  # Case.input_hash: tells a baseline that the case now asks something else
+    side: str = "model"  # "reference" for the --llmeval-compare-model run of the same case
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -183,14 +187,20 @@ class CaseRecord:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> CaseRecord:
         values = dict(data)
-        values["checks"] = tuple(tuple(c) for c in values["checks"])
+        values["checks"] = tuple((n, p, r, tuple(e)) for n, p, r, e in values["checks"])
         values["tags"] = tuple(values["tags"])
         values["samples"] = tuple(values.get("samples", ()))
         values["sample_passes"] = tuple(values.get("sample_passes", ()))
         return cls(**values)
 
     def failed_checks(self) -> list[str]:
-        return [f"{name}: {reason}" for name, passed, reason in self.checks if not passed]
+        return [f"{name}: {reason}" for name, passed, reason, _ in self.checks if not passed]
+
+    def outcome(self) -> bool | tuple[bool, ...]:
+        """What the regression gate pairs: pass/fail, or each sample's pass/fail with samples=K."""
+        if self.error:
+            return False  # a case that crashed did not pass, whatever its samples said
+        return self.sample_passes if len(self.sample_passes) > 1 else self.passed
 
 
 @dataclass(frozen=True)
@@ -303,7 +313,7 @@ def decide(
         passed=not failed and not is_error,
         critical=active.case.critical,
         error=is_error,
-        checks=tuple((c.name, c.passed, c.reason) for c in checks),
+        checks=tuple((c.name, c.passed, c.reason, c.evidence) for c in checks),
         output=active.output,
         tags=active.case.tags,
         duration=duration,
@@ -312,6 +322,9 @@ def decide(
         samples=active.samples,
         sample_passes=tuple(active.sample_passes),
         timing=dict(active.timing),
+        prompt=active.case.display_prompt(),
+        input_hash=active.case.input_hash(),
+        side=active.side,
     )
     if is_error:
         return record, Verdict("failed", f"{type(error).__name__}: {error}")
