@@ -13,10 +13,12 @@ from .gpus import GPUAssignmentError, pin_worker
 from .llm import LLM
 from .session import LLMEvalSession
 from .settings import OPTIONS, Option, Settings, SettingsError
+from .sides import MODEL, REFERENCE
 from .suite import ActiveCase, SuiteError, SuiteSpec, decide, running
 
 session_key = pytest.StashKey[LLMEvalSession]()
 case_key = pytest.StashKey[tuple[SuiteSpec, Case]]()
+side_key = pytest.StashKey[str]()
 active_key = pytest.StashKey[ActiveCase]()
 prefetched_key = pytest.StashKey[bool]()
 
@@ -93,6 +95,21 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 # ----- eval suites: which items are cases, and how a case's outcome is decided -----
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """With --llmeval-compare-model, every suite case runs twice: on the model and the reference."""
+    session = metafunc.config.stash.get(session_key, None)
+    if session is None or session.settings.compare_model is None:
+        return
+    if metafunc.definition.get_closest_marker("llmeval") is not None:
+        metafunc.parametrize("_llmeval_side", [MODEL, REFERENCE], indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def _llmeval_side(request: pytest.FixtureRequest) -> str:
+    """Which model a suite item runs on; a fixture only so that suites can be parametrized by it."""
+    return str(getattr(request, "param", MODEL))
+
+
 @pytest.hookimpl(trylast=True)  # after -k/-m deselection, so only what will run is looked at
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     owners: dict[str, str] = {}
@@ -118,6 +135,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 "give one a name with @pytest.mark.llmeval(name=...)"
             )
         item.stash[case_key] = (spec, cases[0])
+        item.stash[side_key] = str(params.params.get("_llmeval_side", MODEL)) if params else MODEL
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -125,18 +143,20 @@ def pytest_runtestloop(session: pytest.Session) -> None:
     config = session.config
     if config.option.collectonly or session.testsfailed or hasattr(config, "workerinput"):
         return
-    cases = [item.stash[case_key] for item in session.items if case_key in item.stash]
     reporter = config.pluginmanager.get_plugin("terminalreporter")
 
     def progress(done: int, total: int) -> None:
         if reporter is not None and reporter.isatty():
             reporter.write(f"\rllmeval: pre-generating {done}/{total} cases", flush=True)
 
-    note = config.stash[session_key].prefetch(cases, progress)
-    if note and reporter is not None:
-        if reporter.isatty():
-            reporter.write("\r")
-        reporter.write_line(note)
+    llmeval = config.stash[session_key]
+    for side in (MODEL, REFERENCE):
+        cases = [item.stash[case_key] for item in session.items if item.stash.get(side_key, None) == side]
+        note = llmeval.prefetch(cases, progress, llmeval.side_settings(side))
+        if note and reporter is not None:
+            if reporter.isatty():
+                reporter.write("\r")
+            reporter.write_line(note if side == MODEL else note.replace("llmeval:", "llmeval: reference:", 1))
 
 
 @pytest.hookimpl(wrapper=True)
@@ -146,7 +166,7 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None]:
     if hasattr(item.config, "workerinput") and not item.stash.get(prefetched_key, False):
         _prefetch_worker_queue(item)
     spec, case = item.stash[case_key]
-    active = item.stash[active_key] = ActiveCase(spec, case)
+    active = item.stash[active_key] = ActiveCase(spec, case, side=item.stash[side_key])
     with running(active):
         return (yield)
 
@@ -188,7 +208,10 @@ def _prefetch_worker_queue(item: pytest.Item) -> None:
     pending = pending[: max(64, len(pending) // 2)]
     for other in pending:
         other.stash[prefetched_key] = True
-    item.config.stash[session_key].prefetch([q.stash[case_key] for q in pending])
+    session = item.config.stash[session_key]
+    for side in (MODEL, REFERENCE):
+        cases = [q.stash[case_key] for q in pending if q.stash[side_key] == side]
+        session.prefetch(cases, settings=session.side_settings(side))
 
 
 @pytest.hookimpl(wrapper=True)
@@ -212,7 +235,7 @@ def pytest_runtest_makereport(
     report.llmeval_record = record.to_json()  # type: ignore[attr-defined]
     report.llmeval_suite = active.suite.to_json()  # type: ignore[attr-defined]
     session = item.config.stash[session_key]
-    report.llmeval_engine = session.engine_info(session.settings)  # type: ignore[attr-defined]
+    report.llmeval_engine = session.engine_info(session.side_settings(active.side))  # type: ignore[attr-defined]
     return report
 
 

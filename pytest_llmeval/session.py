@@ -11,13 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from .baselines import GateOptions, RunGate, run_gate
+from .baselines import GateOptions, RunGate, compare_runs, run_gate
 from .cases import Case
 from .engine import ModelLoadError, create_engine, engine_identity
 from .engine.cache import CachedEngine
 from .engine.types import GenerationRequest, GenerationSpec, LoglikelihoodRequest
 from .llm import LLM
 from .settings import Settings
+from .sides import MODEL, REFERENCE, SideEngine
 from .suite import (
     CaseRecord,
     SuiteResult,
@@ -74,11 +75,22 @@ class LLMEvalSession:
         return LLM(self._engines[settings])
 
     def default_llm(self) -> LLM:
-        """The run's own model. If it cannot load, no test can use it: stop the run with one line."""
+        """The run's own model. If it cannot load, no test can use it: stop the run with one line.
+
+        With --llmeval-compare-model it answers from the model under test or the reference
+        model, whichever side the running suite case is on."""
+        reference = self.settings.for_reference()
         try:
-            return self.llm(self.settings)
+            model = self.llm(self.settings)
+            if reference is None:
+                return model
+            return LLM(SideEngine({MODEL: model.engine, REFERENCE: self.llm(reference).engine}))
         except ModelLoadError as exc:
             pytest.exit(f"llmeval: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
+
+    def side_settings(self, side: str) -> Settings:
+        reference = self.settings.for_reference()
+        return reference if side == REFERENCE and reference is not None else self.settings
 
     def judge_llm(self) -> LLM:
         """The judge model. Tests that need it are skipped, not failed, when no judge is configured."""
@@ -122,23 +134,34 @@ class LLMEvalSession:
             lines.append(f"llmeval: judge={judge.model} backend={resolve_backend(judge)[0]}")
         if s.gpus_per_worker:
             lines.append(f"llmeval: each xdist worker gets {s.gpus_per_worker} GPU(s) of its own")
+        if s.compare_model is not None:
+            lora = f" lora={s.compare_lora}" if s.compare_lora else ""
+            lines.append(
+                f"llmeval: reference={s.compare_model}{lora}: every suite case also runs on it, and the "
+                "gate compares the two instead of reading baselines"
+            )
         return lines
 
     # ----- pre-generation -----
 
     def prefetch(
-        self, cases: Sequence[tuple[SuiteSpec, Case]], progress: Progress | None = None
+        self,
+        cases: Sequence[tuple[SuiteSpec, Case]],
+        progress: Progress | None = None,
+        settings: Settings | None = None,
     ) -> str | None:
         """Answer every selected suite case ahead, in large batches, before the first one runs.
 
         Generation is grouped by the suites' generation settings; multiple-choice cases are
         scored by loglikelihood, and the texts of perplexity suites by rolling loglikelihood.
-        Returns a one-line account, or None when there is no model.
+        ``settings`` picks the model (default: the run's). Returns a one-line account, or None
+        when there is no model.
         """
-        if not cases or (self.settings.model is None and self.settings.base_url is None):
+        settings = settings or self.settings
+        if not cases or (settings.model is None and settings.base_url is None):
             return None
         try:
-            engine = self.llm(self.settings).engine
+            engine = self.llm(settings).engine
         except ModelLoadError:
             return None  # the llm fixture reports it, once, when the first test asks
         assert isinstance(engine, CachedEngine)
@@ -191,11 +214,11 @@ class LLMEvalSession:
     def add_record(self, record: CaseRecord, spec: SuiteSpec, info: dict[str, object] | None = None) -> None:
         self.suites.setdefault(spec.name, spec)
         self.records.append(record)
-        if info is not None and record.side == "model":
-            self.engine_infos[spec.name] = info
+        if info is not None:
+            self.engine_infos[f"{record.side}:{spec.name}"] = info
 
-    def results(self) -> list[SuiteResult]:
-        return group_records(self.suites, [r for r in self.records if r.side == "model"])
+    def results(self, side: str = MODEL) -> list[SuiteResult]:
+        return group_records(self.suites, [r for r in self.records if r.side == side])
 
     def failures(self) -> list[str]:
         thresholds = [f"suite {r.spec.name}: {p}" for r in self.results() for p in r.threshold_failures()]
@@ -213,7 +236,16 @@ class LLMEvalSession:
             partial=self.partial,
             keep_outputs=s.baseline_outputs,
         )
-        return run_gate(self.results(), self.engine_infos, options)
+        if s.compare_model is not None:
+            references = {r.spec.name: r for r in self.results(REFERENCE)}
+            return compare_runs(
+                self.results(), references, self._infos(MODEL), self._infos(REFERENCE), options
+            )
+        return run_gate(self.results(), self._infos(MODEL), options)
+
+    def _infos(self, side: str) -> dict[str, dict[str, object]]:
+        prefix = f"{side}:"
+        return {k.removeprefix(prefix): v for k, v in self.engine_infos.items() if k.startswith(prefix)}
 
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:

@@ -269,3 +269,76 @@ def test_ctrl_c_leaves_the_baseline_byte_for_byte_unchanged(
     assert b"KeyboardInterrupt" in out
     assert baseline(pytester).read_bytes() == before
     assert [p.name for p in baseline(pytester).parent.iterdir()] == ["answers.json"]  # no temp files left
+
+
+COMPARED = """
+import json, pathlib
+import pytest
+from pytest_llmeval import Case, expect
+
+ANSWERS = json.loads(pathlib.Path(__file__).with_name("answers.json").read_text())
+CASES = [Case(id=f"c{i:03d}", prompt=f"question {i}", expected="yes") for i in range(100)]
+
+@pytest.mark.llmeval(max_tokens=2)
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_answers(llm, case):
+    assert llm.complete(case).completion_tokens >= 1  # each side's engine answers
+    answer = ANSWERS[pathlib.Path(llm.info.model).name][case.id]  # what this side's model "said"
+    expect(answer).equals(case.expected)
+"""
+
+
+@pytest.fixture
+def two_models(tiny_model_dir: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """The tiny model under two names: "base" and "tuned" (a stand-in for a fine-tune of it)."""
+    base, tuned = tmp_path / "base", tmp_path / "tuned"
+    base.symlink_to(tiny_model_dir)
+    tuned.symlink_to(tiny_model_dir)
+    return base, tuned
+
+
+@WORKERS
+@pytest.mark.parametrize("tuned_fails", [20, 0], ids=["regressed", "same"])
+def test_compare_model_runs_both_and_gates_the_difference(
+    pytester: pytest.Pytester,
+    two_models: tuple[Path, Path],
+    tmp_path: Path,
+    workers: list[str],
+    tuned_fails: int,
+) -> None:
+    base, tuned = two_models
+    answers = {
+        "base": {f"c{i:03d}": "yes" if i < 80 else "no" for i in range(100)},
+        "tuned": {f"c{i:03d}": "yes" if i < 80 - tuned_fails else "no" for i in range(100)},
+    }
+    pytester.makepyfile(test_suite=COMPARED)
+    (pytester.path / "answers.json").write_text(json.dumps(answers))
+    result = run(
+        pytester,
+        workers,
+        f"--llmeval-model={tuned}",
+        f"--llmeval-compare-model={base}",
+        f"--llmeval-cache-dir={tmp_path / 'cache'}",
+        "-rx",
+    )
+    result.assert_outcomes(passed=80 + 80 - tuned_fails, xfailed=20 + 20 + tuned_fails)
+    result.stdout.fnmatch_lines(
+        [
+            f"llmeval: reference={base}: every suite case also runs on it, *",
+            "*test_answers?reference-c080? - reference model: *",
+        ]
+    )
+    assert not (pytester.path / "baselines").exists()  # nothing read or written there
+    if tuned_fails:
+        assert result.ret == pytest.ExitCode.TESTS_FAILED
+        result.stdout.fnmatch_lines(
+            [
+                "answers  pass 0.800 -> 0.600  d -20.0pt * REGRESSED  20 flipped pass->fail",
+                "  flipped pass->fail: c060, c061, *",
+                "answers  note: model changed from the reference: *base -> *tuned",
+                "llmeval: run FAILED: suite answers: pass REGRESSED 0.800 -> 0.600 *",
+            ]
+        )
+    else:
+        assert result.ret == pytest.ExitCode.OK
+        result.stdout.fnmatch_lines(["answers  pass 0.800 -> 0.800  d +0.0pt * OK  0 flipped pass->fail"])

@@ -246,13 +246,7 @@ def run_gate(
         verdict.written = path
         verdict.notes.append(f"baseline {'updated' if baseline is not None else 'recorded'}: {path}")
 
-    # Holm across every gated metric of the run, then each suite's verdict.
-    flat = gate([c for _, comparisons in pending for c in comparisons])
-    position = 0
-    for verdict, comparisons in pending:
-        verdict.comparisons = list(flat[position : position + len(comparisons)])
-        position += len(comparisons)
-        _judge(verdict, partial=options.partial)
+    _settle_run(pending, partial=options.partial)
     notes = []
     if not options.partial:
         ran = {baseline_path(options.directory, r.spec.name) for r in results}
@@ -262,6 +256,48 @@ def run_gate(
                 f"baselines with no suite in this run (stale, if the suite is gone): {', '.join(others)}"
             )
     return RunGate(suites, notes)
+
+
+def compare_runs(
+    results: Sequence[SuiteResult],
+    references: Mapping[str, SuiteResult],
+    infos: Mapping[str, Mapping[str, Any] | None],
+    reference_infos: Mapping[str, Mapping[str, Any] | None],
+    options: GateOptions,
+) -> RunGate:
+    """The gate for --llmeval-compare-model: each suite against the same suite run on the
+    reference model in this session, by the same rule as against a baseline. Nothing is read
+    from or written to the baselines folder."""
+    suites: list[SuiteGate] = []
+    pending: list[tuple[SuiteGate, list[Comparison]]] = []
+    for result in results:
+        verdict = SuiteGate(result.spec.name)
+        suites.append(verdict)
+        reference = references.get(result.spec.name)
+        if reference is None:
+            verdict.failures.append("no case of it ran on the reference model, so it cannot be compared")
+            continue
+        reference_print = fingerprint_of(reference_infos.get(result.spec.name), reference)
+        as_baseline = build_baseline(reference, reference_print, keep_outputs=False)
+        comparisons, warnings = compare_suite(
+            result, as_baseline, alpha=options.alpha, margin=options.margin, partial=True
+        )
+        notes, _ = fingerprint_changes(reference_print, fingerprint_of(infos.get(result.spec.name), result))
+        verdict.notes += [n.replace("since the baseline", "from the reference") for n in notes]
+        verdict.warnings += warnings
+        pending.append((verdict, comparisons))
+    _settle_run(pending, partial=True)
+    return RunGate(suites)
+
+
+def _settle_run(pending: list[tuple[SuiteGate, list[Comparison]]], *, partial: bool) -> None:
+    """Holm across every gated metric of the run, then each suite's verdict."""
+    flat = gate([c for _, comparisons in pending for c in comparisons])
+    position = 0
+    for verdict, comparisons in pending:
+        verdict.comparisons = list(flat[position : position + len(comparisons)])
+        position += len(comparisons)
+        _judge(verdict, partial=partial)
 
 
 def _judge(verdict: SuiteGate, *, partial: bool) -> None:
