@@ -1,0 +1,226 @@
+"""The report of a whole run as one versioned, JSON-able document.
+
+Every renderer (HTML, Markdown, history) reads this model and nothing else, so a report saved
+with ``--llmeval-report-json`` can be rendered again later, on another machine, without the run.
+Non-finite numbers (an infinite detectable drop, a NaN delta) are written as the JSON strings
+``"Infinity"`` and ``"NaN"``: the file stays standard JSON that any parser reads.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ..regression import Comparison, Decision
+
+SCHEMA_VERSION = 1
+
+Verdict = Literal["REGRESSED", "FAILED", "WARNING", "IMPROVED", "OK"]
+
+
+class ReportError(ValueError):
+    """A report file that cannot be used; the message names the file."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, ser_json_inf_nan="strings")
+
+
+class MetricReport(_Model):
+    name: str
+    value: float
+    low: float | None = None
+    high: float | None = None
+    n: int | None = None
+
+
+class CheckReport(_Model):
+    name: str
+    passed: bool
+    reason: str
+    evidence: tuple[str, ...] = ()  # spans of the output that decided the check
+
+
+class CaseReport(_Model):
+    id: str
+    prompt: str | None = None
+    output: str | None = None
+    expected: str | None = None
+    samples: tuple[str, ...] = ()
+    passed: bool
+    critical: bool = False
+    error: bool = False  # the test raised something that is not a check failure
+    tags: tuple[str, ...] = ()
+    checks: tuple[CheckReport, ...] = ()
+    scores: dict[str, float] = Field(default_factory=dict)
+    timing: dict[str, float] = Field(default_factory=dict)
+    duration: float = 0.0
+    # From the baseline the run was compared with; None when it has no entry for this case (or
+    # the case now asks something else) or was recorded without outputs.
+    baseline_passed: bool | None = None
+    baseline_output: str | None = None
+
+    @property
+    def flipped(self) -> bool:
+        """Passed in the baseline and not now."""
+        return self.baseline_passed is True and not self.passed
+
+    def failed_checks(self) -> list[CheckReport]:
+        return [check for check in self.checks if not check.passed]
+
+
+class ComparisonReport(_Model):
+    """Every field of a :class:`~pytest_llmeval.regression.Comparison`, so it can be rebuilt and
+    print the very lines the terminal printed."""
+
+    suite: str
+    metric: str
+    kind: Literal["pass", "score"]
+    baseline_value: float
+    current_value: float
+    delta: float
+    interval: tuple[float, float]
+    p_value: float
+    p_adjusted: float
+    p_rise: float
+    p_rise_adjusted: float
+    decision: Decision
+    detectable_drop: float
+    flips_to_fail: tuple[str, ...] = ()
+    flips_to_pass: tuple[str, ...] = ()
+    critical_flips: tuple[str, ...] = ()
+    new_ids: tuple[str, ...] = ()
+    removed_ids: tuple[str, ...] = ()
+    flaky_ids: tuple[str, ...] = ()
+    compared: int
+    discordant: int
+    spread: float
+    method: str
+    alpha: float
+    margin: float
+    family: int = 1
+    higher_is_better: bool = True
+    in_points: bool = True
+
+    @classmethod
+    def of(cls, comparison: Comparison) -> ComparisonReport:
+        fields = {name: getattr(comparison, name) for name in cls.model_fields}
+        return cls.model_validate(fields)
+
+    def comparison(self) -> Comparison:
+        return Comparison(**{name: getattr(self, name) for name in type(self).model_fields})
+
+
+class SuiteReport(_Model):
+    name: str
+    spec: dict[str, Any] = Field(default_factory=dict)  # SuiteSpec.to_json()
+    fingerprint: dict[str, Any] = Field(default_factory=dict)
+    passed: int
+    total: int
+    pass_rate: float
+    pass_rate_interval: tuple[float, float]
+    metrics: tuple[MetricReport, ...] = ()
+    metric_errors: tuple[str, ...] = ()  # metrics that could not be computed, with why
+    threshold_failures: tuple[str, ...] = ()  # the suite's own min_pass_rate / min={...}
+    comparisons: tuple[ComparisonReport, ...] = ()
+    notes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    failures: tuple[str, ...] = ()  # the gate's: each one failed the run
+    cases: tuple[CaseReport, ...] = ()
+
+    def flipped_ids(self) -> set[str]:
+        """Cases that went pass -> fail: per the gate's comparisons, or per the stored baseline
+        when the report carries it (the gate leaves flaky cases out, the baseline may not)."""
+        from_gate = {i for c in self.comparisons if c.kind == "pass" for i in c.flips_to_fail}
+        return from_gate | {case.id for case in self.cases if case.flipped}
+
+    def problems(self) -> list[str]:
+        """Why this suite makes the run fail; empty when it does not."""
+        # A critical case that flipped is already among the gate's failures.
+        flipped = {i for c in self.comparisons for i in c.critical_flips}
+        critical = [c.id for c in self.cases if c.critical and not c.passed and c.id not in flipped]
+        errors = [c.id for c in self.cases if c.error]
+        problems = [*self.failures, *self.threshold_failures, *self.metric_errors]
+        if critical:
+            problems.append(f"{len(critical)} critical case(s) failed: {_ids(critical)}")
+        if errors:
+            problems.append(f"{len(errors)} case(s) raised an error: {_ids(errors)}")
+        return problems
+
+    @property
+    def verdict(self) -> Verdict:
+        decisions = {c.decision for c in self.comparisons}
+        if Decision.REGRESSED in decisions:
+            return "REGRESSED"
+        if self.problems():
+            return "FAILED"
+        if Decision.WARNING in decisions or self.warnings:
+            return "WARNING"
+        if Decision.IMPROVED in decisions:
+            return "IMPROVED"
+        return "OK"
+
+    def main_comparison(self) -> ComparisonReport | None:
+        """The pass/fail comparison of the suite's cases, the one its summary line shows."""
+        return next((c for c in self.comparisons if c.metric == "pass"), None)
+
+
+class RunReport(_Model):
+    schema_version: int = SCHEMA_VERSION
+    created: str  # ISO 8601, UTC
+    git_commit: str | None = None
+    settings: dict[str, Any] = Field(default_factory=dict)
+    gated: bool = False  # whether the run was compared with baselines at all
+    notes: tuple[str, ...] = ()  # the gate's run-wide notes (stale baselines...)
+    suites: tuple[SuiteReport, ...] = ()
+
+    @property
+    def failed(self) -> bool:
+        return any(suite.problems() for suite in self.suites)
+
+    def to_json(self) -> str:
+        return self.model_dump_json(indent=2) + "\n"
+
+
+def load_report(path: str | os.PathLike[str]) -> RunReport:
+    """The report at ``path``; ReportError, naming the file, when it cannot be used."""
+    try:
+        with open(path, encoding="utf-8") as file:
+            text = file.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ReportError(f"report {os.fspath(path)} cannot be read: {exc}") from None
+    return parse_report(text, source=f"report {os.fspath(path)}")
+
+
+def parse_report(text: str, *, source: str = "report") -> RunReport:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ReportError(f"{source} is not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    if not isinstance(data, dict):
+        raise ReportError(f"{source} is malformed: expected a JSON object, got {type(data).__name__}")
+    version = data.get("schema_version")
+    if isinstance(version, int) and version > SCHEMA_VERSION:
+        raise ReportError(
+            f"{source} has schema version {version}, newer than this pytest-llmeval's "
+            f"{SCHEMA_VERSION}: upgrade pytest-llmeval to read it"
+        )
+    try:
+        return RunReport.model_validate(data)
+    except ValidationError as exc:
+        raise ReportError(f"{source} is malformed at {validation_place(exc)}") from None
+
+
+def validation_place(exc: ValidationError) -> str:
+    """Where the first problem is and what it is, e.g. ``suites.0.passed: Field required``."""
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    return f"{where}: {first['msg']}"
+
+
+def _ids(ids: list[str], shown: int = 5) -> str:
+    more = f" (+{len(ids) - shown} more)" if len(ids) > shown else ""
+    return ", ".join(ids[:shown]) + more
