@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections import defaultdict
@@ -10,13 +11,27 @@ from functools import partial
 from pathlib import Path
 
 import pytest
+from _pytest import junitxml
 
-from .baselines import GateOptions, RunGate, compare_runs, run_gate
+from .baselines import (
+    Baseline,
+    BaselineError,
+    GateOptions,
+    RunGate,
+    baseline_path,
+    build_baseline,
+    compare_runs,
+    read_baseline,
+    run_gate,
+)
+from .baselines.gate import fingerprint_of
 from .cases import Case
 from .engine import ModelLoadError, create_engine, engine_identity
 from .engine.cache import CachedEngine
 from .engine.types import GenerationRequest, GenerationSpec, LoglikelihoodRequest
 from .llm import LLM
+from .report import RunReport, build_report, git_commit
+from .report.publish import publish
 from .settings import Settings
 from .sides import MODEL, REFERENCE, SideEngine
 from .suite import (
@@ -48,6 +63,10 @@ class LLMEvalSession:
         self.partial = partial  # -k, -m, --lf or node ids: only some cases of a suite may run
         self.cache_dir = None if settings.no_cache else settings.cache_dir or rootpath / ".llmeval" / "cache"
         self.baselines_dir = settings.baselines or rootpath / "baselines"
+        self.rootpath = rootpath
+        self.history_path = settings.history or rootpath / ".llmeval" / "history.jsonl"
+        self.report: RunReport | None = None
+        self.published: list[str] = []
         self._engines: dict[Settings, CachedEngine] = {}
         self._failures: dict[Settings, ModelLoadError] = {}
         self.suites: dict[str, SuiteSpec] = {}
@@ -254,14 +273,65 @@ class LLMEvalSession:
             info = getattr(report, "llmeval_engine", None)
             self.add_record(CaseRecord.from_json(data), SuiteSpec.from_json(report.llmeval_suite), info)
 
-    @pytest.hookimpl
+    def compared_baselines(self) -> dict[str, Baseline]:
+        """What each suite is compared with, read before the gate may rewrite it: the stored
+        baselines, or in compare mode the reference model's run of the same suite."""
+        if self.settings.compare_model is not None:
+            infos = self._infos(REFERENCE)
+            return {
+                r.spec.name: build_baseline(r, fingerprint_of(infos.get(r.spec.name), r), keep_outputs=True)
+                for r in self.results(REFERENCE)
+            }
+        found = {}
+        for result in self.results():
+            try:
+                stored = read_baseline(baseline_path(self.baselines_dir, result.spec.name))
+            except BaselineError:
+                continue  # the gate reports it
+            if stored is not None:
+                found[result.spec.name] = stored
+        return found
+
+    def finish(self, config: pytest.Config) -> None:
+        """Gate the run, then build and publish its report."""
+        baselines = self.compared_baselines()
+        self.gate = self.run_gate()
+        settings = {f.name: getattr(self.settings, f.name) for f in dataclasses.fields(self.settings)}
+        self.report = build_report(
+            self.results(),
+            self.gate,
+            settings,
+            baselines=baselines,
+            git_commit=git_commit(self.rootpath),
+            infos=self._infos(MODEL),
+        )
+        s = self.settings
+        self.published = publish(
+            self.report,
+            json_path=s.report_json,
+            html_path=s.report_html,
+            history_path=self.history_path,
+            step_summary=os.environ.get("GITHUB_STEP_SUMMARY"),
+            mlflow=s.mlflow,
+        )
+        xml = config.stash.get(junitxml.xml_key, None)
+        if xml is not None:  # JUnit XML: each suite's numbers and verdict as testsuite properties
+            for suite in self.report.suites:
+                xml.add_global_property(f"llmeval.{suite.name}.verdict", suite.verdict)
+                xml.add_global_property(f"llmeval.{suite.name}.cases", str(len(suite.cases)))
+                xml.add_global_property(f"llmeval.{suite.name}.pass_rate", f"{suite.pass_rate:.4f}")
+                for metric in suite.metrics:
+                    xml.add_global_property(f"llmeval.{suite.name}.{metric.name}", f"{metric.value:.4f}")
+
+    # tryfirst: before junitxml writes its file in its own pytest_sessionfinish.
+    @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if self.is_worker:
             return
         # An interrupted run decides nothing and writes nothing: baselines stay as they were.
         self.interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
         if self.results() and not self.interrupted:
-            self.gate = self.run_gate()
+            self.finish(session.config)
         if self.failures() and exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
@@ -279,6 +349,8 @@ class LLMEvalSession:
                 terminalreporter.write_line(line, **style)
         elif self.interrupted:
             terminalreporter.write_line("llmeval: interrupted: no baseline compared or written")
+        for line in self.published:
+            terminalreporter.write_line(line)
         failures = self.failures()
         if failures:
             terminalreporter.write_line(f"llmeval: run FAILED: {failures[0]}", red=True, bold=True)

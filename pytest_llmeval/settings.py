@@ -143,6 +143,10 @@ OPTIONS = (
         "instead of the stored baselines (e.g. the base model of a fine-tune)",
     ),
     Option("compare_lora", "LoRA adapter for the reference model (--llmeval-compare-model; default: none)"),
+    Option("report_json", "write the whole run (every case, check, metric and verdict) as JSON to this path"),
+    Option("report_html", "write a self-contained HTML report of the run to this path"),
+    Option("history", "file each run appends its suite metrics to (default: .llmeval/history.jsonl)"),
+    Option("mlflow", "log each suite's metrics to MLflow (needs mlflow installed)", switch=True),
     Option(
         "home",
         "folder for downloaded test models and GGUF conversions (default: ~/.cache/pytest-llmeval)",
@@ -179,6 +183,10 @@ class Settings:
     baseline_outputs: bool = False
     compare_model: str | None = None
     compare_lora: str | None = None
+    report_json: Path | None = None
+    report_html: Path | None = None
+    history: Path | None = None
+    mlflow: bool = False
     home: Path = dataclasses.field(default_factory=default_cache_root)
 
     @classmethod
@@ -396,5 +404,9 @@ _PARSERS: dict[str, Callable[[Option, str], Any]] = {
     "margin": _points,
     "alpha": _fraction,
     "baseline_outputs": _switch,
+    "report_json": _path,
+    "report_html": _path,
+    "history": _path,
+    "mlflow": _switch,
     "home": _path,
 }

@@ -1,0 +1,86 @@
+"""What a run leaves behind for people and CI: JSON and HTML reports, history, JUnit, step summary."""
+
+from __future__ import annotations
+
+import importlib.util
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from pytest_llmeval.report import load_report, read_history
+
+SUITE = """
+import pytest
+from pytest_llmeval import Case, expect
+
+CASES = [Case(id=f"c{i}", prompt=f"question {i}", expected="yes", tags=("demo",)) for i in range(10)]
+SAID = {"c8": "no", "c9": "<b>no</b>"}
+
+@pytest.mark.llmeval()
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_answers(case):
+    expect(SAID.get(case.id, "yes")).equals(case.expected)
+"""
+
+
+def test_json_and_html_reports_and_history(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_suite=SUITE)
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--llmeval-report-json=out/run.json", "--llmeval-report-html=out/run.html"
+    )
+    assert result.ret == pytest.ExitCode.OK
+    html = pytester.path / "out" / "run.html"
+    result.stdout.fnmatch_lines(
+        ["llmeval: JSON report written to out/run.json", f"llmeval: HTML report written to {html}"]
+    )
+    report = load_report(pytester.path / "out" / "run.json")
+    [suite] = report.suites
+    assert suite.name == "answers" and len(suite.cases) == 10 and suite.pass_rate == 0.8
+    failed = {c.id: c for c in suite.cases if not c.passed}
+    assert sorted(failed) == ["c8", "c9"] and failed["c9"].prompt == "question 9"
+    assert failed["c9"].checks[0].name == "equals" and failed["c9"].tags == ("demo",)
+    page = html.read_text()
+    assert "&lt;b&gt;no&lt;/b&gt;" in page and "<b>no</b>" not in page
+    # Each run appends one history record; a second run makes two.
+    pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    history = read_history(pytester.path / ".llmeval" / "history.jsonl")
+    assert len(history) == 2 and history[-1].suites["answers"].pass_rate == 0.8
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_junit_xml_carries_each_suites_numbers(pytester: pytest.Pytester, workers: list[str]) -> None:
+    pytester.makepyfile(test_suite=SUITE)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", *workers, "--junitxml=junit.xml")
+    assert result.ret == pytest.ExitCode.OK
+    root = ET.parse(pytester.path / "junit.xml").getroot()
+    properties = {p.get("name"): p.get("value") for p in root.iter("property")}
+    assert properties["llmeval.answers.verdict"] == "OK"
+    assert properties["llmeval.answers.cases"] == "10"
+    assert properties["llmeval.answers.pass_rate"] == "0.8000"
+    assert len(list(root.iter("testcase"))) == 10
+
+
+def test_the_step_summary_is_written_only_when_github_asks(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytester.makepyfile(test_suite=SUITE)
+    summary = pytester.path / "summary.md"
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    assert not summary.exists()
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.stdout.fnmatch_lines(["llmeval: summary added to GITHUB_STEP_SUMMARY"])
+    text = summary.read_text()
+    assert "| answers | 10 | 0.800" in text and "<b>no</b>" not in text
+
+
+def test_mlflow_asked_for_without_mlflow_says_so_and_the_run_still_passes(pytester: pytest.Pytester) -> None:
+    if importlib.util.find_spec("mlflow") is not None:
+        pytest.skip("mlflow is installed here; this test is about its absence")
+    pytester.makepyfile(test_suite=SUITE)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--llmeval-mlflow")
+    assert result.ret == pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(
+        ["llmeval: --llmeval-mlflow: mlflow is not installed (pip install mlflow); nothing logged"]
+    )
