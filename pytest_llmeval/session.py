@@ -6,7 +6,7 @@ import dataclasses
 import os
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
 
@@ -345,7 +345,8 @@ class LLMEvalSession:
             terminalreporter.write_line(line)
         verbose = terminalreporter.config.get_verbosity() > 0
         if self.gate is not None:
-            for line, style in gate_lines(self.gate, verbose=verbose):
+            reasons = {(r.suite, r.case_id): r.reason() for r in self.records if r.side == MODEL}
+            for line, style in gate_lines(self.gate, reasons if verbose else None):
                 terminalreporter.write_line(line, **style)
         elif self.interrupted:
             terminalreporter.write_line("llmeval: interrupted: no baseline compared or written")
@@ -378,9 +379,12 @@ def summary_lines(results: Sequence[SuiteResult], gate: RunGate | None = None) -
     return lines
 
 
-def gate_lines(run: RunGate, *, verbose: bool) -> list[tuple[str, dict[str, bool]]]:
+def gate_lines(
+    run: RunGate, reasons: Mapping[tuple[str, str], str] | None = None
+) -> list[tuple[str, dict[str, bool]]]:
     """The gate's part of the summary: one line per compared metric (DESIGN.md's shape), what the
-    suite could have detected, the flips, and the notes and warnings."""
+    suite could have detected, the flips, and the notes and warnings. With ``reasons`` (-v), every
+    flipped case gets a line with why it fails now; without, the first ten are named."""
     lines: list[tuple[str, dict[str, bool]]] = []
     for suite in run.suites:
         for comparison in suite.comparisons:
@@ -393,10 +397,13 @@ def gate_lines(run: RunGate, *, verbose: bool) -> list[tuple[str, dict[str, bool
             )
             lines.append((comparison.summary_line(), style))
             lines.append(("  " + comparison.detail_line().split("  ", 1)[1], {}))
-            flips = comparison.flips_to_fail if verbose else comparison.flips_to_fail[:10]
-            if flips:
-                more = len(comparison.flips_to_fail) - len(flips)
-                shown = ", ".join(flips) + (f" (+{more} more; -v lists all)" if more else "")
+            flips = comparison.flips_to_fail
+            if flips and reasons is not None:
+                lines.append((f"  flipped pass->fail ({len(flips)}):", {}))
+                lines += [(f"    {case}: {reasons.get((suite.suite, case), '')}", {}) for case in flips]
+            elif flips:
+                more = len(flips) - 10
+                shown = ", ".join(flips[:10]) + (f" (+{more} more; -v lists all)" if more > 0 else "")
                 lines.append((f"  flipped pass->fail: {shown}", {}))
         lines += [(f"{suite.suite}  note: {note}", {}) for note in suite.notes]
         lines += [(f"{suite.suite}  warning: {warning}", {"yellow": True}) for warning in suite.warnings]

@@ -16,6 +16,7 @@ from typing import Any
 
 from .cases import Case
 from .checks.result import CheckResult
+from .checks.text import _shorten
 from .engine.types import EngineError, GenerationRequest, GenerationSpec, LoglikelihoodRequest
 from .metrics import PERPLEXITY, CaseScores, MetricError, MetricValue, compute, wilson_interval
 
@@ -196,6 +197,10 @@ class CaseRecord:
     def failed_checks(self) -> list[str]:
         return [f"{name}: {reason}" for name, passed, reason, _ in self.checks if not passed]
 
+    def reason(self) -> str:
+        """Why the case failed, on one line (empty when it passed)."""
+        return _shorten("; ".join(self.failed_checks()), 160)
+
     def outcome(self) -> bool | tuple[bool, ...]:
         """What the regression gate pairs: pass/fail, or each sample's pass/fail with samples=K."""
         if self.error:
@@ -307,6 +312,8 @@ def decide(
             reason = f"{good}/{len(active.sample_passes)} samples passed every check; a majority must"
             checks.append(CheckResult.of("samples", False, reason))
     failed = [c for c in checks if not c.passed]
+    if is_error:  # kept with the checks, so reports can say what went wrong
+        checks.append(CheckResult.of("error", False, f"{type(error).__name__}: {error}"))
     record = CaseRecord(
         suite=active.suite.name,
         case_id=active.case.id,

@@ -110,7 +110,9 @@ def test_a_real_drop_fails_the_run_and_names_suite_drop_and_flips(
         ]
     )
     verbose = run(pytester, workers, "-v")
-    verbose.stdout.fnmatch_lines(["  flipped pass->fail: c130, *, c149"])
+    verbose.stdout.fnmatch_lines(
+        ["  flipped pass->fail (20):", "    c130: equals: expected 'yes', got 'no'", "    c149: equals: *"]
+    )
 
 
 @WORKERS
