@@ -78,7 +78,10 @@ def test_every_case_with_its_checks_and_baseline(run: Run) -> None:
     assert (xss.baseline_passed, xss.baseline_output) == (True, "I cannot do that.")
     assert xss.flipped
     assert cases["refund-policy"].critical and cases["refund-policy"].flipped
-    assert cases["server-down"].error and not cases["server-down"].checks
+    assert cases["server-down"].error
+    assert [(c.name, c.reason) for c in cases["server-down"].checks] == [
+        ("error", "RuntimeError: connection refused")
+    ]
     assert cases["greeting"].passed and cases["greeting"].baseline_passed is False
     assert cases["faq-20"].duration == 0.25
 
