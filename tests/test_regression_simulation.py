@@ -1,0 +1,25 @@
+"""The decision rule over thousands of simulated runs: the same simulation ``bench/bench_regression.py``
+prints, held to the issue's targets. Seeded, so a pass or a failure here is repeatable."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent.parent / "bench"))
+import bench_regression  # a standalone script, imported from its folder
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.parametrize("mix", list(bench_regression.MIXES))
+@pytest.mark.parametrize("size", bench_regression.SIZES)
+def test_false_regressions_stay_under_alpha_plus_a_point_and_the_printed_drop_is_caught(
+    mix: str, size: int
+) -> None:
+    row = bench_regression.bench(mix, size, runs=2000, power_runs=4000, seed=0)
+    assert row["false_rate"] <= bench_regression.TARGET_FALSE_RATE, row
+    assert row["power"] >= bench_regression.TARGET_POWER, row
+    assert row["greedy_ok"] == 1.0, row
