@@ -18,14 +18,17 @@ repeat is likely made up.
 from __future__ import annotations
 
 import bisect
+import gc
 import json
 import math
 import os
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
+from operator import attrgetter
 from typing import Any, Literal, Protocol
 
 from .result import CheckInputError, CheckResult, text_of
@@ -119,15 +122,20 @@ _MONTH = (
     r"(?P<{g}>January|February|March|April|May|June|July|August|September|October|November|December"
     r"|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec)\b\.?"
 )
+# Every date starts with a digit or a capital: the lookahead rejects other positions at once, which
+# halves the time of a search that would otherwise try all four branches at each character.
 _DATE = re.compile(
+    r"(?=[\dA-Z])(?:"
     r"\b(?P<iy>\d{4})-(?P<im>\d{2})-(?P<id>\d{2})\b"
     r"|\b(?P<bd>\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?" + _MONTH.format(g="bm") + r"(?:,?\s+(?P<by>\d{4})\b)?"
     r"|\b" + _MONTH.format(g="am") + r"(?:\s+(?P<ad>\d{1,2})(?:st|nd|rd|th)?\b)?(?:,?\s+(?P<ay>\d{4})\b)?"
     r"|\b(?P<wd>(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)s?"
-    r"|Mon|Tues|Tue|Wed|Thurs|Thur|Thu|Fri|Sat|Sun)\b"
+    r"|Mon|Tues|Tue|Wed|Thurs|Thur|Thu|Fri|Sat|Sun)\b)"
 )
 # A straight double quote right after a digit is an inch mark (36"), not the start of a quotation.
-_QUOTE = re.compile(r"(?<![\d\w])\"([^\"\n]{1,300})\"(?!\w)|“([^”\n]{1,300})”")
+# Both branches start with the quote mark itself (the lookbehind comes after it) so that the search
+# jumps from quote mark to quote mark instead of trying every character.
+_QUOTE = re.compile(r"\"(?<![\d\w]\")([^\"\n]{1,300})\"(?!\w)|“([^”\n]{1,300})”")
 # Runs of ordinary lowercase words become one token: they matter only as unit words inside
 # arithmetic ("20 sheep + 80 sheep") and as breaks between names, and one token per run keeps the
 # check fast on long outputs. Words with a meaning of their own (numbers, operators, "is") stay apart.
@@ -137,8 +145,12 @@ _PLAIN_WORD = r"(?:[a-z]{2,}|a\b)(?:['\u2019][a-z]+)?"  # one-letter words (x, y
 _PLAIN_WORDS = re.compile(_PLAIN_WORD)
 # The branches are ordered by how often they match, and the costly number branches are guarded by
 # their first character: with Python's backtracking engine that makes tokenizing several times faster.
+# For the same reason the pattern starts by rejecting whitespace, and a run of plain words gives back
+# whole words only (possessive quantifiers): a shorter word is never followed by what the run needs.
 _TOKEN = re.compile(
-    rf"(?P<plain>{_PLAIN_WORD}(?:[ \t]+{_PLAIN_WORD})*(?![\w\-/'\u2019]))"
+    r"(?=\S)"
+    r"(?P<plain>(?:[a-z]{2,}+|a\b)(?:['\u2019][a-z]++)?+(?:[ \t]++(?:[a-z]{2,}+|a\b)(?:['\u2019][a-z]++)?+)*"
+    r"(?![\w\-/'\u2019]))"
     r"|(?P<word>[^\W\d_]+(?:['\u2019][^\W\d_]+)*(?:[-/][^\W\d_]+)*)"
     r"|(?=[\d$.])(?:"
     r"(?P<mixed>\b\d+[ \t]+\d+/\d+\b)"  # "3 1/2"
@@ -146,18 +158,23 @@ _TOKEN = re.compile(
     r"|(?:\$\s?)?(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?(?:\s?(?:%|percent\b|per\s?cent\b))?"
     r"|(?:\$\s?)?\.\d+(?:\s?%)?))"
     r"|(?=[-/])(?P<joint>(?<=[\d%])[-/](?=[^\W\d_]{2}))"  # "30-minute", "$10/hour": no operator
-    r"|(?P<op>[-+*/\u00d7\u00f7\u2013\u2212])|(?P<eq>=)|(?P<open>\()|(?P<close>\))|(?P<other>\S)"
+    r"|(?P<op>[-+*/\u00d7\u00f7\u2013\u2212])|(?P<eq>=)|(?P<open>\()|(?P<close>\))|(?P<other>[:%,#])"
 )
 # Punctuation matters only where it separates: a comma or period between two tokens is seen in the
-# text between them, so only these marks become tokens of their own.
-_KEPT_MARKS = frozenset({":", "%", ",", "#"})
+# text between them, so only the marks of ``other`` become tokens of their own. The search skips
+# the rest in C, as it skips spaces, which is cheaper than handing each to Python to drop.
 _NOT_NUMERIC = re.compile(r"[^0-9.]")
-_BOUNDARY = re.compile(r"\n|;|[.!?]+(?=[\s\"”')\]]|$)")
+_NAME_PARTS = re.compile(r"[\s\-/]+")
+# Each branch starts with a literal, so the search jumps between candidate marks.
+_BOUNDARY = re.compile(r"\n|;|(?:\.|!|\?)[.!?]*(?=[\s\"”')\]]|$)")
 
 
 def _key(value: float) -> float:
     """The identity of a number across spellings: 3, 3.0, "three" and 300% / 100 are one key."""
-    return round(float(value), 6)
+    value = float(value)
+    # Rounding a float to 6 places is slow (it goes through decimal digits) and leaves whole numbers,
+    # most numbers of a text, unchanged.
+    return value if value.is_integer() else round(value, 6)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -180,7 +197,7 @@ class _Lexeme:
     claim: int = 0
 
 
-@dataclass
+@dataclass(slots=True)
 class _Equation:
     operands: list[_Lexeme]
     result: _Lexeme  # the first number after "=": all of it, or the start of an expression ("= 8 + 18")
@@ -189,8 +206,11 @@ class _Equation:
     rhs: list[_Lexeme] = field(default_factory=list)  # the numbers of an expression after "="
     rhs_value: float | None = None
     rhs_text: str = ""
+    # Whether the left side gives the right one: worked out once by ``check`` when the equation is
+    # complete, since every number of the equation asks.
+    holds: bool = False
 
-    def holds(self) -> bool:
+    def check(self) -> bool:
         """The left side gives the right one (to the precision written), e.g. ``2 * 4 + 3 * 6 = 8 + 18``."""
         if self.computed is None:
             return False
@@ -203,7 +223,7 @@ class _Equation:
         return f"{_arith(self)} gives {self.computed:g}, not {stated}"
 
 
-@dataclass
+@dataclass(slots=True)
 class _Fact:
     kind: str  # number, date, name, quote
     text: str
@@ -273,11 +293,9 @@ def _claim_spans(text: str) -> list[tuple[int, int]]:
 
 
 def _strip_span(text: str, start: int, end: int) -> tuple[int, int]:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return start, end
+    part = text[start:end].lstrip()  # str's own strip, not a loop over characters: a claim per call
+    start = end - len(part)
+    return start, start + len(part.rstrip())
 
 
 def _number_value(raw: str) -> tuple[float, bool, int]:
@@ -316,14 +334,17 @@ def _is_number_word(low: str) -> bool:
     return "-" in low and all(p in _NUMBER_WORDS for p in low.split("-"))
 
 
-def _split_plain(out: list[_Lexeme], run: str, offset: int) -> None:
+def _split_plain(out: list[_Lexeme], run: str, offset: int, attention: list[int]) -> None:
     """Append a run of lowercase words as one lexeme, or several around the words that mean something.
 
     Number words always stand apart ("a dozen", "one hundred and five" with them); "is" or "times"
-    only at the end of a run, the one place where a number can follow them.
+    only at the end of a run, the one place where a number can follow them. The positions of the
+    lexemes that ``_lex`` must look at again go to ``attention``.
     """
     words = run.split()
     if _NUMBER_WORDS.isdisjoint(words) and words[-1] not in _TAIL_WORDS:
+        if run in _ATTENTION:
+            attention.append(len(out))
         out.append(_Lexeme("word", offset, offset + len(run), run, run, len(words)))
         return
     matches = list(_PLAIN_WORDS.finditer(run))
@@ -342,10 +363,14 @@ def _split_plain(out: list[_Lexeme], run: str, offset: int) -> None:
         )
         if special:
             if count:
+                if run[start:end] in _ATTENTION:
+                    attention.append(len(out))
                 out.append(
                     _Lexeme("word", offset + start, offset + end, run[start:end], run[start:end], count)
                 )
                 count = 0
+            if word in _ATTENTION:
+                attention.append(len(out))
             out.append(_Lexeme("word", offset + m.start(), offset + m.end(), word, word))
             continue
         if not count:
@@ -353,100 +378,122 @@ def _split_plain(out: list[_Lexeme], run: str, offset: int) -> None:
         end = m.end()
         count += 1
     if count:
+        if run[start:end] in _ATTENTION:
+            attention.append(len(out))
         out.append(_Lexeme("word", offset + start, offset + end, run[start:end], run[start:end], count))
+
+
+# Words that may join other lexemes or change their kind: number words, "a" (as in "a dozen"), and
+# the words of operators. Words with a hyphen ("twenty-one") are looked at too.
+_ATTENTION = _NUMBER_WORDS | frozenset(_OP_WORDS) | {"a", "multiplied", "divided"}
 
 
 def _lex(text: str) -> list[_Lexeme]:
     """Tokens with number words and "80 thousand" merged into numbers and word operators resolved."""
     raw: list[_Lexeme] = []
+    attention: list[int] = []  # the positions in ``raw`` of the words in _ATTENTION, for below
+    mixed: set[int] = set()  # the positions of "3 1/2", which take no scale word
     for m in _TOKEN.finditer(text):
         kind = m.lastgroup or "other"
-        token = m.group(0)
+        token = m.group()
+        start, end = m.span()
         if kind == "plain":
-            _split_plain(raw, token, m.start())
+            _split_plain(raw, token, start, attention)
         elif kind == "word":
-            raw.append(_Lexeme(kind, m.start(), m.end(), token, token.casefold()))
-        elif kind != "other" or token in _KEPT_MARKS:
-            raw.append(
-                _Lexeme(kind, m.start(), m.end(), _SYMBOLS.get(token, token) if kind == "op" else token)
-            )
-    out: list[_Lexeme] = []
-    i = 0
-    while i < len(raw):
-        tok = raw[i]
-        if tok.kind == "mixed":
-            whole, fraction = tok.text.split()
+            low = token.casefold()
+            if low in _ATTENTION or "-" in low:
+                attention.append(len(raw))
+            raw.append(_Lexeme(kind, start, end, token, low))
+        elif kind == "num":
+            lex = _Lexeme(kind, start, end, token)
+            if token.isdigit():
+                lex.value = lex.base = float(token)
+            else:
+                lex.value, lex.percent, lex.decimals = _number_value(token)
+                lex.base = lex.value
+            raw.append(lex)
+        elif kind == "mixed":
+            whole, fraction = token.split()
             numerator, denominator = fraction.split("/")
-            tok.kind = "num"
-            tok.value = tok.base = int(whole) + (int(numerator) / int(denominator) if int(denominator) else 0)
-            tok.decimals = 2
+            lex = _Lexeme("num", start, end, token, decimals=2)
+            lex.value = lex.base = int(whole) + (int(numerator) / int(denominator) if int(denominator) else 0)
+            mixed.add(len(raw))
+            raw.append(lex)
+        else:
+            raw.append(_Lexeme(kind, start, end, _SYMBOLS.get(token, token) if kind == "op" else token))
+    if not attention:
+        return raw
+    # Only the words in ``attention`` can change anything: the lexemes between them are copied over
+    # a slice at a time, not looked at one by one.
+    out: list[_Lexeme] = []
+    operator_words: list[int] = []  # the positions in ``out`` of "times", "plus", "x"...
+    copied = 0  # raw[:copied] is in ``out`` or was merged away
+    scaled, scaled_number = -1, raw[0]  # the last scale word merged ("80 thousand") and its number
+    for i in attention:
+        if i < copied:
+            continue  # part of a number written in words
+        tok = raw[i]
+        low = tok.low
+        if low in _SCALES and i and (i - 1 == scaled or (raw[i - 1].kind == "num" and i - 1 not in mixed)):
+            number = scaled_number if i - 1 == scaled else raw[i - 1]
+            out.extend(raw[copied:i])
+            number.value *= _SCALES[low]
+            number.decimals = 0
+            number.end = tok.end
+            number.text = text[number.start : number.end]
+            copied, scaled, scaled_number = i + 1, i, number
+        elif low in _OP_WORDS:
+            out.extend(raw[copied:i])
+            operator_words.append(len(out))
             out.append(tok)
-            i += 1
-            continue
-        if tok.kind == "num":
-            tok.value, tok.percent, tok.decimals = _number_value(tok.text)
-            tok.base = tok.value
-            j = i + 1
-            while j < len(raw) and raw[j].kind == "word" and raw[j].low in _SCALES:
-                tok.value *= _SCALES[raw[j].low]
-                tok.decimals = 0
-                j += 1
-            if j > i + 1:
-                tok.end = raw[j - 1].end
-                tok.text = text[tok.start : tok.end]
+            copied = i + 1
+        elif low in ("multiplied", "divided") and i + 1 < len(raw) and raw[i + 1].low == "by":
+            tok.kind, tok.text = "op", "*" if low == "multiplied" else "/"
+            out.extend(raw[copied:i])
             out.append(tok)
-            i = j
-            continue
-        if tok.kind == "word" and (
-            _is_number_word(tok.low) or (tok.low == "a" and i + 1 < len(raw) and raw[i + 1].low in _SCALES)
+            copied = i + 2
+        elif (
+            low in _NUMBER_WORDS
+            or ("-" in low and _is_number_word(low))
+            or (low == "a" and i + 1 < len(raw) and raw[i + 1].low in _SCALES)
         ):
-            j = i
-            words: list[str] = []
-            while j < len(raw) and raw[j].kind == "word":
-                word = raw[j].low
-                joins = word == "and" and words and j + 1 < len(raw) and _is_number_word(raw[j + 1].low)
-                if not (_is_number_word(word) or joins or (word == "a" and not words)):
-                    break
-                words.append(word)
-                j += 1
-            value = _words_value(words)
-            if value is not None:
-                end = raw[j - 1].end
-                percent = j < len(raw) and raw[j].low == "percent"
-                if percent:
-                    end = raw[j].end
-                    j += 1
-                out.append(
-                    _Lexeme(
-                        "num", tok.start, end, text[tok.start : end], value=value, base=value, percent=percent
-                    )
-                )
-                i = j
-                continue
-        out.append(tok)
-        i += 1
-    _resolve_word_operators(out)
+            spelled = _number_in_words(text, raw, i)
+            if spelled is not None:
+                out.extend(raw[copied:i])
+                out.append(spelled[0])
+                copied = spelled[1]
+    out.extend(raw[copied:])
+    # "9 times $2" and "10 x 3" are arithmetic; "3 times a week" is not: an operator needs operands.
+    for position in operator_words:
+        lex = out[position]
+        before_ok = position > 0 and out[position - 1].kind in ("num", "close", "word")
+        after_ok = position + 1 < len(out) and out[position + 1].kind in ("num", "open")
+        if before_ok and after_ok:
+            lex.kind, lex.text = "op", _OP_WORDS[lex.low]
     return out
 
 
-def _resolve_word_operators(lexemes: list[_Lexeme]) -> None:
-    """ "9 times $2" and "10 x 3" are arithmetic; "3 times a week" is not: an operator needs operands."""
-    for i, lex in enumerate(lexemes):
-        if lex.kind not in ("word", "op"):
-            continue
-        word = lex.low or lex.text
-        nxt = lexemes[i + 1] if i + 1 < len(lexemes) else None
-        if word in ("multiplied", "divided") and nxt is not None and nxt.low == "by":
-            lex.kind, lex.text = "op", "*" if word == "multiplied" else "/"
-            nxt.kind = "skip"
-            continue
-        if word in _OP_WORDS:
-            after = lexemes[i + 2] if nxt is not None and nxt.kind == "skip" else nxt
-            before_ok = i > 0 and lexemes[i - 1].kind in ("num", "close", "word")
-            after_ok = after is not None and after.kind in ("num", "open")
-            if before_ok and after_ok:
-                lex.kind, lex.text = "op", _OP_WORDS[word]
-    lexemes[:] = [lex for lex in lexemes if lex.kind != "skip"]
+def _number_in_words(text: str, raw: list[_Lexeme], i: int) -> tuple[_Lexeme, int] | None:
+    """The number that words from ``raw[i]`` on spell ("one hundred and five percent"), if any, and
+    the index of the lexeme after them."""
+    j = i
+    words: list[str] = []
+    while j < len(raw) and raw[j].kind == "word":
+        word = raw[j].low
+        joins = word == "and" and words and j + 1 < len(raw) and _is_number_word(raw[j + 1].low)
+        if not (_is_number_word(word) or joins or (word == "a" and not words)):
+            break
+        words.append(word)
+        j += 1
+    value = _words_value(words)
+    if value is None:
+        return None
+    start, end = raw[i].start, raw[j - 1].end
+    percent = j < len(raw) and raw[j].low == "percent"
+    if percent:
+        end = raw[j].end
+        j += 1
+    return _Lexeme("num", start, end, text[start:end], value=value, base=value, percent=percent), j
 
 
 def _is_variable(lex: _Lexeme) -> bool:
@@ -460,36 +507,46 @@ def _equation_before(lexemes: list[_Lexeme], eq: int) -> list[_Lexeme] | None:
     parentheses and operators; bounded, so a long run of ``=`` signs stays linear.
     """
     claim = lexemes[eq].claim
-
-    def inside(k: int) -> bool:
-        return k >= 0 and lexemes[k].claim == claim
-
+    # "Inside the claim" is tested inline (i >= 0 and the claim matches): this runs for every "=".
     i, steps, want_operand = eq - 1, 0, True
-    while inside(i) and steps < 60:
+    while i >= 0 and lexemes[i].claim == claim and steps < 60:
         steps += 1
         if want_operand:
             words = 0
-            while inside(i) and (
-                lexemes[i].kind in ("close", "joint")
-                or (lexemes[i].kind == "word" and words < 8 and lexemes[i].low not in _EQ_WORDS)
+            while (
+                i >= 0
+                and (lex := lexemes[i]).claim == claim
+                and (
+                    lex.kind in ("close", "joint")
+                    or (lex.kind == "word" and words < 8 and lex.low not in _EQ_WORDS)
+                )
             ):
-                words += lexemes[i].words if lexemes[i].kind == "word" else 0
+                words += lex.words if lex.kind == "word" else 0
                 i -= 1
-            if not inside(i) or lexemes[i].kind != "num":
+            if i < 0 or lexemes[i].claim != claim or lexemes[i].kind != "num":
                 break
             i -= 1
             opened = False
-            while inside(i) and lexemes[i].kind == "open":
+            while i >= 0 and lexemes[i].claim == claim and lexemes[i].kind == "open":
                 opened = True
                 i -= 1
             # "2(60)" and "27(1/3)": a number or ")" right before "(" multiplies.
-            want_operand = opened and inside(i) and lexemes[i].kind in ("num", "close")
-        elif lexemes[i].kind == "op":
+            want_operand = (
+                opened and i >= 0 and lexemes[i].claim == claim and lexemes[i].kind in ("num", "close")
+            )
+            continue
+        lex = lexemes[i]
+        if lex.kind == "op":
             want_operand = True
             i -= 1
-        elif lexemes[i].kind == "close":
+        elif lex.kind == "close":
             want_operand = True  # "(1/2) 278": a parenthesis right before a number multiplies
-        elif lexemes[i].low in _DETERMINERS and inside(i - 1) and lexemes[i - 1].kind == "op":
+        elif (
+            lex.low in _DETERMINERS
+            and i >= 1
+            and lexemes[i - 1].claim == claim
+            and lexemes[i - 1].kind == "op"
+        ):
             want_operand = True  # "25 classmates + his 1 teacher"
             i -= 2
         else:
@@ -525,7 +582,11 @@ def _evaluate(span: list[_Lexeme], readings: int) -> float | None:
             continue
         if lex.kind in ("num", "open") and items and items[-1][0] in ("n", ")"):
             items.append(("*", 0.0))  # "2(60)", "(4 + 5)(2)"
-        fraction = span[position : position + 3]
+        fraction = (
+            span[position : position + 3]
+            if lex.kind == "num" and position + 2 < len(span) and span[position + 1].text == "/"
+            else []
+        )
         if _is_fraction(fraction):
             # "1 1/2 / 1/2": a fraction written without spaces binds tighter than the division around it
             items.append(("n", fraction[0].value / fraction[2].value))
@@ -544,49 +605,89 @@ def _evaluate(span: list[_Lexeme], readings: int) -> float | None:
             items.append((lex.text, 0.0))
         elif _is_variable(lex):
             return None
-    pos = 0
+    if (
+        len(items) % 2
+        and all(kind == "n" for kind, _ in items[::2])
+        and all(kind in _FLAT_OPERATORS for kind, _ in items[1::2])
+    ):
+        return _flat_arithmetic(items)
+    reader = _Arithmetic(items)
+    try:
+        value = reader.expr()
+    except (ValueError, ZeroDivisionError, OverflowError):
+        return None
+    return value if reader.pos == len(items) and math.isfinite(value) else None
 
-    def expr() -> float:
-        nonlocal pos
-        value = term()
-        while pos < len(items) and items[pos][0] in "+-":
-            op = items[pos][0]
-            pos += 1
-            value = value + term() if op == "+" else value - term()
+
+_FLAT_OPERATORS = frozenset("+-*/")
+
+
+def _flat_arithmetic(items: list[tuple[str, float]]) -> float | None:
+    """``items`` without parentheses or signs (number, operator, number, ...), as ``_Arithmetic``
+    reads them, operation for operation, but without its calls: most shown arithmetic is like this."""
+    total: float | None = None
+    sign = "+"
+    term = items[0][1]
+    try:
+        for k in range(1, len(items), 2):
+            op, right = items[k][0], items[k + 1][1]
+            if op == "*":
+                term *= right
+            elif op == "/":
+                term /= right
+            else:
+                total = term if total is None else total + term if sign == "+" else total - term
+                sign, term = op, right
+    except ZeroDivisionError:
+        return None
+    value = term if total is None else total + term if sign == "+" else total - term
+    return value if math.isfinite(value) else None
+
+
+class _Arithmetic:
+    """Reads ``items`` (("n", value), operators, parentheses) by recursive descent, ``*`` and ``/``
+    before ``+`` and ``-``. A class rather than nested functions: those would refer to each other in
+    a cycle that only the cycle collector frees, and a long output evaluates thousands of spans."""
+
+    def __init__(self, items: list[tuple[str, float]]) -> None:
+        self.items = items
+        self.pos = 0
+
+    def expr(self) -> float:
+        items = self.items
+        value = self.term()
+        while self.pos < len(items) and items[self.pos][0] in "+-":
+            op = items[self.pos][0]
+            self.pos += 1
+            value = value + self.term() if op == "+" else value - self.term()
         return value
 
-    def term() -> float:
-        nonlocal pos
-        value = factor()
-        while pos < len(items) and items[pos][0] in ("*", "/", "\u00d7", "\u00f7"):
-            op = items[pos][0]
-            pos += 1
-            right = factor()
+    def term(self) -> float:
+        items = self.items
+        value = self.factor()
+        while self.pos < len(items) and items[self.pos][0] in ("*", "/", "\u00d7", "\u00f7"):
+            op = items[self.pos][0]
+            self.pos += 1
+            right = self.factor()
             value = value * right if op in ("*", "\u00d7") else value / right
         return value
 
-    def factor() -> float:
-        nonlocal pos
-        if pos >= len(items):
+    def factor(self) -> float:
+        items = self.items
+        if self.pos >= len(items):
             raise ValueError("missing operand")
-        kind, value = items[pos]
-        pos += 1
+        kind, value = items[self.pos]
+        self.pos += 1
         if kind == "n":
             return value
         if kind == "-":
-            return -factor()
+            return -self.factor()
         if kind == "(":
-            inner = expr()
-            if pos < len(items) and items[pos][0] == ")":
-                pos += 1
+            inner = self.expr()
+            if self.pos < len(items) and items[self.pos][0] == ")":
+                self.pos += 1
             return inner
         raise ValueError(f"unexpected {kind}")
-
-    try:
-        value = expr()
-    except (ValueError, ZeroDivisionError, OverflowError):
-        return None
-    return value if pos == len(items) and math.isfinite(value) else None
 
 
 def _expression_after(lexemes: list[_Lexeme], eq: int) -> list[_Lexeme]:
@@ -644,10 +745,14 @@ def _is_fraction(lexemes: list[_Lexeme]) -> bool:
 
 def _matches_result(span: list[_Lexeme], result: _Lexeme) -> float | None:
     """The value the arithmetic gives, under the reading of its ambiguous numbers that fits best."""
-    if any(_is_variable(lex) for lex in span):
-        return None
+    ambiguous = 0
+    for lex in span:
+        if lex.kind == "num":
+            ambiguous += _ambiguous(lex)
+        elif _is_variable(lex):
+            return None
     best: float | None = None
-    for mask in range(1 << min(sum(map(_ambiguous, span)), 3)):
+    for mask in range(1 << min(ambiguous, 3)):
         value = _evaluate(span, mask)
         if value is None:
             continue
@@ -693,12 +798,11 @@ def _read(text: str, *, for_source: bool = False) -> _Reading:
     taken.sort()
 
     lexemes = _lex(text)
-    algebra = _mark_claims(lexemes, claims)
+    algebra, signs, candidates = _mark_claims(lexemes, claims)
     equations: list[_Equation] = []
     roles: dict[int, tuple[str, _Equation | None]] = {}
-    for index, lex in enumerate(lexemes):
-        if not (lex.kind == "eq" or (lex.kind == "word" and lex.low in _EQ_WORDS)):
-            continue
+    for index in signs:
+        lex = lexemes[index]
         after = lexemes[index + 1] if index + 1 < len(lexemes) else None
         if after is not None and after.text == "-" and index + 2 < len(lexemes):
             after = lexemes[index + 2]  # "= -30": the sign is compared through the absolute value
@@ -723,11 +827,12 @@ def _read(text: str, *, for_source: bool = False) -> _Reading:
             if values and equation.computed is not None:
                 computed = equation.computed
                 equation.rhs_value = min(values, key=lambda v: abs(v - computed))
+        equation.holds = equation.check()
         equations.append(equation)
         for operand in equation.operands:
             roles.setdefault(id(operand), ("operand", equation))
         roles[id(after)] = ("result", equation)
-        if equation.rhs and equation.holds():
+        if equation.rhs and equation.holds:
             for number in equation.rhs:
                 roles[id(number)] = ("result", equation)  # "= 8 + 18": restates the left side, checked
 
@@ -736,7 +841,14 @@ def _read(text: str, *, for_source: bool = False) -> _Reading:
         words = _source_words(lexemes)
     in_taken = _span_lookup(taken)
     run: list[_Lexeme] = []
-    for index, lex in enumerate(lexemes):
+    # A gap between two candidates is a lexeme that ends a name.
+    previous = -2
+    for index in candidates:
+        lex = lexemes[index]
+        if run and index != previous + 1:
+            facts.extend(_names(text, run))
+            run = []
+        previous = index
         kind = lex.kind
         if kind == "word":
             if lex.text[0].isupper() or (run and lex.text in _CONNECTORS):
@@ -757,13 +869,24 @@ def _read(text: str, *, for_source: bool = False) -> _Reading:
             role, owner = roles.get(id(lex), ("stated", None))
             if lex.value in _UNIVERSAL and role != "result":
                 continue
-            label = lexemes[index - 1].low.rsplit(" ", 1)[-1] if index else ""
-            if role == "stated" and label in _LABELS and lex.value.is_integer():
-                continue
+            if role == "stated" and lex.value.is_integer() and index:
+                label = lexemes[index - 1].low.rsplit(" ", 1)[-1]
+                if label in _LABELS:
+                    continue
             if lex.claim in algebra and (owner is None or owner.computed is None or role != "result"):
                 role = "algebra"
-            fact = _Fact("number", lex.text, lex.start, lex.end, lex.claim, lex.value)
-            fact.role, fact.equation, fact.percent, fact.base = role, owner, lex.percent, lex.base
+            fact = _Fact(
+                "number",
+                lex.text,
+                lex.start,
+                lex.end,
+                lex.claim,
+                lex.value,
+                lex.base,
+                percent=lex.percent,
+                role=role,
+                equation=owner,
+            )
             if index + 1 < len(lexemes) and lexemes[index + 1].text == "/":
                 if _is_fraction(lexemes[index : index + 3]):
                     fact.fraction = lex.value / lexemes[index + 2].value
@@ -774,7 +897,7 @@ def _read(text: str, *, for_source: bool = False) -> _Reading:
             facts.append(fact)
     if run:
         facts.extend(_names(text, run))
-    facts.sort(key=lambda f: f.start)
+    facts.sort(key=attrgetter("start"))
 
     reading = _Reading(text, claims, facts, equations, words, _norm(text) if for_source else "")
     if for_source:
@@ -821,36 +944,55 @@ def _span_lookup(spans: list[tuple[int, int]]) -> Callable[[int], bool]:
     return inside
 
 
-def _mark_claims(lexemes: list[_Lexeme], claims: list[tuple[int, int]]) -> set[int]:
-    """Give each lexeme its claim, mark the words that start a sentence (or follow a colon), and
-    return the claims that do algebra: a one-letter variable next to a number, operator or ``=``."""
+def _mark_claims(
+    lexemes: list[_Lexeme], claims: list[tuple[int, int]]
+) -> tuple[set[int], list[int], list[int]]:
+    """Give each lexeme its claim and mark the words that start a sentence (or follow a colon).
+
+    Returns the claims that do algebra (a one-letter variable next to a number, operator or ``=``),
+    and, found in the same pass because a long output has hundreds of thousands of lexemes, the
+    positions of ``=`` and "is"-like words, and of the numbers and the words a name can hold.
+    """
     starts = [start for start, _ in claims]
-    index, pending = -1, False
-    for lex in lexemes:
-        while index + 1 < len(starts) and lex.start >= starts[index + 1]:
-            index += 1
-            pending = True
-        lex.claim = max(index, 0)
-        if lex.kind == "word":
+    index, claim, pending = -1, 0, False
+    following = starts[0] if starts else math.inf  # where the next claim starts
+    variables: list[int] = []  # one-letter words, checked below: a loop over them only is cheaper
+    signs: list[int] = []
+    candidates: list[int] = []
+    for position, lex in enumerate(lexemes):
+        if lex.start >= following:
+            while index + 1 < len(starts) and lex.start >= starts[index + 1]:
+                index += 1
+            claim, pending = index, True
+            following = starts[index + 1] if index + 1 < len(starts) else math.inf
+        lex.claim = claim
+        kind = lex.kind
+        if kind == "word":
             lex.sentence_start = pending
             pending = False
-        elif lex.kind == "num":
+            text = lex.text
+            if text[0].isupper() or text in _CONNECTORS:
+                candidates.append(position)
+            if len(text) == 1 and _is_variable(lex):
+                variables.append(position)
+            if lex.low in _EQ_WORDS:
+                signs.append(position)
+        elif kind == "num":
             pending = False
+            candidates.append(position)
+        elif kind == "eq":
+            signs.append(position)
         elif lex.text == ":":
             pending = True
     algebra: set[int] = set()
     arithmetic = ("num", "op", "eq", "open", "close")
-    for i, lex in enumerate(lexemes):
-        if _is_variable(lex) and (
-            (i > 0 and lexemes[i - 1].kind in arithmetic and lexemes[i - 1].claim == lex.claim)
-            or (
-                i + 1 < len(lexemes)
-                and lexemes[i + 1].kind in arithmetic
-                and lexemes[i + 1].claim == lex.claim
-            )
+    for i in variables:
+        lex = lexemes[i]
+        if (i > 0 and lexemes[i - 1].kind in arithmetic and lexemes[i - 1].claim == lex.claim) or (
+            i + 1 < len(lexemes) and lexemes[i + 1].kind in arithmetic and lexemes[i + 1].claim == lex.claim
         ):
             algebra.add(lex.claim)
-    return algebra
+    return algebra, signs, candidates
 
 
 def _names(text: str, run: list[_Lexeme]) -> list[_Fact]:
@@ -943,7 +1085,7 @@ def _source_values(lexemes: list[_Lexeme], words: set[str]) -> tuple[set[float],
 # Judging facts against a source
 
 
-@dataclass
+@dataclass(slots=True)
 class _Verdict:
     fact: _Fact
     supported: bool
@@ -953,48 +1095,55 @@ class _Verdict:
 def _judge(reading: _Reading, source: _Reading) -> list[_Verdict]:
     known = set(source.values)
     # The operands behind each computed value: "11 * 2 = 22" must not make 11 "one step from 22"
-    # in turn, unless 22 is also known some other way.
-    behind: dict[float, list[set[float]]] = {}
+    # in turn, unless 22 is also known some other way. Kept as the operands every computation of a
+    # value shares, indexed by operand, so that each fact looks its own up instead of scanning them all.
+    shared: dict[float, set[float]] = {}
     for equation in reading.equations:
-        if equation.holds():
+        if equation.holds:
             operands = {_key(operand.value) for operand in equation.operands}
             for number in equation.rhs or [equation.result]:
                 values = [number.value, number.base] + ([number.value / 100] if number.percent else [])
                 for result in {_key(v) for v in values}:
                     known.add(result)
-                    behind.setdefault(result, []).append(operands)
+                    shared[result] = shared[result] & operands if result in shared else set(operands)
+    circular: dict[float, set[float]] = {}
+    for result, operands in shared.items():
+        if result not in source.values:
+            for operand in operands:
+                circular.setdefault(operand, set()).add(result)
 
-    def circular(value: float) -> set[float]:
-        return {
-            result
-            for result, sources in behind.items()
-            if result not in source.values and all(value in operands for operands in sources)
-        }
-
-    # Solving for x is the output's own reasoning, which these rules cannot follow: its numbers are
-    # taken as given (and can justify later steps), and only its names, dates and quotes are checked.
-    known.update(_key(f.value) for f in reading.facts if f.role == "algebra")
-    stated = [f for f in reading.facts if f.kind == "number" and f.role not in ("result", "algebra")]
-    implied: set[float] = set()
-    nearby: dict[int, set[float]] = {}
+    stated: list[tuple[_Fact, float]] = []  # numbers neither computed nor part of algebra
+    nearby: dict[int, set[float]] = {}  # the numbers of each claim
     for fact in reading.facts:
         if fact.kind == "number":
-            nearby.setdefault(fact.claim, set()).update((_key(fact.value), _key(fact.base)))
+            value = _key(fact.value)
+            if fact.claim in nearby:
+                nearby[fact.claim].update((value, _key(fact.base)))
+            else:
+                nearby[fact.claim] = {value, _key(fact.base)}
+            # Solving for x is the output's own reasoning, which these rules cannot follow: its
+            # numbers are taken as given (and can justify later steps), and only its names, dates
+            # and quotes are checked.
+            if fact.role == "algebra":
+                known.add(value)
+            elif fact.role != "result":
+                stated.append((fact, value))
+    implied: set[float] = set()
     # A value the output states without arithmetic may be one unshown step from a number the
     # context states or a known number the output wrote in the same or the two claims before
     # ("she used 7 of her 16 eggs, so 9 are left"). Looking only nearby keeps a made-up number from
     # being "implied" by some far-off pair. A newly accepted value can justify the next, so repeat
     # until nothing changes (few rounds in practice).
+    no_values: set[float] = set()
     for _ in range(4):
         grew = False
-        for fact in stated:
-            value = _key(fact.value)
+        for fact, value in stated:
             if value in known:
                 continue
-            local = set().union(*(nearby.get(c, set()) for c in range(fact.claim - 2, fact.claim + 1)))
-            own = circular(value)
-            pool = sorted(((local & known) | source.stated) - source.constants - own - {value})
-            if _one_step(fact.value, pool, known - own, source.constants):
+            local = set().union(*(nearby.get(c, no_values) for c in range(fact.claim - 2, fact.claim + 1)))
+            own = circular.get(value, no_values)
+            pool = ((local & known) | source.stated) - source.constants - own - {value}
+            if _one_step(fact.value, pool, known, own, source.constants):
                 known.add(value)
                 implied.add(value)
                 grew = True
@@ -1005,22 +1154,27 @@ def _judge(reading: _Reading, source: _Reading) -> list[_Verdict]:
     return [_verdict(fact, source, known, implied, rounded) for fact in reading.facts]
 
 
-def _one_step(value: float, pool: list[float], known: set[float], constants: set[float]) -> bool:
+def _one_step(
+    value: float, pool: set[float], known: set[float], excluded: set[float], constants: set[float]
+) -> bool:
     """``value`` is a + b, a - b, a * b or a / b for a number ``a`` the context or the output states.
 
-    0 and 1 never count (they would make any known number's neighbour "implied"); 2 and the
-    constants that words imply (7 for "week") only multiply or divide: "5 a day" makes 35 a week,
-    but 35 + 7 means nothing.
+    ``b`` must be known and not ``excluded`` (values computed from ``value`` itself). 0 and 1 never
+    count (they would make any known number's neighbour "implied"); 2 and the constants that words
+    imply (7 for "week") only multiply or divide: "5 a day" makes 35 a week, but 35 + 7 means nothing.
     """
     for a in pool:
         if a in (0.0, 1.0):
             continue
-        for b in (value - a, a - value):
-            if a != 2.0 and _key(b) in known and _key(b) not in _UNIVERSAL and _key(b) not in constants:
-                return True
-        for b in (value / a, a / value if value else math.inf):
-            if math.isfinite(b) and _key(b) in known and _key(b) not in (0.0, 1.0):
-                return True
+        if a != 2.0:
+            for b in (_key(value - a), _key(a - value)):
+                if b in known and b not in excluded and b not in _UNIVERSAL and b not in constants:
+                    return True
+        for quotient in (value / a, a / value if value else math.inf):
+            if math.isfinite(quotient):
+                b = _key(quotient)
+                if b in known and b not in excluded and b not in (0.0, 1.0):
+                    return True
     return False
 
 
@@ -1029,21 +1183,22 @@ def _verdict(
 ) -> _Verdict:
     if fact.kind == "number":
         value = _key(fact.value)
-        alternatives = {value, _key(fact.base)}
-        if fact.percent:
-            alternatives.add(_key(fact.value / 100))
+        # A tuple, tested with isdisjoint: no set to build for each of a long output's numbers.
+        alternatives = (
+            (value, _key(fact.base), _key(fact.value / 100)) if fact.percent else (value, _key(fact.base))
+        )
         equation = fact.equation
         if fact.role == "result" and equation is not None and equation.computed is not None:
-            if equation.holds():
+            if equation.holds:
                 return _Verdict(fact, True, "shown arithmetic is right")
             return _Verdict(fact, False, equation.wrong_by())
-        if alternatives & source.values:
+        if not source.values.isdisjoint(alternatives):
             return _Verdict(fact, True, "stated in the context")
         if fact.role == "algebra":
             return _Verdict(fact, True, "part of the output's algebra (not checked)")
         if fact.fraction is not None and _key(fact.fraction) in known:
             return _Verdict(fact, True, "part of a fraction the context gives")
-        if alternatives & known:
+        if not known.isdisjoint(alternatives):
             how = "one step from the context's numbers" if value in implied else "computed in the output"
             return _Verdict(fact, True, how)
         if fact.role == "stated" and value in rounded:
@@ -1052,7 +1207,7 @@ def _verdict(
             return _Verdict(fact, False, "an operand the context does not give and no step computes")
         return _Verdict(fact, False, "not in the context and no shown computation gives it")
     if fact.kind == "name":
-        parts = [_bare(p.casefold()) for p in re.split(r"[\s\-/]+", fact.text) if p]
+        parts = [_bare(p.casefold()) for p in _NAME_PARTS.split(fact.text) if p]
         parts = [p for p in parts if p.rstrip(".") not in _TITLES and p not in _CONNECTORS]
         missing = [p for p in parts if not _known_word(p, source.words)]
         if not missing:
@@ -1199,9 +1354,40 @@ def grounded_in(
         if judge_max_tokens < 1:
             raise ValueError(f"grounded_in: judge_max_tokens must be at least 1, got {judge_max_tokens}")
         return _grounded_by_judge(output, context, judge, judge_max_tokens, min_supported)
+    with _collector_paused():
+        return _grounded_by_facts(output, context, min_supported)
+
+
+def _grounded_by_facts(output: str, context: str, min_supported: float) -> CheckResult:
     reading = _read(output)
-    verdicts = _judge(reading, _read(context, for_source=True))
+    verdicts = _judge(reading, _source(context))
     return _facts_result("grounded_in", reading, verdicts, min_supported)
+
+
+@lru_cache(maxsize=16)
+def _source(context: str) -> _Reading:
+    """The reading of a context, kept because a suite checks many outputs against the same one, and
+    on short outputs reading the context is a good part of the work. Nothing changes a reading once
+    made (``_judge`` only looks at it), so sharing it is safe."""
+    return _read(context, for_source=True)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector while a text is read, and resume it once its objects are freed.
+
+    Reading a megabyte allocates about a million objects, none in a cycle, and the collector would
+    walk all of them again and again as they pile up: a third of the time on a long output. The
+    work belongs in a function called inside the ``with`` block, so that its objects are gone (freed
+    by reference counting) before the collector resumes and would walk them once more.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def consistent(output: str, samples: Sequence[str], *, min_agreement: float = 0.5) -> CheckResult:

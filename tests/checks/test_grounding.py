@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import gc
 import json
 import time
 from pathlib import Path
@@ -7,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from pytest_llmeval.checks import CheckInputError
+from pytest_llmeval.checks import CheckInputError, grounding
 from pytest_llmeval.checks.grounding import claims_of, consistent, grounded_in, judge_prompt, parse_verdict
 
 CORPUS = Path(__file__).parent.parent / "data" / "grounding" / "corpus.jsonl"
@@ -159,6 +160,34 @@ def test_empty_output_and_surrogates() -> None:
     result = grounded_in("\ud800 She sells 23 eggs \udfff.", EGGS + "\ud800")
     assert not result.passed and "'23'" in result.reason
     assert grounded_in(b"She sells 16 eggs.", EGGS.encode()).passed  # type: ignore[arg-type]
+
+
+def test_a_context_is_read_once_for_many_outputs() -> None:
+    grounding._source.cache_clear()
+    first = grounded_in("Her ducks lay 16 eggs a day. She sells 23 of them.", EGGS)
+    again = grounded_in("Her ducks lay 16 eggs a day. She sells 23 of them.", EGGS)
+    assert grounding._source.cache_info().hits == 1
+    assert (again.passed, again.score, again.reason, again.evidence) == (
+        first.passed,
+        first.score,
+        first.reason,
+        first.evidence,
+    )
+    assert grounded_in("She sells 9 * 2 = $18 of eggs.", EGGS).passed  # the shared reading is unchanged
+    assert not grounded_in("Her ducks lay 16 eggs a day.", LIBRARY).passed  # another context, read anew
+    assert grounded_in("Her ducks lay 16 eggs a day.", EGGS).passed
+    assert grounding._source.cache_info().misses == 2
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_cycle_collector_is_left_as_it_was(enabled: bool) -> None:
+    was = gc.isenabled()
+    try:
+        gc.enable() if enabled else gc.disable()
+        grounded_in("Her ducks lay 16 eggs a day. She sells 23 of them.", EGGS)
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable() if was else gc.disable()
 
 
 def test_a_megabyte_of_output_stays_fast() -> None:
