@@ -20,6 +20,7 @@ from .engine.types import (
 from .expect import CheckFailed, Expectation, expect
 from .llm import LLM, Choice, Output
 from .settings import Settings
+from .suite import record_score
 
 __all__ = [
     "LLM",
@@ -43,4 +44,5 @@ __all__ = [
     "Settings",
     "expect",
     "load_cases",
+    "record_score",
 ]

@@ -7,6 +7,8 @@ pass rate and thresholds decide whether it holds.
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -18,10 +20,17 @@ from .cases import Case
 from .checks.result import CheckResult
 from .checks.text import _shorten
 from .engine.types import EngineError, GenerationRequest, GenerationSpec, LoglikelihoodRequest
-from .metrics import PERPLEXITY, CaseScores, MetricError, MetricValue, compute, wilson_interval
+from .metrics import KNOWN, PERPLEXITY, CaseScores, MetricError, MetricValue, compute, wilson_interval
 
 _GENERATION_KEYS = ("max_tokens", "temperature", "top_p", "seed", "stop", "samples")
 _SUITE_KEYS = ("name", "min_pass_rate", "min", "metrics")
+
+# Per-case scores the plugin records itself (multiple choice, rolling loglikelihood); a user's
+# own score may not take these names.
+BUILTIN_SCORES = frozenset(
+    ("acc", "acc_norm", "rolling_logprob", "rolling_tokens", "rolling_words", "rolling_bytes")
+)
+_SCORE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 
 MC_DELIMITER = " "  # between a multiple-choice prompt and each choice, as lm-evaluation-harness does
 
@@ -157,6 +166,29 @@ def running(active: ActiveCase) -> Iterator[ActiveCase]:
         _active.reset(token)
 
 
+def record_score(name: str, value: float) -> None:
+    """Give the running eval-suite case a score of your own: a custom metric, higher is better.
+
+    The suite reports the mean over the cases that recorded it as metric ``name``, with a
+    bootstrap interval; ``min={name: bound}`` in the marker holds it to a bound; the baseline
+    keeps it per case, and the gate compares it case by case (McNemar when every score is 0 or
+    1, a sign-flip test otherwise), like any other metric.
+    """
+    active = active_case()
+    if active is None:
+        raise SuiteError(
+            "record_score() needs a running eval-suite case (a test marked @pytest.mark.llmeval "
+            "and parametrized over Case objects)"
+        )
+    if not isinstance(name, str) or not _SCORE_NAME.fullmatch(name):
+        raise SuiteError(f"record_score: a score name is letters, digits and '_', got {name!r}")
+    if name in BUILTIN_SCORES or name in KNOWN:
+        raise SuiteError(f"record_score: {name!r} is a built-in metric; give your score another name")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise SuiteError(f"record_score: {name} must be a finite number, got {value!r}")
+    active.scores[name] = float(value)
+
+
 # ----- records and suite results -----
 
 
@@ -233,6 +265,7 @@ class SuiteResult:
             names = ["acc", "acc_norm", *names]
         if self.spec.generation.n > 1 and any(r.sample_passes for r in self.records):
             names = ["pass@1", f"pass@{self.spec.generation.n}", *names]
+        names += sorted({k for r in self.records for k in r.scores} - BUILTIN_SCORES)  # record_score
         if any(r.timing for r in self.records):
             names += ["latency", "tokens_per_s"]
         return list(dict.fromkeys(n for n in names if n not in ("pass_rate", "accuracy")))

@@ -316,3 +316,32 @@ def test_perplexity_suites_are_scored_ahead_by_rolling_loglikelihood(
             "text  5 cases  pass 1.000 * perplexity * bits_per_byte *  ok",
         ]
     )
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_a_score_the_test_records_is_a_suite_metric_with_its_bound(
+    pytester: pytest.Pytester, tiny_model_dir: Path, tmp_path: Path, workers: list[str]
+) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+        from pytest_llmeval import Case, record_score
+
+        CASES = [Case(id=f"c{i}", prompt=f"Say {i}:") for i in range(6)]
+
+        @pytest.mark.llmeval(max_tokens=3, min={"even": 0.75})
+        @pytest.mark.parametrize("case", CASES, ids=str)
+        def test_scored(llm, case):
+            llm.complete(case)
+            record_score("even", float(int(case.id[1:]) % 2 == 0))
+        """
+    )
+    result = pytester.runpytest_subprocess(*model_args(tiny_model_dir, tmp_path), *workers)
+    result.assert_outcomes(passed=6)
+    result.stdout.fnmatch_lines(
+        [
+            "scored  6 cases  pass 1.000 * even 0.500 [[]0.*, 0.*[]]  latency * below threshold",
+            "llmeval: run FAILED: suite scored: even 0.500 is below its minimum 0.75",
+        ]
+    )
+    assert result.ret == pytest.ExitCode.TESTS_FAILED

@@ -9,8 +9,8 @@ lm-evaluation-harness defines them), ``exact_match`` and ``token_f1`` (SQuAD nor
 and ``tokens_per_s`` (completion tokens per second of engine time), measured on answers computed
 in this run; ``perplexity``, ``word_perplexity``, ``byte_perplexity`` and ``bits_per_byte``
 (lm-evaluation-harness's rolling-loglikelihood definitions) for cases scored with
-``llm.perplexity(case)``; and ``evaluate:NAME`` for any metric of the ``evaluate`` library that
-can be loaded.
+``llm.perplexity(case)``; ``evaluate:NAME`` for any metric of the ``evaluate`` library that
+can be loaded; and any name a suite's cases give a score with ``record_score`` (its mean).
 """
 
 from __future__ import annotations
@@ -107,6 +107,8 @@ def compute(name: str, cases: Sequence[CaseScores]) -> MetricValue:
         return _speed(name, cases)
     if name in PERPLEXITY:
         return _perplexity(name, cases)
+    if name not in KNOWN and any(name in c.scores for c in cases):  # the test's own record_score
+        return _mean_metric(name, [c.scores[name] for c in cases if name in c.scores])
     if name.startswith("evaluate:"):
         predictions, references = _pairs(name, cases)
         return _corpus_metric(name, predictions, references, _evaluate_metric(name.split(":", 1)[1]), 100)

@@ -1,0 +1,55 @@
+"""Suite logic without pytest: a test's own per-case scores (record_score) and the metric they make."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from pytest_llmeval import Case, record_score
+from pytest_llmeval.suite import ActiveCase, SuiteError, SuiteResult, SuiteSpec, decide, running
+
+
+def run_case(spec: SuiteSpec, case_id: str, score: float | None) -> ActiveCase:
+    active = ActiveCase(spec, Case(id=case_id, prompt="p"))
+    with running(active):
+        if score is not None:
+            record_score("brevity", score)
+    return active
+
+
+def test_recorded_scores_become_a_suite_metric_with_an_interval() -> None:
+    spec = SuiteSpec("s", min_metrics=(("brevity", 0.9),))
+    cases = [run_case(spec, f"c{i}", s) for i, s in enumerate([1.0, 0.5, 0.75, None])]
+    result = SuiteResult(spec, tuple(decide(a, None, strict=False, duration=0.0)[0] for a in cases))
+    assert result.records[0].scores == {"brevity": 1.0}
+    assert result.records[3].scores == {}
+    assert "brevity" in result.metric_names()
+    (brevity,) = [m for m in result.metrics[0] if m.name == "brevity"]
+    assert brevity.n == 3  # the case that recorded nothing is left out, not counted as 0
+    assert brevity.value == pytest.approx(0.75)
+    assert 0.5 <= brevity.low <= 0.75 <= brevity.high <= 1.0
+    assert result.threshold_failures() == ["brevity 0.750 is below its minimum 0.9"]
+
+
+def test_record_score_outside_a_suite_case_is_an_error() -> None:
+    with pytest.raises(SuiteError, match=r"record_score\(\) needs a running eval-suite case"):
+        record_score("brevity", 1.0)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("acc", 1.0, "'acc' is a built-in metric"),
+        ("rouge1", 1.0, "'rouge1' is a built-in metric"),
+        ("my score", 1.0, "letters, digits and '_', got 'my score'"),
+        ("brevity", math.nan, "brevity must be a finite number, got nan"),
+        ("brevity", "0.5", "brevity must be a finite number, got '0.5'"),
+        ("brevity", True, "brevity must be a finite number, got True"),
+    ],
+)
+def test_bad_scores_are_refused_with_the_reason(name: str, value: object, message: str) -> None:
+    active = ActiveCase(SuiteSpec("s"), Case(id="c", prompt="p"))
+    with running(active), pytest.raises(SuiteError, match=message):
+        record_score(name, value)  # type: ignore[arg-type]
+    assert active.scores == {}
