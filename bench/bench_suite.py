@@ -16,6 +16,7 @@ waits for. Measured, on the transformers backend:
    (from its own report line) against the ``simple_evaluate`` call (model already loaded).
 
 Run: ``.venv/bin/python bench/bench_suite.py [--cases 512] [--max-tokens 16] [--mc-questions 700]``
+(``--only generation`` or ``--only mc`` runs sides 1-2 or side 3 alone).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -104,18 +106,24 @@ print(f"scoring seconds: {{time.perf_counter() - started:.2f}}")
 """
 
 
-def timed(command: list[str], cwd: Path) -> tuple[float, str]:
-    started = time.perf_counter()
+def timed(command: list[str], cwd: Path) -> tuple[float, float, str]:
+    """Wall seconds, CPU seconds (all threads, user + system) and stdout of one process."""
+    started, used = time.perf_counter(), _children_cpu()
     run = subprocess.run(command, cwd=cwd, env=ENV, capture_output=True, text=True)
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, _children_cpu() - used
     if run.returncode != 0:
         sys.exit(
             f"failed ({run.returncode}): {' '.join(command)}\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
         )
-    return seconds, run.stdout
+    return seconds, cpu, run.stdout
 
 
-def pytest_run(folder: Path, test_file: str, *options: str) -> tuple[float, str]:
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def pytest_run(folder: Path, test_file: str, *options: str) -> tuple[float, float, str]:
     command = [sys.executable, "-m", "pytest", test_file, "-q", "-p", "no:cacheprovider", *options]
     return timed(command, folder)
 
@@ -127,7 +135,7 @@ def last_line(text: str, start: str) -> str:
 def lm_eval_configs(cases: list[Case], folder: Path) -> list[dict[str, object]]:
     """The suite's cases as lm-eval tasks, one per BBH task: the context is the case's prompt and
     the choices its choices, so lm-eval is asked exactly the (prompt, " " + choice) requests."""
-    configs = []
+    configs: list[dict[str, object]] = []
     for task in sorted({c.tags[0] for c in cases}):
         data = folder / f"{task}.jsonl"
         rows = [
@@ -164,17 +172,37 @@ def main() -> None:
     parser.add_argument("--mc-questions", type=int, default=700)
     parser.add_argument("--lm-eval-batch", type=int, default=16)
     parser.add_argument("--skip-per-test", action="store_true", help="leave out the slow per-test side")
+    parser.add_argument(
+        "--only", choices=("generation", "mc"), help="run sides 1-2 (generation) or side 3 (mc) alone"
+    )
+    parser.add_argument("--threads", type=int, help="OMP_NUM_THREADS for every side (default: torch's own)")
     args = parser.parse_args()
+    if args.threads:
+        ENV["OMP_NUM_THREADS"] = ENV["MKL_NUM_THREADS"] = str(args.threads)
 
-    from pytest_llmeval.benchmarks.bbh import load_bbh
     from pytest_llmeval.engine.model_files import default_cache_root, resolve_model
     from pytest_llmeval.testmodel import smollm2_path
 
     model = str(smollm2_path())
     folder_of_model = resolve_model(model, default_cache_root()).load_path
     work = Path(tempfile.mkdtemp(prefix="llmeval-bench-"))
-    model_option = f"--llmeval-model={model}"
 
+    print(f"SmolLM2-135M-Instruct, transformers backend on the CPU, {os.cpu_count()} cores; wall time of")
+    print("a fresh process per side (start-up and model load included)")
+    # Other work on the machine slows every side, and torch's threads most of all: say how busy it was.
+    threads = f"OMP_NUM_THREADS={args.threads}" if args.threads else "default threads"
+    print(f"{threads}; load average at start: {os.getloadavg()[0]:.2f}\n")
+    if args.only in (None, "generation"):
+        generation_side(args, work, model)
+    if args.only in (None, "mc"):
+        mc_side(args, work, model, folder_of_model)
+
+
+def generation_side(args: argparse.Namespace, work: Path, model: str) -> None:
+    """Sides 1 and 2: generation suite, raw batch, per-test calls, warm cache."""
+    from pytest_llmeval.benchmarks.bbh import load_bbh
+
+    model_option = f"--llmeval-model={model}"
     per_task = -(-args.cases // len(GENERATION_TASKS))
     questions = [c for t in GENERATION_TASKS for c in load_bbh(BBH_DIR / f"{t}.json", limit=per_task)]
     prompts = [str(c.prompt) for c in questions][: args.cases]
@@ -184,36 +212,15 @@ def main() -> None:
     (work / "test_suite.py").write_text(GENERATION_SUITE.format(**values))
     (work / "test_per_test.py").write_text(PER_TEST.format(**values))
     (work / "raw.py").write_text(RAW.format(**values))
-    mc_paths = sorted(str(p) for p in BBH_DIR.glob("*.json"))
-    mc_per_task = -(-args.mc_questions // len(mc_paths))
-    (work / "test_mc.py").write_text(MC_SUITE.format(paths=mc_paths, per_task=mc_per_task))
-    mc_cases = [c for path in mc_paths for c in load_bbh(path, limit=mc_per_task)]
-    configs = work / "lm_eval_tasks.json"
-    configs.write_text(json.dumps(lm_eval_configs(mc_cases, work)))
 
-    # 1 and 2: generation suite, raw batch, per-test calls, warm cache.
     cache = f"--llmeval-cache-dir={work / 'cache'}"
-    t_raw, raw_out = timed([sys.executable, str(work / "raw.py")], work)
-    t_cold, cold_out = pytest_run(work, "test_suite.py", model_option, cache)
-    t_warm, warm_out = pytest_run(work, "test_suite.py", model_option, cache)
+    t_raw, _, raw_out = timed([sys.executable, str(work / "raw.py")], work)
+    t_cold, _, cold_out = pytest_run(work, "test_suite.py", model_option, cache)
+    t_warm, _, warm_out = pytest_run(work, "test_suite.py", model_option, cache)
     t_each = float("nan")
     if not args.skip_per_test:
-        t_each, _ = pytest_run(work, "test_per_test.py", model_option, "--llmeval-no-cache")
+        t_each, _, _ = pytest_run(work, "test_per_test.py", model_option, "--llmeval-no-cache")
 
-    # 3: multiple choice through pytest vs lm-eval, each cold.
-    n_mc = len(mc_cases)
-    requests = sum(len(c.choices or ()) for c in mc_cases)
-    t_mc, mc_out = pytest_run(work, "test_mc.py", model_option, f"--llmeval-cache-dir={work / 'mc-cache'}")
-    s_mc = seconds_in(last_line(mc_out, "llmeval: pre-generated"), " in ")
-    lm_eval_times = {}
-    for batch in (1, args.lm_eval_batch):
-        script = work / f"lm_eval_{batch}.py"
-        script.write_text(LM_EVAL.format(configs=str(configs), folder=folder_of_model, batch=batch))
-        seconds, out = timed([sys.executable, str(script)], work)
-        lm_eval_times[batch] = (seconds, seconds_in(last_line(out, "scoring seconds:"), "seconds:"))
-
-    print(f"SmolLM2-135M-Instruct, transformers backend on the CPU, {os.cpu_count()} cores; wall time of")
-    print("a fresh process per side (start-up and model load included)\n")
     print(f"{'':58}{'seconds':>9}{'ratio':>9}")
     print(f"generation suite: {len(prompts)} cases, greedy, max_tokens={args.max_tokens}")
     print(f"{'  one raw TransformersEngine.generate call':58}{t_raw:9.1f}{1.0:8.2f}x")
@@ -223,21 +230,52 @@ def main() -> None:
         f"{'  pytest suite, warm cache (target < 0.10x cold, < 5 s)':58}{t_warm:9.1f}"
         f"{t_warm / t_cold:8.3f}x cold"
     )
-    print(f"multiple-choice suite: {n_mc} BBH questions (7 tasks), {requests} loglikelihood requests")
-    print(f"{'':58}{'wall s':>9}{'ratio':>9}{'scoring s':>11}{'req/s':>8}{'ratio':>9}")
-    print(f"{'  pytest suite, cold cache':58}{t_mc:9.1f}{'':9}{s_mc:11.1f}{requests / s_mc:8.1f}")
-    for batch, (wall, scoring) in lm_eval_times.items():
-        label = f"  lm-eval simple_evaluate, batch_size={batch}"
-        print(
-            f"{label:58}{wall:9.1f}{wall / t_mc:8.2f}x{scoring:11.1f}{requests / scoring:8.1f}"
-            f"{scoring / s_mc:8.2f}x"
-        )
-    print("\n(lm-eval ratios: its time over the suite's, so above 1 means the suite is faster;")
-    print(" target: the suite's scoring throughput at least 2x lm-eval's at its default batch size)")
     print("raw tokens generated:", raw_out.strip())
     print("cold:", last_line(cold_out, "llmeval: pre-generated"), "|", last_line(cold_out.strip(), ""))
     print("warm:", last_line(warm_out, "llmeval: pre-generated"), "|", last_line(warm_out.strip(), ""))
-    print("mc:  ", last_line(mc_out, "mc "), "|", last_line(mc_out.strip(), ""))
+    print()
+
+
+def mc_side(args: argparse.Namespace, work: Path, model: str, folder_of_model: str) -> None:
+    """Side 3: multiple choice through pytest vs lm-eval, each cold."""
+    from pytest_llmeval.benchmarks.bbh import load_bbh
+
+    mc_paths = sorted(str(p) for p in BBH_DIR.glob("*.json"))
+    mc_per_task = -(-args.mc_questions // len(mc_paths))
+    (work / "test_mc.py").write_text(MC_SUITE.format(paths=mc_paths, per_task=mc_per_task))
+    mc_cases = [c for path in mc_paths for c in load_bbh(path, limit=mc_per_task)]
+    configs = work / "lm_eval_tasks.json"
+    configs.write_text(json.dumps(lm_eval_configs(mc_cases, work)))
+
+    n_mc = len(mc_cases)
+    requests = sum(len(c.choices or ()) for c in mc_cases)
+    mc_options = (f"--llmeval-model={model}", f"--llmeval-cache-dir={work / 'mc-cache'}")
+    t_mc, cpu_mc, mc_out = pytest_run(work, "test_mc.py", *mc_options)
+    s_mc = seconds_in(last_line(mc_out, "llmeval: pre-generated"), " in ")
+    lm_eval_times = {}
+    for batch in (1, args.lm_eval_batch):
+        script = work / f"lm_eval_{batch}.py"
+        script.write_text(LM_EVAL.format(configs=str(configs), folder=folder_of_model, batch=batch))
+        seconds, cpu, out = timed([sys.executable, str(script)], work)
+        lm_eval_times[batch] = (seconds, cpu, seconds_in(last_line(out, "scoring seconds:"), "seconds:"))
+
+    print(f"multiple-choice suite: {n_mc} BBH questions (7 tasks), {requests} loglikelihood requests")
+    print(
+        f"{'':44}{'wall s':>9}{'ratio':>8}{'cpu s':>9}{'ratio':>8}{'scoring s':>11}{'req/s':>7}{'ratio':>8}"
+    )
+    ours = f"{t_mc:9.1f}{'':8}{cpu_mc:9.1f}{'':8}{s_mc:11.1f}{requests / s_mc:7.1f}"
+    print(f"{'  pytest suite, cold cache':44}{ours}")
+    for batch, (wall, cpu, scoring) in lm_eval_times.items():
+        label = f"  lm-eval simple_evaluate, batch_size={batch}"
+        print(
+            f"{label:44}{wall:9.1f}{wall / t_mc:7.2f}x{cpu:9.1f}{cpu / cpu_mc:7.2f}x{scoring:11.1f}"
+            f"{requests / scoring:7.1f}{scoring / s_mc:7.2f}x"
+        )
+    print("\n(lm-eval ratios: its time over the suite's, so above 1 means the suite is faster;")
+    print(" target: the suite's scoring throughput at least 2x lm-eval's at its default batch size;")
+    print(" cpu s: the process's CPU time, all threads, which other work on the machine distorts less)")
+    print("mc:  ", last_line(mc_out, "llmeval: pre-generated"), "|", last_line(mc_out.strip(), ""))
+    print(f"load average at the end: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

@@ -1,13 +1,17 @@
 """The embedded default backend: a transformers causal LM on CPU or GPU, in this process.
 
 Loglikelihoods follow lm-evaluation-harness exactly (tokenization of the pair, empty contexts,
-left truncation) but compute them faster: requests that share a context run that context once
-and reuse its KV cache for every continuation, and log-softmax is taken only where a
-continuation token is scored.
+left truncation) but compute them faster. The requests' token sequences become one prefix tree,
+so every token shared by several sequences (a context with several continuations, an
+instruction or few-shot preamble that many questions start with) runs once; a tree-shaped
+attention mask lets each token see exactly its own sequence's earlier tokens. Short trees are
+packed into shared batch rows instead of padded ones, and logits and log-softmax are computed
+only where a continuation token is scored.
 """
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -33,19 +37,167 @@ from .types import (
 if TYPE_CHECKING:
     import torch
 
-_MAX_ROWS = 64  # beyond this, CPU matmuls stop getting faster per row and padding waste grows
-_LOGITS_BUDGET_BYTES = 1 << 30  # cap on one batch's float32 logits (rows x positions x vocab)
+_MAX_ROWS = 64  # generation: beyond this, CPU matmuls stop getting faster per row and padding grows
+# Cap on the float32 logits one forward call returns (rows x kept positions x vocab); scoring holds
+# at most about three times this (the logits, the scored rows in float32, their log-softmax). Longer
+# stretches of scored positions run in several calls over a KV cache.
+_LOGITS_BUDGET_BYTES = 1 << 28
+# A batch row costs attention work over all its positions, even those the mask hides (the masked
+# kernel computes every query-key pair): on the CPU, attending over about this many keys costs as
+# much as the rest of a token's forward pass (measured on SmolLM2: rows 1024 wide cost ~30% more
+# per token than rows 128 wide). It sets how wide rows and pieces of the prefix tree may grow.
+_ATTENTION_KEYS = 3200
+# Loglikelihood rows are packed at least this wide, so short sequences share a row instead of each
+# taking a padded one.
+_PACK_WIDTH = 128
+# A lone sequence at least this long (no shared tokens) gets rows of its own and no custom mask:
+# attention then runs as plain causal attention, which at this length is about half the work of
+# the masked kernel.
+_ALONE_LENGTH = 1024
 
 
 @dataclass
 class _Scored:
-    """One token-level loglikelihood item: score ``targets`` after ``prefix + suffix``."""
+    """One token-level loglikelihood item: the model reads ``tokens`` and the last ``len(targets)``
+    of them are each scored on predicting the next target."""
 
-    prefix: tuple[int, ...]  # context tokens before the last one, run once per distinct prefix
-    suffix: list[int]  # last context token + all continuation tokens but the last
+    tokens: list[int]  # the context, then every continuation token but the last
     targets: list[int]  # the continuation tokens
     logprob: float = 0.0
     is_greedy: bool = True
+
+
+class _Trie:
+    """The items' token sequences as one prefix tree: a node per distinct sequence prefix.
+
+    Nodes are numbered in creation order, so a parent always has a smaller number than its child.
+    """
+
+    def __init__(self, items: Sequence[_Scored]) -> None:
+        self.token: list[int] = []
+        self.parent: list[int] = []
+        self.depth: list[int] = []
+        self.children: list[list[int]] = []
+        self.ends: list[list[_Scored]] = []  # the items whose sequence ends at the node
+        self.roots: list[int] = []
+        self.end_of: dict[int, int] = {}  # id(item) -> its last node
+        index: dict[tuple[int, int], int] = {}
+        for item in items:
+            node = -1
+            for token in item.tokens:
+                child = index.get((node, token))
+                if child is None:
+                    child = index[node, token] = len(self.token)
+                    self.token.append(token)
+                    self.parent.append(node)
+                    self.depth.append(self.depth[node] + 1 if node >= 0 else 0)
+                    self.children.append([])
+                    self.ends.append([])
+                    (self.children[node] if node >= 0 else self.roots).append(child)
+                node = child
+            self.ends[node].append(item)
+            self.end_of[id(item)] = node
+        self.size = [1] * len(self.token)  # nodes in each subtree, the node itself included
+        for node in range(len(self.token) - 1, -1, -1):
+            if self.parent[node] >= 0:
+                self.size[self.parent[node]] += self.size[node]
+
+    def path(self, node: int) -> list[int]:
+        """The nodes from a root down to ``node``, both included (none for -1, above the roots)."""
+        nodes = []
+        while node >= 0:
+            nodes.append(node)
+            node = self.parent[node]
+        return nodes[::-1]
+
+    def preorder(self, root: int) -> list[int]:
+        nodes, stack = [], [root]
+        while stack:
+            node = stack.pop()
+            nodes.append(node)
+            stack.extend(reversed(self.children[node]))
+        return nodes
+
+
+@dataclass
+class _Unit:
+    """A piece of the prefix tree laid out for one batch row: the path down to the piece's top
+    node, then whole subtrees below it, in preorder (a node's subtree follows it contiguously)."""
+
+    tokens: list[int]
+    depths: list[int]  # each token's position in its sequence: its position id
+    sizes: list[int]  # tokens in each token's subtree within the unit, itself included
+    scored: list[tuple[int, int, _Scored]]  # (index in the unit, target token, item)
+    items: list[_Scored]
+
+    @classmethod
+    def of(cls, trie: _Trie, top: int, subtrees: list[int], with_ends: bool) -> _Unit:
+        chain = trie.path(top)
+        nodes = chain + [node for root in subtrees for node in trie.preorder(root)]
+        local = {node: i for i, node in enumerate(nodes)}
+        items = [item for node in nodes[len(chain) :] for item in trie.ends[node]]
+        if with_ends:
+            items = trie.ends[top] + items
+        scored: list[tuple[int, int, _Scored]] = []
+        for item in items:
+            node, up = trie.end_of[id(item)], []
+            for _ in item.targets:
+                up.append(local[node])
+                node = trie.parent[node]
+            scored.extend(zip(up[::-1], item.targets, [item] * len(up), strict=True))
+        return cls(
+            tokens=[trie.token[n] for n in nodes],
+            depths=[trie.depth[n] for n in nodes],
+            sizes=[len(nodes) - i for i in range(len(chain))] + [trie.size[n] for n in nodes[len(chain) :]],
+            scored=scored,
+            items=items,
+        )
+
+    @classmethod
+    def alone(cls, item: _Scored) -> _Unit:
+        n, k = len(item.tokens), len(item.targets)
+        scored = [(n - k + j, token, item) for j, token in enumerate(item.targets)]
+        return cls(list(item.tokens), list(range(n)), [n - i for i in range(n)], scored, [item])
+
+    @property
+    def plain(self) -> bool:
+        """One whole sequence and nothing else: plain causal attention scores it."""
+        return len(self.items) == 1 and len(self.tokens) == len(self.items[0].tokens)
+
+
+def _units(trie: _Trie, max_tokens: int) -> Iterator[_Unit]:
+    """Cut the prefix tree into units, each the path down to a node and whole subtrees below it.
+
+    A subtree that fits under its parent's path is kept whole, bundled with sibling subtrees under
+    one copy of that path while they fit; a subtree too big is cut below its top node. How much
+    fits under a path of ``d`` tokens trades the repeats of the path (fewer in wider units)
+    against attention work (more in wider rows): for siblings of any size, the cost per sibling
+    token, (1 + d / x) * (1 + (d + x) / _ATTENTION_KEYS), is least for x = sqrt(d * (d + keys))
+    tokens of subtrees. So a context shared by a few continuations is one unit, and a long
+    few-shot preamble is run once for many questions rather than once per question.
+    """
+    stack = [-1]  # nodes whose subtree must be cut; -1 stands above the roots
+    while stack:
+        top = stack.pop()
+        path = trie.depth[top] + 1 if top >= 0 else 0
+        limit = min(max_tokens, path + math.isqrt(path * (path + _ATTENTION_KEYS)))
+        children = trie.roots if top < 0 else trie.children[top]
+        fitting = sorted((c for c in children if path + trie.size[c] <= limit), key=lambda c: -trie.size[c])
+        stack.extend(c for c in children if path + trie.size[c] > limit)
+        bundles: list[list[int]] = []
+        room: list[int] = []
+        for child in fitting:
+            at = next((b for b, free in enumerate(room) if free >= trie.size[child]), None)
+            if at is None:
+                bundles.append([])
+                room.append(limit - path)
+                at = len(bundles) - 1
+            bundles[at].append(child)
+            room[at] -= trie.size[child]
+        if top >= 0 and trie.ends[top] and not bundles:
+            bundles.append([])  # items end here but every subtree below was cut: the path alone
+        for b, bundle in enumerate(bundles):
+            yield _Unit.of(trie, top, bundle, with_ends=top >= 0 and b == 0)
 
 
 class TransformersEngine:
@@ -105,6 +257,10 @@ class TransformersEngine:
         self.rules = TokenRules(tok)
         self._max_length = max_length or model_max_length(self._model.config, tok)
         self._vocab_size = int(self._model.config.vocab_size)
+        # Shared prefixes and packing need a custom 4D mask, which only these implementations take
+        # as given; any other scores each sequence alone, with the model's own masks.
+        self._attention = str(getattr(self._model.config, "_attn_implementation", None))
+        self._window = _sliding_window(self._model.config)
 
         tokenizer_hash, template_hash = self.rules.fingerprint()
         self._info = EngineInfo(
@@ -238,6 +394,8 @@ class TransformersEngine:
         for context, continuation in pairs:
             if not continuation:
                 raise EngineError("a continuation encodes to zero tokens, so there is nothing to score")
+            if not context:  # encode_pair conditions an empty context on BOS; raw token pairs must too
+                raise EngineError("a context of zero tokens: the first continuation token has no prediction")
             if len(continuation) > self._max_length:
                 raise EngineError(
                     f"continuation has {len(continuation)} tokens, more than the model's "
@@ -247,13 +405,7 @@ class TransformersEngine:
             drop = max(0, len(context) + len(continuation) - (self._max_length + 1))
             context = context[drop:]
             truncated.append(drop)
-            items.append(
-                _Scored(
-                    prefix=tuple(context[:-1]),
-                    suffix=context[-1:] + continuation[:-1],
-                    targets=list(continuation),
-                )
-            )
+            items.append(_Scored(tokens=context + continuation[:-1], targets=list(continuation)))
         self._score(items)
         return [
             LoglikelihoodResult(item.logprob, item.is_greedy, len(item.targets), drop)
@@ -264,97 +416,190 @@ class TransformersEngine:
         return rolling_loglikelihood(self.rules, texts, self._max_length, self.loglikelihood_tokens)
 
     def _score(self, items: list[_Scored]) -> None:
-        groups: dict[tuple[int, ...], list[_Scored]] = defaultdict(list)
-        for item in items:
-            groups[item.prefix].append(item)
-        # Longest prefixes first, so each batch pads little; budget by the cached width.
-        ordered = sorted(groups.items(), key=lambda kv: -len(kv[0]))
-        batch: list[tuple[tuple[int, ...], list[_Scored]]] = []
-        for prefix, members in ordered:
-            candidate = [*batch, (prefix, members)]
-            if batch and not self._fits(candidate):
-                self._score_batch(batch)
+        # The custom mask has no sliding window, so it may only hold sequences the window never cuts;
+        # and only sdpa and eager attention take a custom mask as given.
+        custom_masks = self._attention in ("sdpa", "eager")
+        window = self._window if custom_masks else 0
+        shared = [i for i in items if window is None or len(i.tokens) <= window]
+        units = [_Unit.alone(i) for i in items if window is not None and len(i.tokens) > window]
+        units.extend(_units(_Trie(shared), self._max_batch_tokens))
+        alone_from = min(_ALONE_LENGTH, window) if window is not None else _ALONE_LENGTH
+        alone = [u for u in units if u.plain and len(u.tokens) >= alone_from]
+        packed = [u for u in units if not (u.plain and len(u.tokens) >= alone_from)]
+        for rows in self._packed_batches(packed):
+            self._score_rows(rows)
+        for batch in self._alone_batches(alone):
+            self._score_rows([[unit] for unit in batch])
+
+    def _packed_batches(self, units: list[_Unit]) -> Iterator[list[list[_Unit]]]:
+        """Batches of rows, each row a few units end to end: first fit, longest units first.
+
+        A batch's rows are as wide as its longest unit (at least ``_PACK_WIDTH``), and rows x width
+        stays within ``max_batch_tokens`` (a unit wider than that is a batch of one row).
+        """
+        rows: list[list[_Unit]] = []
+        room: list[int] = []
+        width = 0
+        for unit in sorted(units, key=lambda u: -len(u.tokens)):
+            length = len(unit.tokens)
+            row = next((r for r, free in enumerate(room) if free >= length), None)
+            if row is None:
+                if rows and (len(rows) + 1) * width > self._max_batch_tokens:
+                    yield rows
+                    rows, room = [], []
+                if not rows:
+                    width = max(length, min(_PACK_WIDTH, self._max_batch_tokens))
+                rows.append([])
+                room.append(width)
+                row = len(rows) - 1
+            rows[row].append(unit)
+            room[row] -= length
+        if rows:
+            yield rows
+
+    def _alone_batches(self, units: list[_Unit]) -> Iterator[list[_Unit]]:
+        """Lone sequences batched only with others of the same length: no padding, so no mask."""
+        batch: list[_Unit] = []
+        for unit in sorted(units, key=lambda u: -len(u.tokens)):
+            length = len(unit.tokens)
+            if batch and (
+                len(batch[0].tokens) != length or (len(batch) + 1) * length > self._max_batch_tokens
+            ):
+                yield batch
                 batch = []
-                candidate = [(prefix, members)]
-            batch = candidate
+            batch.append(unit)
         if batch:
-            self._score_batch(batch)
+            yield batch
 
-    def _fits(self, batch: list[tuple[tuple[int, ...], list[_Scored]]]) -> bool:
-        rows = sum(len(members) for _, members in batch)
-        prefix_width = max(len(prefix) for prefix, _ in batch)
-        suffix_width = max(len(m.suffix) for _, members in batch for m in members)
-        logits_bytes = rows * suffix_width * self._vocab_size * 4
-        # An empty prefix would be a row of pure padding in the prefix pass (no key to attend to),
-        # so items without a prefix are never batched with items that have one.
-        return (
-            len({not prefix for prefix, _ in batch}) == 1
-            and rows <= _MAX_ROWS
-            and rows * (prefix_width + suffix_width) <= self._max_batch_tokens
-            and logits_bytes <= _LOGITS_BUDGET_BYTES
-        )
+    def _score_rows(self, rows: list[list[_Unit]]) -> None:
+        """Score every item of the units laid out in ``rows``, in one batch.
 
-    def _score_batch(self, batch: list[tuple[tuple[int, ...], list[_Scored]]]) -> None:
-        """Run each distinct prefix once, then every suffix on a copy of its prefix's KV cache.
-
-        Both phases pad on the right and pass explicit position ids, so no query ever sees only
-        padding and the cached prefix of each row ends at that row's real length.
+        A row is left padding, then the tokens of its units that no item scores, then those that
+        some item does, so every scored position sits in the last columns and the model computes
+        logits for those columns only. Column order does not matter to the model otherwise: a
+        token's position id is its depth in the tree, and the mask lets it see exactly the tokens
+        above it in its unit (its own sequence so far) and itself. A padding token sees only
+        itself, so no query has nothing to attend to.
         """
         torch = self._torch
         pad = self._tokenizer.pad_token_id
-        prefixes = [prefix for prefix, _ in batch]
-        rows = [(slot, item) for slot, (_, members) in enumerate(batch) for item in members]
-        prefix_width = max(len(p) for p in prefixes)
-        suffix_width = max(len(item.suffix) for _, item in rows)
-        device = self._device
+        width = max(sum(len(u.tokens) for u in row) for row in rows)
+        ids: list[list[int]] = []
+        positions: list[list[int]] = []
+        starts: list[list[int]] = []  # each token's index in the row's preorder (padding: past the end)
+        sizes: list[list[int]] = []  # its subtree's size: preorder indices [start, start + size) see it
+        owners: dict[int, int] = {}  # id(item) -> index in `scored_items`
+        scored_items: list[_Scored] = []
+        cells: list[tuple[int, int]] = []  # (row, column) of each scored position
+        targets: list[tuple[int, int, int]] = []  # (index in cells, target token, index in scored_items)
+        keep = 1
+        for r, row in enumerate(rows):
+            real = sum(len(u.tokens) for u in row)
+            padding = width - real
+            order: list[int] = []  # row preorder indices in column order, after the padding
+            tail: list[tuple[int, int, _Scored]] = []
+            offset = 0
+            for unit in row:
+                marked = {i for i, _, _ in unit.scored}
+                order.extend(offset + i for i in range(len(unit.tokens)) if i not in marked)
+                tail.extend((offset + i, token, item) for i, token, item in unit.scored)
+                offset += len(unit.tokens)
+            scored_columns = sorted({i for i, _, _ in tail})
+            cell = {i: len(cells) + c for c, i in enumerate(scored_columns)}
+            cells.extend((r, padding + len(order) + c) for c in range(len(scored_columns)))
+            order.extend(scored_columns)
+            keep = max(keep, len(scored_columns))
+            for i, token, item in tail:
+                owner = owners.setdefault(id(item), len(scored_items))
+                if owner == len(scored_items):
+                    scored_items.append(item)
+                targets.append((cell[i], token, owner))
+            row_tokens = [t for u in row for t in u.tokens]
+            row_depths = [d for u in row for d in u.depths]
+            row_sizes = [z for u in row for z in u.sizes]
+            ids.append([pad] * padding + [row_tokens[i] for i in order])
+            positions.append([0] * padding + [row_depths[i] for i in order])
+            starts.append(list(range(real, width)) + order)
+            sizes.append([1] * padding + [row_sizes[i] for i in order])
 
+        device = self._device
         with torch.inference_mode():
-            cache = None
-            prefix_mask = torch.zeros((len(rows), 0), dtype=torch.long, device=device)
-            if prefix_width:
-                ids = torch.tensor(
-                    [list(p) + [pad] * (prefix_width - len(p)) for p in prefixes], device=device
-                )
-                mask = torch.tensor(
-                    [[1] * len(p) + [0] * (prefix_width - len(p)) for p in prefixes], device=device
-                )
-                positions = torch.arange(prefix_width, device=device).expand(len(prefixes), -1)
-                out = self._model(
-                    input_ids=ids,
-                    attention_mask=mask,
-                    position_ids=positions,
-                    use_cache=True,
-                    logits_to_keep=1,
-                )
-                cache = out.past_key_values
-                slots = torch.tensor([slot for slot, _ in rows], device=device)
-                cache.reorder_cache(slots)  # one cache row per scored item, copied from its prefix
-                prefix_mask = mask[slots]
-            starts = [len(prefixes[slot]) for slot, _ in rows]
-            ids = torch.tensor(
-                [item.suffix + [pad] * (suffix_width - len(item.suffix)) for _, item in rows], device=device
-            )
-            suffix_mask = torch.tensor(
-                [[1] * len(item.suffix) + [0] * (suffix_width - len(item.suffix)) for _, item in rows],
-                device=device,
-            )
-            positions = torch.tensor(starts, device=device)[:, None] + torch.arange(
-                suffix_width, device=device
-            )
+            input_ids = torch.tensor(ids, device=device)
+            # Rows of one whole sequence each, all of one length, are plain causal attention.
+            plain = all(len(row) == 1 and row[0].plain and len(row[0].tokens) == width for row in rows)
+            position_ids = mask = None
+            if not plain:
+                position_ids = torch.tensor(positions, device=device)
+                mask = self._tree_mask(starts, sizes)
+            cell_rows, cell_columns = torch.tensor(cells, device=device).unbind(1)
+            target_cells, target_tokens, target_owners = torch.tensor(targets, device=device).unbind(1)
+            logprobs = torch.zeros(len(scored_items), dtype=torch.float64, device=device)
+            misses = torch.zeros(len(scored_items), dtype=torch.long, device=device)
+            for first, logits in self._forward_tail(input_ids, position_ids, mask, keep):
+                # Normalize each scored position once, however many items score a token there
+                # (a context's last token predicts the first token of every continuation).
+                inside = (cell_columns >= first) & (cell_columns < first + logits.shape[1])
+                picked = logits[cell_rows[inside], cell_columns[inside] - first].float()
+                normalized = torch.log_softmax(picked, dim=-1)
+                best = picked.argmax(dim=-1)
+                local = torch.full((len(cells),), -1, dtype=torch.long, device=device)
+                local[inside] = torch.arange(picked.shape[0], device=device)
+                mine = local[target_cells] >= 0
+                at, token, owner = local[target_cells[mine]], target_tokens[mine], target_owners[mine]
+                logprobs.index_add_(0, owner, normalized[at, token].double())
+                misses.index_add_(0, owner, (best[at] != token).long())
+        for item, logprob, missed in zip(scored_items, logprobs.tolist(), misses.tolist(), strict=True):
+            item.logprob = logprob
+            item.is_greedy = missed == 0
+
+    def _tree_mask(self, starts: list[list[int]], sizes: list[list[int]]) -> torch.Tensor:
+        """The (rows, 1, query, key) mask of ``_score_rows``: a query sees a key whose subtree holds
+        it, i.e. its ancestors and itself. Boolean for sdpa, additive for eager attention."""
+        start = self._torch.tensor(starts, device=self._device)
+        end = start + self._torch.tensor(sizes, device=self._device)
+        query = start[:, :, None]
+        allowed = (start[:, None, :].le(query) & end[:, None, :].gt(query))[:, None]
+        if self._attention == "sdpa":
+            return allowed
+        blocked = self._torch.zeros(allowed.shape, dtype=self._dtype, device=self._device)
+        return blocked.masked_fill(allowed.logical_not(), self._torch.finfo(self._dtype).min)
+
+    def _forward_tail(
+        self, ids: torch.Tensor, positions: torch.Tensor | None, mask: torch.Tensor | None, keep: int
+    ) -> Iterator[tuple[int, torch.Tensor]]:
+        """Run the rows, yielding (first column, logits) for their last ``keep`` columns.
+
+        Logits come in slices within ``_LOGITS_BUDGET_BYTES``: when ``keep`` columns do not fit,
+        the rows run in several calls that carry a KV cache, each returning one slice.
+        """
+        rows, width = ids.shape
+        step = max(1, _LOGITS_BUDGET_BYTES // (rows * self._vocab_size * 4))
+        start = width - keep
+        cache = None
+        done = 0
+        while done < width:
+            first = max(start, done)
+            end = min(width, first + step)
             out = self._model(
-                input_ids=ids,
-                attention_mask=torch.cat([prefix_mask, suffix_mask], dim=1),
-                position_ids=positions,
+                input_ids=ids[:, done:end],
+                position_ids=None if positions is None else positions[:, done:end],
+                attention_mask=None if mask is None else mask[:, :, done:end, :end],
                 past_key_values=cache,
-                use_cache=cache is not None,
+                use_cache=end < width,
+                logits_to_keep=end - first,
             )
-            logprobs = torch.log_softmax(out.logits.float(), dim=-1)
-            greedy = out.logits.argmax(dim=-1)
-            for row, (_, item) in enumerate(rows):
-                n = len(item.targets)
-                targets = torch.tensor(item.targets, device=device)
-                item.logprob = float(logprobs[row, :n].gather(1, targets[:, None]).sum())
-                item.is_greedy = bool((greedy[row, :n] == targets).all())
+            cache = out.past_key_values
+            yield first, out.logits
+            done = end
+
+
+def _sliding_window(config: Any) -> int | None:
+    """The model's attention window, if it has one in use: the custom mask would ignore it."""
+    for source in (config, getattr(config, "text_config", None)):
+        window = getattr(source, "sliding_window", None)
+        if isinstance(window, int) and getattr(source, "use_sliding_window", True) is not False:
+            return window
+    return None
 
 
 def _resolve_device(device: str) -> torch.device:

@@ -163,6 +163,124 @@ def test_perplexity_of_a_long_text_sums_its_windows(tiny: TransformersEngine) ->
     assert result.word_perplexity == pytest.approx(math.exp(-expected / 481), rel=1e-4)
 
 
+class _Spy:
+    """Stands in for an engine's model: runs it, and records each forward call's batch shape,
+    logits size and whether it got a custom mask."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+        self.calls: list[tuple[int, int, int, bool]] = []  # rows, width, logits bytes, masked
+
+    def __call__(self, **kwargs: Any) -> Any:
+        out = self.model(**kwargs)
+        rows, width = kwargs["input_ids"].shape
+        masked = kwargs.get("attention_mask") is not None
+        self.calls.append((rows, width, out.logits.numel() * out.logits.element_size(), masked))
+        return out
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.model, name)
+
+
+def _plain_rolling(engine: TransformersEngine, text: str) -> float:
+    tokens = engine.rules.encode(text)
+    windows = rolling_windows(tokens, engine.tokenizer.bos_token_id, engine.info.max_length)
+    return sum(plain_loglikelihood(engine, ctx, cont)[0] for ctx, cont in windows)
+
+
+@pytest.mark.parametrize("alone_length", [1024, 64])
+def test_every_forward_call_stays_within_the_token_and_logits_budgets(
+    tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch, alone_length: int
+) -> None:
+    """Many long texts in one rolling call, and one context with hundreds of continuations, never
+    make a batch or its logits bigger than the budgets (the whole call once grew to 24 GB).
+
+    With ``alone_length`` 64 the long windows run as plain causal rows, otherwise packed under
+    the tree mask; a logits budget of 40 positions makes each window's logits come in slices.
+    """
+    from pytest_llmeval.engine import transformers as module
+
+    engine = TransformersEngine(str(tiny_model_dir), dtype="float32", device="cpu", max_batch_tokens=512)
+    budget = 40 * engine._vocab_size * 4
+    monkeypatch.setattr(module, "_LOGITS_BUDGET_BYTES", budget)
+    monkeypatch.setattr(module, "_ALONE_LENGTH", alone_length)
+    spy = _Spy(engine._model)
+    engine._model = spy
+    texts = [" ".join(f"w{i}x{j}" for j in range(10 + 9 * i)) for i in range(30)]
+    rolling = engine.loglikelihood_rolling(texts)
+    assert any(r.num_tokens > 2 * engine.info.max_length for r in rolling)
+    requests = [LoglikelihoodRequest("Pick a word:", f" option{i}") for i in range(300)]
+    scores = engine.loglikelihood(requests)
+    assert spy.calls
+    for rows, width, logits_bytes, _ in spy.calls:
+        assert rows * width <= 512
+        assert logits_bytes <= budget
+    masked = [m for *_, m in spy.calls]
+    assert any(masked)
+    if alone_length < engine.info.max_length:
+        assert not all(masked)  # the long windows ran as plain causal rows
+    engine._model = spy.model
+    for text, result in list(zip(texts, rolling, strict=True))[::6]:
+        assert result.logprob == pytest.approx(_plain_rolling(engine, text), abs=1e-3)
+    for request, score in list(zip(requests, scores, strict=True))[::37]:
+        context, continuation = engine.rules.encode_pair(request.context, request.continuation)
+        logprob, greedy = plain_loglikelihood(engine, context, continuation)
+        assert score.logprob == pytest.approx(logprob, abs=1e-4)
+        assert score.is_greedy == greedy
+
+
+def _preamble_requests() -> list[LoglikelihoodRequest]:
+    preamble = "Answer each question about the story below with yes or no, as a careful reader would. " * 4
+    return [
+        LoglikelihoodRequest(f"{preamble}\nQ: is the number {i} even?\nA:", choice)
+        for i in range(12)
+        for choice in (" yes", " no", " maybe not")
+    ] + [LoglikelihoodRequest("", "Hello world"), LoglikelihoodRequest("Short", " one")]
+
+
+def test_a_shared_preamble_runs_once_and_every_score_equals_the_plain_one(tiny: TransformersEngine) -> None:
+    requests = _preamble_requests()
+    contexts = {r.context: len(tiny.rules.encode_pair(r.context, r.continuation)[0]) for r in requests}
+    spy = _Spy(tiny._model)
+    tiny._model = spy
+    try:
+        results = tiny.loglikelihood(requests)
+    finally:
+        tiny._model = spy.model
+    fed = sum(rows * width for rows, width, _, _ in spy.calls)  # padding included
+    assert fed < sum(contexts.values()) / 2  # the preamble is not run once per question
+    for request, result in zip(requests, results, strict=True):
+        context, continuation = tiny.rules.encode_pair(request.context, request.continuation)
+        logprob, greedy = plain_loglikelihood(tiny, context, continuation)
+        assert result.logprob == pytest.approx(logprob, abs=1e-4)
+        assert result.is_greedy == greedy
+
+
+@pytest.mark.parametrize(
+    ("attention", "window"),
+    [("eager", None), ("no custom masks", None), ("sdpa", 30)],
+    ids=["eager-additive-mask", "each-sequence-alone", "sliding-window"],
+)
+def test_eager_attention_and_models_without_custom_masks_score_the_same(
+    tiny_model_dir: Path, attention: str, window: int | None
+) -> None:
+    """Eager attention gets an additive mask; an implementation that takes no custom mask runs
+    every sequence alone; with a sliding window, only sequences it cannot cut share the tree."""
+    engine = TransformersEngine(str(tiny_model_dir), dtype="float32", device="cpu")
+    requests = _preamble_requests()
+    expected = engine.loglikelihood(requests)
+    if attention == "eager":
+        engine._model.set_attn_implementation("eager")
+    engine._attention, engine._window = attention, window
+    spy = _Spy(engine._model)
+    engine._model = spy
+    results = engine.loglikelihood(requests)
+    assert any(masked for *_, masked in spy.calls) == (attention != "no custom masks")
+    for want, got in zip(expected, results, strict=True):
+        assert got.logprob == pytest.approx(want.logprob, abs=1e-4)
+        assert got.is_greedy == want.is_greedy
+
+
 def test_bad_requests_give_clear_errors(tiny: TransformersEngine) -> None:
     with pytest.raises(EngineError, match="json_schema is not supported"):
         tiny.generate([GenerationRequest(prompt="x", spec=GenerationSpec(json_schema="{}"))])
