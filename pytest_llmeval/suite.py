@@ -8,6 +8,7 @@ pass rate and thresholds decide whether it holds.
 from __future__ import annotations
 
 import math
+import numbers
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -184,7 +185,7 @@ def record_score(name: str, value: float) -> None:
         raise SuiteError(f"record_score: a score name is letters, digits and '_', got {name!r}")
     if name in BUILTIN_SCORES or name in KNOWN:
         raise SuiteError(f"record_score: {name!r} is a built-in metric; give your score another name")
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
         raise SuiteError(f"record_score: {name} must be a finite number, got {value!r}")
     active.scores[name] = float(value)
 

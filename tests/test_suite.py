@@ -53,3 +53,14 @@ def test_bad_scores_are_refused_with_the_reason(name: str, value: object, messag
     with running(active), pytest.raises(SuiteError, match=message):
         record_score(name, value)  # type: ignore[arg-type]
     assert active.scores == {}
+
+
+def test_numpy_scores_are_numbers_too() -> None:
+    import numpy
+
+    active = ActiveCase(SuiteSpec("s"), Case(id="c", prompt="p"))
+    with running(active):
+        record_score("brevity", numpy.float32(0.5))
+        record_score("length", numpy.int64(3))
+    assert active.scores == {"brevity": 0.5, "length": 3.0}
+    assert all(type(v) is float for v in active.scores.values())
