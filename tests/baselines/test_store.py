@@ -81,3 +81,15 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(
 
 def test_suite_names_become_safe_file_names(tmp_path: Path) -> None:
     assert baseline_path(tmp_path, "support/answers v2") == tmp_path / "support_answers_v2.json"
+
+
+def test_a_written_file_has_the_umask_permissions_not_private_ones(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        write_baseline(tmp_path / "qa.json", sample())
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "qa.json").stat().st_mode) == 0o644
