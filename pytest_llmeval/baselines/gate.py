@@ -181,8 +181,11 @@ def compare_suite(
 def fingerprint_changes(old: Fingerprint, new: Fingerprint) -> tuple[list[str], list[str]]:
     """(notes, warnings): model changes are noted, a changed decoding is a warning."""
     notes, warnings = [], []
+    same_weights = old.weights_hash is not None and old.weights_hash == new.weights_hash
     for name in _MODEL_FIELDS:
         before, after = getattr(old, name), getattr(new, name)
+        if name == "model" and same_weights:
+            continue  # the same weights at another path (another machine's cache) are the same model
         if before != after and after is not None:
             notes.append(f"{name} changed since the baseline: {before} -> {after}")
     for name in _SUITE_FIELDS:

@@ -94,6 +94,12 @@ def test_a_new_model_is_noted_and_a_new_decoding_is_a_warning(tmp_path: Path) ->
     assert run.suites[0].warnings == ["generation settings changed since the baseline: max_tokens 256 -> 32"]
 
 
+def test_the_same_weights_at_another_path_are_not_a_new_model(tmp_path: Path) -> None:
+    gate_once(tmp_path, suite(5, 5))
+    run = gate_once(tmp_path, suite(5, 5), {**INFO, "model": "/home/someone/.cache/smol.gguf"})
+    assert run.suites[0].notes == []
+
+
 def test_multiple_choice_scores_are_gated_too_and_holm_spans_the_run(tmp_path: Path) -> None:
     hits = suite(10, 0, scores={"acc": 1.0, "acc_norm": 1.0})
     gate_once(tmp_path, hits)
