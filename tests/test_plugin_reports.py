@@ -84,3 +84,40 @@ def test_mlflow_asked_for_without_mlflow_says_so_and_the_run_still_passes(pytest
     result.stdout.fnmatch_lines(
         ["llmeval: --llmeval-mlflow: mlflow is not installed (pip install mlflow); nothing logged"]
     )
+
+
+def test_a_tracking_store_that_refuses_the_metrics_is_one_line_and_the_run_still_passes(
+    pytester: pytest.Pytester,
+) -> None:
+    # A stand-in mlflow whose store refuses, as mlflow 3.17's file store does by default: found
+    # first on the path, so it shadows a real mlflow too.
+    pytester.makepyfile(
+        mlflow="""
+        def active_run():
+            return None
+
+        def start_run(**kwargs):
+            raise RuntimeError("the store is read-only\\nsecond line")
+        """
+    )
+    pytester.makepyfile(test_suite=SUITE)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--llmeval-mlflow")
+    assert result.ret == pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(
+        ["llmeval: --llmeval-mlflow: MLflow refused the metrics (the store is read-only); nothing logged"]
+    )
+
+
+def test_suite_metrics_reach_a_real_mlflow_store(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mlflow = pytest.importorskip("mlflow")  # not a dependency; tested where it is installed
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", (pytester.path / "mlruns").as_uri())
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    pytester.makepyfile(test_suite=SUITE)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--llmeval-mlflow")
+    assert result.ret == pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(["llmeval: 1 metrics logged to MLflow"])
+    (run,) = mlflow.search_runs(experiment_ids=["0"], output_format="list")
+    assert run.data.metrics == {"llmeval.answers.pass_rate": 0.8}
+    assert run.info.run_name == "pytest-llmeval"

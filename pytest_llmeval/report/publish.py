@@ -59,10 +59,14 @@ def log_to_mlflow(report: RunReport) -> str:
         metrics[f"llmeval.{suite.name}.pass_rate"] = suite.pass_rate
         for metric in suite.metrics:
             metrics[f"llmeval.{suite.name}.{metric.name}"] = metric.value
-    with mlflow.start_run(run_name="pytest-llmeval", nested=mlflow.active_run() is not None):
-        mlflow.log_metrics(metrics)
-        if report.git_commit:
-            mlflow.set_tag("git_commit", report.git_commit)
+    try:
+        with mlflow.start_run(run_name="pytest-llmeval", nested=mlflow.active_run() is not None):
+            mlflow.log_metrics(metrics)
+            if report.git_commit:
+                mlflow.set_tag("git_commit", report.git_commit)
+    except Exception as exc:  # a tracking server or store that refuses: say so, the run's verdict stands
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return f"llmeval: --llmeval-mlflow: MLflow refused the metrics ({reason[:300]}); nothing logged"
     return f"llmeval: {len(metrics)} metrics logged to MLflow"
 
 
