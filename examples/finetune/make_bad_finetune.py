@@ -22,11 +22,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_OUTPUT = REPO / ".llmeval" / "bad-finetune"
-# Measured on test_fluency.py (see README.md), noise in six of the 30 layers: at 0.25 x std the
-# copy still writes fluent English, but most answers are about something else ("This is a
-# perfect example of the slippery slope fallacy."): the way a bad fine-tune fails. At 0.1 or
-# 0.15 it is only a little worse than the original, at 0.3 its sentences start to break, and
-# from 0.6 on it writes word salad.
+# Noise in six of the 30 layers at 0.25 x std: measured on test_fluency.py, the copy passes 0.350 of the
+# cases against SmolLM2's 0.900 (README.md). It still writes English, but most answers drift off the
+# question, the way a bad fine-tune fails. Smaller scales hurt less; much larger ones give word salad.
 DEFAULT_LAYERS = (8, 9, 10, 11, 12, 13)
 DEFAULT_SCALE = 0.25
 DEFAULT_SEED = 0
