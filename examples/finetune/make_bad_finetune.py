@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[2]
 DEFAULT_OUTPUT = REPO / ".llmeval" / "bad-finetune"
 # Noise in six of the 30 layers at 0.25 x std: measured on test_fluency.py, the copy passes 0.350 of the
 # cases against SmolLM2's 0.900 (README.md). It still writes English, but most answers drift off the
-# question, the way a bad fine-tune fails. Smaller scales hurt less; much larger ones give word salad.
+# question, the way a bad fine-tune fails.
 DEFAULT_LAYERS = (8, 9, 10, 11, 12, 13)
 DEFAULT_SCALE = 0.25
 DEFAULT_SEED = 0
