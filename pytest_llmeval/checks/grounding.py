@@ -135,9 +135,7 @@ _DATE = re.compile(
 # Every date holds the "-MM-" of an ISO date or the start of a month's or weekday's name. Each
 # branch starts with a literal, so the search skips in C to the few places where one can start:
 # four times cheaper than _DATE, whose lookahead tries its branches at every digit and capital.
-_DATE_HINT = re.compile(
-    r"-\d\d-|Jan|Feb|Ma[ry]|Apr|Ju[nl]|Aug|Sep|Oct|Nov|Dec|Mon|Tue|Wed|Thu|Fri|Sat|Sun"
-)
+_DATE_HINT = re.compile(r"-\d\d-|Jan|Feb|Ma[ry]|Apr|Ju[nl]|Aug|Sep|Oct|Nov|Dec|Mon|Tue|Wed|Thu|Fri|Sat|Sun")
 # A straight double quote right after a digit is an inch mark (36"), not the start of a quotation.
 # Both branches start with the quote mark itself (the lookbehind comes after it) so that the search
 # jumps from quote mark to quote mark instead of trying every character.

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import random
+import re
 import time
 from pathlib import Path
 
@@ -125,6 +127,31 @@ def test_mojibake() -> None:
     assert "Janet" in found.evidence[0]
     assert mojibake("Janet’s ducks lay 16 eggs – café au lait, 5 €") is None
     assert mojibake("Grüße aus München, Ελλάδα, Москва, 東京") is None
+
+
+def test_mojibake_search_near_non_ascii_finds_what_a_full_search_finds() -> None:
+    from ftfy.badness import BADNESS_RE
+
+    from pytest_llmeval.checks.garbled import _mojibake_matches
+
+    # The window reasoning rests on ftfy's pattern: no match longer than the reach.
+    assert re._parser.parse(BADNESS_RE.pattern, BADNESS_RE.flags).getwidth()[1] < 8  # type: ignore[attr-defined]
+    pieces = [
+        "café".encode().decode("cp1252"),
+        "don’t".encode().decode("cp1252"),
+        "Привет".encode().decode("cp1252", errors="replace"),
+        " Ã© ",
+        "plain ascii text ",
+        "Grüße ",
+        "—",
+        "\n",
+    ]
+    rng = random.Random(3)
+    texts = [json.loads(line)["text"] for line in CORPUS.read_text(encoding="utf-8").splitlines()]
+    texts += ["".join(rng.choices(pieces, k=rng.randint(1, 40))) for _ in range(500)]
+    for text in texts:
+        full = [m.span() for m in BADNESS_RE.finditer(text)]
+        assert [m.span() for m in _mojibake_matches(text)] == full, text[:80]
 
 
 def test_script_switches() -> None:
