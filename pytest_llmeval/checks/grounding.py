@@ -340,13 +340,25 @@ def _is_number_word(low: str) -> bool:
     return "-" in low and all(p in _NUMBER_WORDS for p in low.split("-"))
 
 
-def _split_plain(out: list[_Lexeme], run: str, offset: int, attention: list[int]) -> None:
+def _split_plain(out: list[_Lexeme], run: str, words: list[str], offset: int, attention: list[int]) -> None:
     """Append a run of lowercase words that holds words with a meaning of their own as several lexemes.
 
     Number words always stand apart ("a dozen", "one hundred and five" with them); "is" or "times"
     only at the end of a run, the one place where a number can follow them. The positions of the
     lexemes that ``_lex`` must look at again go to ``attention``.
     """
+    if _NUMBER_WORDS.isdisjoint(words) and (len(words) < 2 or words[-2] not in ("multiplied", "divided")):
+        # The common case, "so the total is": only the last word stands apart.
+        last = len(run) - len(words[-1])
+        if len(words) > 1:
+            prefix = run[:last].rstrip()
+            if prefix in _ATTENTION:
+                attention.append(len(out))
+            out.append(_Lexeme("word", offset, offset + len(prefix), prefix, prefix, len(words) - 1))
+        if words[-1] in _ATTENTION:
+            attention.append(len(out))
+        out.append(_Lexeme("word", offset + last, offset + len(run), words[-1], words[-1]))
+        return
     matches = list(_PLAIN_WORDS.finditer(run))
     last = len(matches) - 1
     start = end = -1
@@ -421,7 +433,7 @@ def _lex(text: str) -> list[_Lexeme]:
                     attention.append(len(raw))
                 raw.append(_Lexeme("word", start, m.end(), token, token, len(words)))
             else:
-                _split_plain(raw, token, start, attention)
+                _split_plain(raw, token, words, start, attention)
         elif kind == "word":
             low = token.casefold()
             if low in _ATTENTION or "-" in low:
@@ -789,10 +801,13 @@ def _matches_result(span: list[_Lexeme], result: _Lexeme) -> float | None:
 
 
 def _distance(value: float, result: _Lexeme) -> float:
-    stated = [result.value, result.base]
+    """How far ``value`` is from the nearest reading of ``result`` (40% is 40 or 0.4)."""
+    distance = abs(value - result.value)
+    if result.base != result.value:
+        distance = min(distance, abs(value - result.base))
     if result.percent:
-        stated += [result.value / 100]
-    return min(abs(value - s) for s in stated)
+        distance = min(distance, abs(value - result.value / 100))
+    return distance
 
 
 def _correct(computed: float, result: _Lexeme) -> bool:
@@ -1192,7 +1207,15 @@ def _judge(reading: _Reading, source: _Reading) -> list[_Verdict]:
             break
     # "33.333...%, which rounds to 33%": whole numbers next to a computed fraction are its rounding.
     rounded = {_key(f(k)) for k in known if not k.is_integer() for f in (math.floor, math.ceil)}
-    return [_verdict(fact, source, known, implied, rounded) for fact in reading.facts]
+    verdicts: list[_Verdict] = []
+    for fact in reading.facts:
+        # Most numbers of a worked answer are results of right arithmetic: decided here, without a call.
+        equation = fact.equation
+        if equation is not None and equation.holds and fact.role == "result":
+            verdicts.append(_Verdict(fact, True, _SHOWN_RIGHT))
+        else:
+            verdicts.append(_verdict(fact, source, known, implied, rounded))
+    return verdicts
 
 
 def _one_step(
@@ -1204,19 +1227,27 @@ def _one_step(
     count (they would make any known number's neighbour "implied"); 2 and the constants that words
     imply (7 for "week") only multiply or divide: "5 a day" makes 35 a week, but 35 + 7 means nothing.
     """
+    # _key written out: this runs for every pair of a number and a candidate operand.
     for a in pool:
-        if a in (0.0, 1.0):
+        if a == 0.0 or a == 1.0:
             continue
         if a != 2.0:
-            for b in (_key(value - a), _key(a - value)):
+            for b in (value - a, a - value):
+                if not b.is_integer():
+                    b = round(b, 6)
                 if b in known and b not in excluded and b not in _UNIVERSAL and b not in constants:
                     return True
-        for quotient in (value / a, a / value if value else math.inf):
-            if math.isfinite(quotient):
-                b = _key(quotient)
-                if b in known and b not in excluded and b not in (0.0, 1.0):
-                    return True
+        for b in (value / a, a / value if value else math.inf):
+            if not b.is_integer():
+                if not math.isfinite(b):
+                    continue
+                b = round(b, 6)
+            if b in known and b not in excluded and b != 0.0 and b != 1.0:
+                return True
     return False
+
+
+_SHOWN_RIGHT = "shown arithmetic is right"
 
 
 def _verdict(
@@ -1231,7 +1262,7 @@ def _verdict(
         equation = fact.equation
         if fact.role == "result" and equation is not None and equation.computed is not None:
             if equation.holds:
-                return _Verdict(fact, True, "shown arithmetic is right")
+                return _Verdict(fact, True, _SHOWN_RIGHT)
             return _Verdict(fact, False, equation.wrong_by())
         if not source.values.isdisjoint(alternatives):
             return _Verdict(fact, True, "stated in the context")
@@ -1324,9 +1355,7 @@ def _facts_result(
     score = 1.0 - len(bad) / len(verdicts)
     claims_with_facts = len({v.fact.claim for v in verdicts})
     if not bad:
-        by_arithmetic = sum(
-            1 for v in verdicts if v.why in ("shown arithmetic is right", "computed in the output")
-        )
+        by_arithmetic = sum(1 for v in verdicts if v.why in (_SHOWN_RIGHT, "computed in the output"))
         how = f" ({by_arithmetic} by the output's own arithmetic)" if by_arithmetic else ""
         reason = f"all {len(verdicts)} facts in {claims_with_facts} claims are supported by the context{how}"
         return CheckResult(name, True, reason, 1.0, ())
