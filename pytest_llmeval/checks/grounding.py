@@ -644,11 +644,7 @@ def _evaluate(span: list[_Lexeme], readings: int) -> float | None:
             items.append((lex.text, 0.0))
         elif kind == "word" and len(lex.text) == 1 and _is_variable(lex):
             return None
-    if (
-        len(items) % 2
-        and all(kind == "n" for kind, _ in items[::2])
-        and all(kind in _FLAT_OPERATORS for kind, _ in items[1::2])
-    ):
+    if _FLAT.fullmatch("".join([kind for kind, _ in items])):
         return _flat_arithmetic(items)
     reader = _Arithmetic(items)
     try:
@@ -658,7 +654,7 @@ def _evaluate(span: list[_Lexeme], readings: int) -> float | None:
     return value if reader.pos == len(items) and math.isfinite(value) else None
 
 
-_FLAT_OPERATORS = frozenset("+-*/")
+_FLAT = re.compile(r"n(?:[-+*/]n)*")  # the kinds of items without parentheses or signs
 
 
 def _flat_arithmetic(items: list[tuple[str, float]]) -> float | None:
@@ -784,12 +780,8 @@ def _is_fraction(lexemes: list[_Lexeme]) -> bool:
 
 def _matches_result(span: list[_Lexeme], result: _Lexeme) -> float | None:
     """The value the arithmetic gives, under the reading of its ambiguous numbers that fits best."""
-    ambiguous = 0
-    for lex in span:
-        if lex.kind == "num":
-            ambiguous += _ambiguous(lex)
-        elif _is_variable(lex):
-            return None
+    # A span with a variable needs no test here: every reading of it evaluates to None.
+    ambiguous = sum(1 for lex in span if lex.kind == "num" and (lex.percent or lex.base != lex.value))
     best: float | None = None
     for mask in range(1 << min(ambiguous, 3)):
         value = _evaluate(span, mask)
@@ -1191,12 +1183,17 @@ def _judge(reading: _Reading, source: _Reading) -> list[_Verdict]:
     # being "implied" by some far-off pair. A newly accepted value can justify the next, so repeat
     # until nothing changes (few rounds in practice).
     no_values: set[float] = set()
+    local_numbers: dict[int, set[float]] = {}  # by claim: the numbers of it and the two before
     for _ in range(4):
         grew = False
         for fact, value in stated:
             if value in known:
                 continue
-            local = set().union(*(nearby.get(c, no_values) for c in range(fact.claim - 2, fact.claim + 1)))
+            local = local_numbers.get(fact.claim)
+            if local is None:
+                claim = fact.claim
+                local = nearby.get(claim - 2, no_values) | nearby.get(claim - 1, no_values) | nearby[claim]
+                local_numbers[claim] = local
             own = circular.get(value, no_values)
             pool = ((local & known) | source.stated) - source.constants - own - {value}
             if _one_step(fact.value, pool, known, own, source.constants):
