@@ -1207,8 +1207,8 @@ def _judge(reading: _Reading, source: _Reading) -> list[_Verdict]:
     verdicts: list[_Verdict] = []
     for fact in reading.facts:
         # Most numbers of a worked answer are results of right arithmetic: decided here, without a call.
-        equation = fact.equation
-        if equation is not None and equation.holds and fact.role == "result":
+        owner = fact.equation
+        if owner is not None and owner.holds and fact.role == "result":
             verdicts.append(_Verdict(fact, True, _SHOWN_RIGHT))
         else:
             verdicts.append(_verdict(fact, source, known, implied, rounded))
