@@ -781,7 +781,7 @@ def _is_fraction(lexemes: list[_Lexeme]) -> bool:
 def _matches_result(span: list[_Lexeme], result: _Lexeme) -> float | None:
     """The value the arithmetic gives, under the reading of its ambiguous numbers that fits best."""
     # A span with a variable needs no test here: every reading of it evaluates to None.
-    ambiguous = sum(1 for lex in span if lex.kind == "num" and (lex.percent or lex.base != lex.value))
+    ambiguous = sum(map(_ambiguous, span))
     best: float | None = None
     for mask in range(1 << min(ambiguous, 3)):
         value = _evaluate(span, mask)
