@@ -154,11 +154,11 @@ _TOKEN = re.compile(
     r"(?=\S)"
     r"(?P<plain>(?:[a-z]{2,}+|a\b)(?:['\u2019][a-z]++)?+(?:[ \t]++(?:[a-z]{2,}+|a\b)(?:['\u2019][a-z]++)?+)*"
     r"(?![\w\-/'\u2019]))"
-    r"|(?P<word>[^\W\d_]+(?:['\u2019][^\W\d_]+)*(?:[-/][^\W\d_]+)*)"
+    r"|(?P<word>[^\W\d_]++(?:['\u2019][^\W\d_]++)*+(?:[-/][^\W\d_]++)*+)"
     r"|(?=[\d$.])(?:"
     r"(?P<mixed>\b\d+[ \t]+\d+/\d+\b)"  # "3 1/2"
     r"|(?P<num>\$\s?\d{1,3}(?:[ \u202f]\d{3})+(?![\d,])(?:\.\d+)?"  # "$350 000"
-    r"|(?:\$\s?)?(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?(?:\s?(?:%|percent\b|per\s?cent\b))?"
+    r"|(?:\$\s?)?+(?:\d{1,3}(?:,\d{3})++(?!\d)|\d++)(?:\.\d++)?+(?:\s?(?:%|percent\b|per\s?cent\b))?+"
     r"|(?:\$\s?)?\.\d+(?:\s?%)?))"
     r"|(?=[-/])(?P<joint>(?<=[\d%])[-/](?=[^\W\d_]{2}))"  # "30-minute", "$10/hour": no operator
     r"|(?P<op>[-+*/\u00d7\u00f7\u2013\u2212])|(?P<eq>=)|(?P<open>\()|(?P<close>\))|(?P<other>[:%,]|#++)"
@@ -238,11 +238,15 @@ class _Fact:
     base: float = 0.0
     key: float = 0.0  # _key(value) and _key(base), asked for many times
     base_key: float = 0.0
-    date: tuple[int | None, int | None, int | None, int | None] = (None, None, None, None)
     percent: bool = False
-    fraction: float | None = None  # the value of "3/4" for its 3 and its 4
     role: str = "stated"  # stated, operand, result, algebra
     equation: _Equation | None = None
+    fraction: float | None = None  # the value of "3/4" for its 3 and its 4
+    date: tuple[int | None, int | None, int | None, int | None] = (None, None, None, None)
+    # The verdict, set by ``_judge`` on the facts of the output it judges: kept on the fact rather
+    # than in an object of its own, one fewer allocation for each of a long output's numbers.
+    supported: bool = False
+    why: str = ""
 
 
 @dataclass
@@ -906,7 +910,8 @@ def _read(text: str, *, for_source: bool = False) -> _Reading:
                     continue
             if lex.claim in algebra and (owner is None or owner.computed is None or role != "result"):
                 role = "algebra"
-            key = _key(lex.value)
+            value = lex.value
+            key = value if value.is_integer() else round(value, 6)  # _key written out: every number
             fact = _Fact(
                 "number",
                 lex.text,
@@ -917,9 +922,9 @@ def _read(text: str, *, for_source: bool = False) -> _Reading:
                 lex.base,
                 key,
                 key if lex.base == lex.value else _key(lex.base),
-                percent=lex.percent,
-                role=role,
-                equation=owner,
+                lex.percent,
+                role,
+                owner,
             )
             if index + 1 < len(lexemes) and lexemes[index + 1].text == "/":
                 if _is_fraction(lexemes[index : index + 3]):
@@ -1130,14 +1135,8 @@ def _source_values(lexemes: list[_Lexeme], words: set[str]) -> tuple[set[float],
 # Judging facts against a source
 
 
-@dataclass(slots=True)
-class _Verdict:
-    fact: _Fact
-    supported: bool
-    why: str
-
-
-def _judge(reading: _Reading, source: _Reading) -> list[_Verdict]:
+def _judge(reading: _Reading, source: _Reading) -> list[_Fact]:
+    """The facts of ``reading``, each with its verdict against ``source`` (``supported`` and ``why``)."""
     known = set(source.values)
     # The operands behind each computed value: "11 * 2 = 22" must not make 11 "one step from 22"
     # in turn, unless 22 is also known some other way. Kept as the operands every computation of a
@@ -1201,15 +1200,14 @@ def _judge(reading: _Reading, source: _Reading) -> list[_Verdict]:
             break
     # "33.333...%, which rounds to 33%": whole numbers next to a computed fraction are its rounding.
     rounded = {_key(f(k)) for k in known if not k.is_integer() for f in (math.floor, math.ceil)}
-    verdicts: list[_Verdict] = []
     for fact in reading.facts:
         # Most numbers of a worked answer are results of right arithmetic: decided here, without a call.
         owner = fact.equation
         if owner is not None and owner.holds and fact.role == "result":
-            verdicts.append(_Verdict(fact, True, _SHOWN_RIGHT))
+            fact.supported, fact.why = True, _SHOWN_RIGHT
         else:
-            verdicts.append(_verdict(fact, source, known, implied, rounded))
-    return verdicts
+            fact.supported, fact.why = _verdict(fact, source, known, implied, rounded)
+    return reading.facts
 
 
 def _one_step(
@@ -1246,7 +1244,7 @@ _SHOWN_RIGHT = "shown arithmetic is right"
 
 def _verdict(
     fact: _Fact, source: _Reading, known: set[float], implied: set[float], rounded: set[float]
-) -> _Verdict:
+) -> tuple[bool, str]:
     if fact.kind == "number":
         value = fact.key
         # A tuple, tested with isdisjoint: no set to build for each of a long output's numbers.
@@ -1256,39 +1254,39 @@ def _verdict(
         equation = fact.equation
         if fact.role == "result" and equation is not None and equation.computed is not None:
             if equation.holds:
-                return _Verdict(fact, True, _SHOWN_RIGHT)
-            return _Verdict(fact, False, equation.wrong_by())
+                return (True, _SHOWN_RIGHT)
+            return (False, equation.wrong_by())
         if not source.values.isdisjoint(alternatives):
-            return _Verdict(fact, True, "stated in the context")
+            return (True, "stated in the context")
         if fact.role == "algebra":
-            return _Verdict(fact, True, "part of the output's algebra (not checked)")
+            return (True, "part of the output's algebra (not checked)")
         if fact.fraction is not None and _key(fact.fraction) in known:
-            return _Verdict(fact, True, "part of a fraction the context gives")
+            return (True, "part of a fraction the context gives")
         if not known.isdisjoint(alternatives):
             how = "one step from the context's numbers" if value in implied else "computed in the output"
-            return _Verdict(fact, True, how)
+            return (True, how)
         if fact.role == "stated" and value in rounded:
-            return _Verdict(fact, True, "a rounded value computed in the output")
+            return (True, "a rounded value computed in the output")
         if fact.role == "operand":
-            return _Verdict(fact, False, "an operand the context does not give and no step computes")
-        return _Verdict(fact, False, "not in the context and no shown computation gives it")
+            return (False, "an operand the context does not give and no step computes")
+        return (False, "not in the context and no shown computation gives it")
     if fact.kind == "name":
         parts = [_bare(p.casefold()) for p in _NAME_PARTS.split(fact.text) if p]
         parts = [p for p in parts if p.rstrip(".") not in _TITLES and p not in _CONNECTORS]
         missing = [p for p in parts if not _known_word(p, source.words)]
         if not missing:
-            return _Verdict(fact, True, "named in the context")
+            return (True, "named in the context")
         if fact.text.isupper() and 1 < len(fact.text) <= 5 and fact.text.casefold() in source.initials:
-            return _Verdict(fact, True, "an abbreviation of words in the context")
-        return _Verdict(fact, False, "a name the context does not mention")
+            return (True, "an abbreviation of words in the context")
+        return (False, "a name the context does not mention")
     if fact.kind == "date":
         if any(_date_within(fact.date, known_date) for known_date in source.dates):
-            return _Verdict(fact, True, "a date of the context")
-        return _Verdict(fact, False, "a date the context does not give")
+            return (True, "a date of the context")
+        return (False, "a date the context does not give")
     inner = _norm(fact.text[1:-1]).strip(" .,;:!?")
     if inner and inner in source.normalized:
-        return _Verdict(fact, True, "quoted from the context")
-    return _Verdict(fact, False, "a quote the context does not contain")
+        return (True, "quoted from the context")
+    return (False, "a quote the context does not contain")
 
 
 def _known_word(word: str, words: set[str]) -> bool:
@@ -1338,35 +1336,32 @@ def _shorten(text: str, limit: int = _EVIDENCE_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _facts_result(
-    name: str, reading: _Reading, verdicts: list[_Verdict], min_supported: float
-) -> CheckResult:
-    if not verdicts:
+def _facts_result(name: str, reading: _Reading, judged: list[_Fact], min_supported: float) -> CheckResult:
+    if not judged:
         return CheckResult(
             name, True, "no checkable facts (numbers, dates, names, quotes) in the output", 1.0, ()
         )
-    bad = [v for v in verdicts if not v.supported]
-    score = 1.0 - len(bad) / len(verdicts)
-    claims_with_facts = len({v.fact.claim for v in verdicts})
+    bad = [fact for fact in judged if not fact.supported]
+    score = 1.0 - len(bad) / len(judged)
+    claims_with_facts = len({fact.claim for fact in judged})
     if not bad:
-        by_arithmetic = sum(1 for v in verdicts if v.why in (_SHOWN_RIGHT, "computed in the output"))
+        by_arithmetic = sum(1 for fact in judged if fact.why in (_SHOWN_RIGHT, "computed in the output"))
         how = f" ({by_arithmetic} by the output's own arithmetic)" if by_arithmetic else ""
-        reason = f"all {len(verdicts)} facts in {claims_with_facts} claims are supported by the context{how}"
+        reason = f"all {len(judged)} facts in {claims_with_facts} claims are supported by the context{how}"
         return CheckResult(name, True, reason, 1.0, ())
     items: list[str] = []
     evidence: list[str] = []
-    for verdict in bad:
-        fact = verdict.fact
+    for fact in bad:
         claim = reading.claims[fact.claim] if reading.claims else (0, len(reading.text))
         if len(evidence) < _EVIDENCE_ITEMS:
             evidence.append(_window(reading.text, fact.start, fact.end, claim))
         if len(items) < _REASON_ITEMS:
             claim_text = _shorten(reading.text[claim[0] : min(claim[1], claim[0] + 4 * _EVIDENCE_CHARS)])
-            items.append(f"{_shorten(fact.text)!r} ({verdict.why}) in {claim_text!r}")
+            items.append(f"{_shorten(fact.text)!r} ({fact.why}) in {claim_text!r}")
     more = f"; and {len(bad) - _REASON_ITEMS} more" if len(bad) > _REASON_ITEMS else ""
-    unsupported_claims = len({v.fact.claim for v in bad})
+    unsupported_claims = len({fact.claim for fact in bad})
     reason = (
-        f"{len(bad)} of {len(verdicts)} facts in {unsupported_claims} of {claims_with_facts} claims are not "
+        f"{len(bad)} of {len(judged)} facts in {unsupported_claims} of {claims_with_facts} claims are not "
         f"supported by the context: " + "; ".join(items[:_REASON_ITEMS]) + more
     )
     return CheckResult(name, score >= min_supported, reason, score, tuple(evidence))
@@ -1434,8 +1429,8 @@ def grounded_in(
 
 def _grounded_by_facts(output: str, context: str, min_supported: float) -> CheckResult:
     reading = _read(output)
-    verdicts = _judge(reading, _source(context))
-    return _facts_result("grounded_in", reading, verdicts, min_supported)
+    judged = _judge(reading, _source(context))
+    return _facts_result("grounded_in", reading, judged, min_supported)
 
 
 @lru_cache(maxsize=16)
@@ -1468,7 +1463,7 @@ def consistent(output: str, samples: Sequence[str], *, min_agreement: float = 0.
     backing = [0] * len(reading.claims)
     for sample in texts:
         source = _read(sample, for_source=True)
-        unsupported = {v.fact.claim for v in _judge(reading, source) if not v.supported}
+        unsupported = {fact.claim for fact in _judge(reading, source) if not fact.supported}
         sample_words = {_bare(w) for w in source.words}
         for index, _ in claims:
             words = claim_words[index]
