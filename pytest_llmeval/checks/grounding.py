@@ -150,16 +150,18 @@ _PLAIN_WORDS = re.compile(_PLAIN_WORD)
 # their first character: with Python's backtracking engine that makes tokenizing several times faster.
 # For the same reason the pattern starts by rejecting whitespace, and a run of plain words gives back
 # whole words only (possessive quantifiers): a shorter word is never followed by what the run needs.
+# Other words come after the numbers because testing a digit against a Unicode letter class is slow,
+# and their first characters differ, so the order changes no token.
 _TOKEN = re.compile(
     r"(?=\S)"
     r"(?P<plain>(?:[a-z]{2,}+|a\b)(?:['\u2019][a-z]++)?+(?:[ \t]++(?:[a-z]{2,}+|a\b)(?:['\u2019][a-z]++)?+)*"
     r"(?![\w\-/'\u2019]))"
-    r"|(?P<word>[^\W\d_]++(?:['\u2019][^\W\d_]++)*+(?:[-/][^\W\d_]++)*+)"
     r"|(?=[\d$.])(?:"
-    r"(?P<mixed>\b\d+[ \t]+\d+/\d+\b)"  # "3 1/2"
+    r"(?P<mixed>\b\d++[ \t]++\d++/\d++\b)"  # "3 1/2"
     r"|(?P<num>\$\s?\d{1,3}(?:[ \u202f]\d{3})+(?![\d,])(?:\.\d+)?"  # "$350 000"
     r"|(?:\$\s?)?+(?:\d{1,3}(?:,\d{3})++(?!\d)|\d++)(?:\.\d++)?+(?:\s?(?:%|percent\b|per\s?cent\b))?+"
     r"|(?:\$\s?)?\.\d+(?:\s?%)?))"
+    r"|(?P<word>[^\W\d_]++(?:['\u2019][^\W\d_]++)*+(?:[-/][^\W\d_]++)*+)"
     r"|(?=[-/])(?P<joint>(?<=[\d%])[-/](?=[^\W\d_]{2}))"  # "30-minute", "$10/hour": no operator
     r"|(?P<op>[-+*/\u00d7\u00f7\u2013\u2212])|(?P<eq>=)|(?P<open>\()|(?P<close>\))|(?P<other>[:%,]|#++)"
 )
@@ -1180,6 +1182,8 @@ def _judge(reading: _Reading, source: _Reading) -> list[_Fact]:
     # until nothing changes (few rounds in practice).
     no_values: set[float] = set()
     local_numbers: dict[int, set[float]] = {}  # by claim: the numbers of it and the two before
+    constants = source.constants
+    plain_stated = source.stated - constants  # the context's own numbers, in every pool
     for _ in range(4):
         grew = False
         for fact, value in stated:
@@ -1191,8 +1195,11 @@ def _judge(reading: _Reading, source: _Reading) -> list[_Fact]:
                 local = nearby.get(claim - 2, no_values) | nearby.get(claim - 1, no_values) | nearby[claim]
                 local_numbers[claim] = local
             own = circular.get(value, no_values)
-            pool = ((local & known) | source.stated) - source.constants - own - {value}
-            if _one_step(fact.value, pool, known, own, source.constants):
+            pool = ((local & known) - constants) | plain_stated  # a new set: free to change below
+            if own:
+                pool -= own
+            pool.discard(value)
+            if _one_step(fact.value, pool, known, own, constants):
                 known.add(value)
                 implied.add(value)
                 grew = True
