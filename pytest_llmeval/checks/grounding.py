@@ -294,10 +294,12 @@ def _claim_spans(text: str) -> list[tuple[int, int]]:
             word = text[max(space + 1, start) : dot].casefold()
             if word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
                 continue
-        span = _strip_span(text, start, match.end())
-        if span[0] < dot:
-            spans.append(span)
-        start = match.end()
+        end = match.end()
+        part = text[start:end].lstrip()  # _strip_span written out: this runs for every claim
+        first = end - len(part)
+        if first < dot:
+            spans.append((first, first + len(part.rstrip())))
+        start = end
     span = _strip_span(text, start, len(text))
     if span[0] < span[1]:
         spans.append(span)
@@ -1148,8 +1150,11 @@ def _judge(reading: _Reading, source: _Reading) -> list[_Fact]:
         if equation.holds:
             operands = {_key(operand.value) for operand in equation.operands}
             for number in equation.rhs or [equation.result]:
-                values = [number.value, number.base] + ([number.value / 100] if number.percent else [])
-                for result in {_key(v) for v in values}:
+                value, base = number.value, number.base
+                results = {_key(value)} if base == value else {_key(value), _key(base)}
+                if number.percent:
+                    results.add(_key(value / 100))
+                for result in results:
                     known.add(result)
                     shared[result] = shared[result] & operands if result in shared else set(operands)
     circular: dict[float, set[float]] = {}
@@ -1163,10 +1168,12 @@ def _judge(reading: _Reading, source: _Reading) -> list[_Fact]:
     for fact in reading.facts:
         if fact.kind == "number":
             value = fact.key
-            if fact.claim in nearby:
-                nearby[fact.claim].update((value, fact.base_key))
-            else:
+            numbers = nearby.get(fact.claim)
+            if numbers is None:
                 nearby[fact.claim] = {value, fact.base_key}
+            else:
+                numbers.add(value)
+                numbers.add(fact.base_key)
             # Solving for x is the output's own reasoning, which these rules cannot follow: its
             # numbers are taken as given (and can justify later steps), and only its names, dates
             # and quotes are checked.
@@ -1207,13 +1214,20 @@ def _judge(reading: _Reading, source: _Reading) -> list[_Fact]:
             break
     # "33.333...%, which rounds to 33%": whole numbers next to a computed fraction are its rounding.
     rounded = {_key(f(k)) for k in known if not k.is_integer() for f in (math.floor, math.ceil)}
+    by_text: dict[tuple[str, str], tuple[bool, str]] = {}  # the verdicts of names, dates and quotes
     for fact in reading.facts:
         # Most numbers of a worked answer are results of right arithmetic: decided here, without a call.
         owner = fact.equation
         if owner is not None and owner.holds and fact.role == "result":
             fact.supported, fact.why = True, _SHOWN_RIGHT
-        else:
+        elif fact.kind == "number":
             fact.supported, fact.why = _verdict(fact, source, known, implied, rounded)
+        else:
+            # A name, date or quote is judged by its text alone, and an output repeats the same few.
+            verdict = by_text.get((fact.kind, fact.text))
+            if verdict is None:
+                verdict = by_text[fact.kind, fact.text] = _verdict(fact, source, known, implied, rounded)
+            fact.supported, fact.why = verdict
     return reading.facts
 
 
