@@ -1437,8 +1437,7 @@ def grounded_in(
     # Reading a megabyte allocates about a million objects, none in a cycle, and the cycle
     # collector would walk all of them again and again as they pile up: a third of the time on a
     # long output. It is paused while the work runs in a call of its own, so that the objects are
-    # freed by reference counting before it resumes. (try/finally, not a context manager: a short
-    # output costs less than a millisecond, and the generator of one would be a visible part of it.)
+    # freed by reference counting before it resumes.
     collecting = gc.isenabled()
     gc.disable()
     try:
