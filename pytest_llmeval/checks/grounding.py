@@ -65,6 +65,7 @@ _ORDINALS = {
     "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
     "ninth": 9, "tenth": 10, "twelfth": 12, "twentieth": 20, "hundredth": 100, "half": 2, "quarter": 4,
 }  # fmt: skip
+_ORDINAL_FORMS = frozenset(_ORDINALS) | {word + "s" for word in _ORDINALS}  # "third", "thirds"
 # Numbers a solution may use without the source writing them, because a word in the source implies
 # them: "a week" lets an answer multiply by 7. Only words present in the source unlock their numbers.
 _UNIT_CONSTANTS: dict[str, tuple[float, ...]] = {
@@ -822,7 +823,7 @@ def _read(text: str, *, for_source: bool = False) -> _Reading:
     def claim_of(offset: int) -> int:
         return max(bisect.bisect_right(claim_starts, offset) - 1, 0)
 
-    dates = []
+    dates: list[tuple[int | None, int | None, int | None, int | None]] = []
     for m in _QUOTE.finditer(text):
         taken.append((m.start(), m.end()))
         facts.append(_Fact("quote", m.group(0), m.start(), m.end(), claim_of(m.start())))
@@ -837,6 +838,8 @@ def _read(text: str, *, for_source: bool = False) -> _Reading:
     taken.sort()
 
     lexemes = _lex(text)
+    if for_source:
+        return _source_reading(text, claims, lexemes, dates)
     algebra, signs, candidates = _mark_claims(lexemes, claims)
     equations: list[_Equation] = []
     roles: dict[int, tuple[str, _Equation | None]] = {}
@@ -875,9 +878,6 @@ def _read(text: str, *, for_source: bool = False) -> _Reading:
             for number in equation.rhs:
                 roles[id(number)] = ("result", equation)  # "= 8 + 18": restates the left side, checked
 
-    words: set[str] = set()
-    if for_source:
-        words = _source_words(lexemes)
     taken_lexemes = _indices_within(lexemes, taken)
     run: list[_Lexeme] = []
     # A gap between two candidates is a lexeme that ends a name.
@@ -942,20 +942,29 @@ def _read(text: str, *, for_source: bool = False) -> _Reading:
         facts.extend(_names(text, run))
     facts.sort(key=attrgetter("start"))
 
-    reading = _Reading(text, claims, facts, equations, words, _norm(text) if for_source else "")
-    if for_source:
-        # "Monday through Friday" names the days between too.
-        weekdays = sorted({d[3] for d in dates if d[3] is not None})
-        if len(weekdays) >= 2:
-            dates.extend((None, None, None, day) for day in range(weekdays[0], weekdays[-1] + 1))
-        if "weekend" in words or "weekends" in words:
-            dates.extend((None, None, None, day) for day in (5, 6))
-        reading.dates = dates
-        reading.stated, reading.constants = _source_values(lexemes, words)
-        reading.values = reading.stated | reading.constants
-        reading.initials = "".join(
-            word[0] for lex in lexemes if lex.kind == "word" for word in lex.low.split()
-        )
+    return _Reading(text, claims, facts, equations, set(), "")
+
+
+def _source_reading(
+    text: str,
+    claims: list[tuple[int, int]],
+    lexemes: list[_Lexeme],
+    dates: list[tuple[int | None, int | None, int | None, int | None]],
+) -> _Reading:
+    """What judging against a source needs: its numbers, words, dates and text. A source's own
+    facts and arithmetic are never judged, so they are not worked out (half the cost of a context)."""
+    words = _source_words(lexemes)
+    reading = _Reading(text, claims, [], [], words, _norm(text))
+    # "Monday through Friday" names the days between too.
+    weekdays = sorted({d[3] for d in dates if d[3] is not None})
+    if len(weekdays) >= 2:
+        dates.extend((None, None, None, day) for day in range(weekdays[0], weekdays[-1] + 1))
+    if "weekend" in words or "weekends" in words:
+        dates.extend((None, None, None, day) for day in (5, 6))
+    reading.dates = dates
+    reading.stated, reading.constants = _source_values(lexemes, words)
+    reading.values = reading.stated | reading.constants
+    reading.initials = "".join(word[0] for lex in lexemes if lex.kind == "word" for word in lex.low.split())
     return reading
 
 
@@ -967,7 +976,10 @@ def _source_words(lexemes: list[_Lexeme]) -> set[str]:
             words.update(lex.text.casefold().replace("-", " ").split())  # "three dozen" still says "dozen"
         elif lex.kind == "word":
             if lex.words > 1:
-                words.update(_bare(part) for part in lex.low.split())
+                if "'" in lex.low or "\u2019" in lex.low:
+                    words.update(_bare(part) for part in lex.low.split())
+                else:
+                    words.update(lex.low.split())  # no possessive: _bare would keep every word as it is
             elif "-" in lex.low or "/" in lex.low:
                 words.update(_bare(part) for part in re.split(r"[-/]", lex.low))
             words.add(_bare(lex.low))
@@ -1118,6 +1130,8 @@ def _source_values(lexemes: list[_Lexeme], words: set[str]) -> tuple[set[float],
                 stated.add(_key(lex.value / nxt.value))
         elif lex.kind == "word":
             for word in lex.low.split():
+                if word not in _ORDINAL_FORMS and "-" not in word:
+                    continue  # most words: no ordinal, no "two-thirds"
                 parts = word.split("-")
                 for part in parts:
                     stem = part[:-1] if part.endswith("s") and part[:-1] in _ORDINALS else part
@@ -1128,8 +1142,8 @@ def _source_values(lexemes: list[_Lexeme], words: set[str]) -> tuple[set[float],
                     constants.update(
                         _key(v) for v in (numerator, numerator / _ORDINALS[parts[1].rstrip("s")])
                     )
-    for word in words:
-        constants.update(_key(v) for v in _UNIT_CONSTANTS.get(word, ()))
+    for word in words & _UNIT_CONSTANTS.keys():
+        constants.update(_key(v) for v in _UNIT_CONSTANTS[word])
     if any(lex.text == "%" or lex.percent for lex in lexemes):
         constants.add(_key(100))
     return stated, constants - stated
