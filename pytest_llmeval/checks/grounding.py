@@ -254,7 +254,10 @@ class _Fact:
 
 @dataclass
 class _Reading:
-    """What a text says that can be checked: its claims, facts, equations and vocabulary."""
+    """What a text says that can be checked: its claims, facts, equations and vocabulary.
+
+    An output's reading has facts and equations; a source's (``_source_reading``) has none, and
+    instead the words, numbers, dates and text that the output's facts are judged against."""
 
     text: str
     claims: list[tuple[int, int]]
