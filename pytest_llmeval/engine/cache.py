@@ -162,7 +162,14 @@ class CachedEngine:
         )
 
     def key(self, kind: str, request: object) -> str:
-        payload = {"fingerprint": self._fingerprint, "kind": kind, "request": _canonical(request)}
+        payload: dict[str, Any] = {
+            "fingerprint": self._fingerprint,
+            "kind": kind,
+            "request": _canonical(request),
+        }
+        version = _answer_version(kind, request)
+        if version > 1:  # version 1 keys have no version, so answers stored before it stay found
+            payload["version"] = version
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
     def _answer(
@@ -258,6 +265,20 @@ class CachedEngine:
         data = asdict(result)  # type: ignore[call-overload]
         data.pop("timing", None)  # this run's speed, not part of the answer
         _write_atomically(path, json.dumps({"schema": CACHE_SCHEMA, "result": data}))
+
+
+# Raised when the way an engine computes a kind of answer changes, so that what an older,
+# faulty computation stored is never served again (version 1 is the original key, which has no
+# version). 2: transformers-backend loglikelihoods could depend on their batch mates (a token
+# below a scored one could run before it in a sliced forward pass), and seeded samples are now
+# drawn from a generator of each request's own instead of one shared by the batch.
+_ANSWER_VERSIONS = {"loglikelihood": 2, "rolling": 2, "sampled": 2}
+
+
+def _answer_version(kind: str, request: object) -> int:
+    if isinstance(request, GenerationRequest) and not request.spec.greedy:
+        kind = "sampled"
+    return _ANSWER_VERSIONS.get(kind, 1)
 
 
 def _write_atomically(path: Path, text: str) -> None:

@@ -213,6 +213,7 @@ class TransformersEngine:
         max_length: int | None = None,
         cache_root: Path | None = None,
         lora: str | None = None,
+        max_logits_bytes: int = _LOGITS_BUDGET_BYTES,
     ) -> None:
         # Path problems are found before torch is imported: a typo costs milliseconds, not seconds.
         source = resolve_model(model, cache_root or default_cache_root())
@@ -225,6 +226,7 @@ class TransformersEngine:
         self._device = _resolve_device(device)
         self._dtype = _resolve_dtype(dtype, self._device)
         self._max_batch_tokens = max_batch_tokens
+        self._max_logits_bytes = max_logits_bytes
         try:
             # Typed as Any: the engine works with every tokenizer and causal LM class alike.
             self._tokenizer: Any = cast(Any, AutoTokenizer.from_pretrained(source.load_path))
@@ -302,60 +304,72 @@ class TransformersEngine:
         for index, request in enumerate(requests):
             by_spec[request.spec].append(index)
         for spec, indices in by_spec.items():
-            for batch in self._generation_batches(spec, indices, encoded):
+            for limit, batch in self._generation_batches(spec, indices, encoded):
                 prompts = [encoded[i] for i in batch]
-                for i, result in zip(batch, self._generate_batch(prompts, spec), strict=True):
+                for i, result in zip(batch, self._generate_batch(prompts, spec, limit), strict=True):
                     results[i] = result
         return [r for r in results if r is not None]
 
     def _generation_batches(
         self, spec: GenerationSpec, indices: list[int], encoded: list[list[int]]
-    ) -> Iterator[list[int]]:
-        # A seeded sample must not depend on which other prompts share its batch, so it runs alone.
-        if not spec.greedy and spec.seed is not None:
-            yield from ([i] for i in indices)
-            return
-        ordered = sorted(indices, key=lambda i: -len(encoded[i]))  # longest first: padding stays small
-        batch: list[int] = []
-        for i in ordered:
-            width = len(encoded[batch[0]] if batch else encoded[i]) + spec.max_tokens
-            if batch and (
-                (len(batch) + 1) * spec.n * width > self._max_batch_tokens or len(batch) >= _MAX_ROWS
-            ):
-                yield batch
-                batch = []
-            batch.append(i)
-        if batch:
-            yield batch
+    ) -> Iterator[tuple[int, list[int]]]:
+        """Batches of request indices, each with the number of new tokens its rows may take.
 
-    def _generate_batch(self, prompts: list[list[int]], spec: GenerationSpec) -> list[GenerationResult]:
+        A prompt near the model's maximum length may take fewer than ``max_tokens``; it is batched
+        only with prompts of the same limit, so a long batch mate never shortens an answer.
+        """
+        limits: dict[int, list[int]] = defaultdict(list)
+        for i in indices:
+            limits[min(spec.max_tokens, self._max_length - len(encoded[i]))].append(i)
+        for limit, group in limits.items():
+            ordered = sorted(group, key=lambda i: -len(encoded[i]))  # longest first: padding stays small
+            batch: list[int] = []
+            for i in ordered:
+                width = len(encoded[batch[0]] if batch else encoded[i]) + limit
+                if batch and (
+                    (len(batch) + 1) * spec.n * width > self._max_batch_tokens
+                    or (len(batch) + 1) * spec.n > _MAX_ROWS
+                ):
+                    yield limit, batch
+                    batch = []
+                batch.append(i)
+            if batch:
+                yield limit, batch
+
+    def _generate_batch(
+        self, prompts: list[list[int]], spec: GenerationSpec, limit: int
+    ) -> list[GenerationResult]:
         torch = self._torch
-        from transformers import GenerationConfig
+        from transformers import GenerationConfig, LogitsProcessorList
 
+        from .sampling import RowSampler, row_seed
+
+        # Each sample is its own row (request-major), so sampling needs no num_return_sequences.
+        rows = [(prompt, j) for prompt in prompts for j in range(spec.n)]
         width = max(len(p) for p in prompts)
         pad = self._tokenizer.pad_token_id
-        input_ids = torch.tensor([[pad] * (width - len(p)) + p for p in prompts], device=self._device)
+        input_ids = torch.tensor([[pad] * (width - len(p)) + p for p, _ in rows], device=self._device)
         attention = torch.tensor(
-            [[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=self._device
+            [[0] * (width - len(p)) + [1] * len(p) for p, _ in rows], device=self._device
         )
+        # Decoding is greedy; a sampled spec draws each token in RowSampler, with a generator per row.
+        processors = LogitsProcessorList()
+        if not spec.greedy:
+            seeds = [row_seed(spec.seed, p, j) for p, j in rows]
+            processors.append(RowSampler(seeds, spec.temperature, spec.top_p))
         config = GenerationConfig(  # type: ignore[no-untyped-call]
-            max_new_tokens=min(spec.max_tokens, self._max_length - width),
-            do_sample=not spec.greedy,
-            temperature=spec.temperature if not spec.greedy else None,
-            top_p=spec.top_p if not spec.greedy else None,
-            top_k=0 if not spec.greedy else None,
-            num_return_sequences=spec.n,
+            max_new_tokens=limit,
+            do_sample=False,
             stop_strings=list(spec.stop) or None,
             pad_token_id=pad,
             eos_token_id=sorted(self._eos_ids),
         )
-        if spec.seed is not None:
-            torch.manual_seed(spec.seed)
         with torch.inference_mode():
             output = self._model.generate(
                 input_ids=input_ids,
                 attention_mask=attention,
                 generation_config=config,
+                logits_processor=processors,
                 tokenizer=self._tokenizer if spec.stop else None,
             )
         new_tokens = output[:, width:].tolist()
@@ -474,12 +488,13 @@ class TransformersEngine:
     def _score_rows(self, rows: list[list[_Unit]]) -> None:
         """Score every item of the units laid out in ``rows``, in one batch.
 
-        A row is left padding, then the tokens of its units that no item scores, then those that
-        some item does, so every scored position sits in the last columns and the model computes
-        logits for those columns only. Column order does not matter to the model otherwise: a
-        token's position id is its depth in the tree, and the mask lets it see exactly the tokens
-        above it in its unit (its own sequence so far) and itself. A padding token sees only
-        itself, so no query has nothing to attend to.
+        A row is left padding, then the tokens of its units that no item scores and that lie
+        below no scored token, then the rest, so every scored position sits in the last columns
+        and the model computes logits for those columns only. A token's position id is its depth
+        in the tree, and the mask lets it see exactly the tokens above it in its unit (its own
+        sequence so far) and itself; those always sit to its left, which is what running the
+        columns in slices over a KV cache needs. A padding token sees only itself, so no query
+        has nothing to attend to.
         """
         torch = self._torch
         pad = self._tokenizer.pad_token_id
@@ -496,20 +511,29 @@ class TransformersEngine:
         for r, row in enumerate(rows):
             real = sum(len(u.tokens) for u in row)
             padding = width - real
-            order: list[int] = []  # row preorder indices in column order, after the padding
-            tail: list[tuple[int, int, _Scored]] = []
+            head: list[int] = []  # row preorder indices of tokens that need no logits
+            tail: list[int] = []  # scored tokens and every token below one, in preorder
+            scored: list[tuple[int, int, _Scored]] = []
             offset = 0
             for unit in row:
                 marked = {i for i, _, _ in unit.scored}
-                order.extend(offset + i for i in range(len(unit.tokens)) if i not in marked)
-                tail.extend((offset + i, token, item) for i, token, item in unit.scored)
+                below = -1  # unit indices before this one lie inside a scored token's subtree
+                for i in range(len(unit.tokens)):
+                    if i in marked:
+                        below = max(below, i + unit.sizes[i])
+                    (tail if i < below else head).append(offset + i)
+                scored.extend((offset + i, token, item) for i, token, item in unit.scored)
                 offset += len(unit.tokens)
-            scored_columns = sorted({i for i, _, _ in tail})
-            cell = {i: len(cells) + c for c, i in enumerate(scored_columns)}
-            cells.extend((r, padding + len(order) + c) for c in range(len(scored_columns)))
-            order.extend(scored_columns)
-            keep = max(keep, len(scored_columns))
-            for i, token, item in tail:
+            # Every token's ancestors sit in earlier columns (the head and the tail are each in
+            # preorder, and no head token lies below a tail token), so a column sees only columns
+            # to its left and the rows can run in slices over a KV cache.
+            column = {i: padding + len(head) + c for c, i in enumerate(tail)}
+            scored_positions = sorted({i for i, _, _ in scored})
+            cell = {i: len(cells) + c for c, i in enumerate(scored_positions)}
+            cells.extend((r, column[i]) for i in scored_positions)
+            order = head + tail
+            keep = max(keep, len(tail))
+            for i, token, item in scored:
                 owner = owners.setdefault(id(item), len(scored_items))
                 if owner == len(scored_items):
                     scored_items.append(item)
@@ -569,11 +593,11 @@ class TransformersEngine:
     ) -> Iterator[tuple[int, torch.Tensor]]:
         """Run the rows, yielding (first column, logits) for their last ``keep`` columns.
 
-        Logits come in slices within ``_LOGITS_BUDGET_BYTES``: when ``keep`` columns do not fit,
+        Logits come in slices within ``max_logits_bytes``: when ``keep`` columns do not fit,
         the rows run in several calls that carry a KV cache, each returning one slice.
         """
         rows, width = ids.shape
-        step = max(1, _LOGITS_BUDGET_BYTES // (rows * self._vocab_size * 4))
+        step = max(1, self._max_logits_bytes // (rows * self._vocab_size * 4))
         start = width - keep
         cache = None
         done = 0
