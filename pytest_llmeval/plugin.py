@@ -11,6 +11,7 @@ import pytest
 from .cases import Case
 from .gpus import GPUAssignmentError, pin_worker
 from .llm import LLM
+from .progress import PrefetchProgress
 from .session import LLMEvalSession
 from .settings import OPTIONS, Option, Settings, SettingsError
 from .sides import MODEL, REFERENCE
@@ -144,18 +145,17 @@ def pytest_runtestloop(session: pytest.Session) -> None:
     if config.option.collectonly or session.testsfailed or hasattr(config, "workerinput"):
         return
     reporter = config.pluginmanager.get_plugin("terminalreporter")
-
-    def progress(done: int, total: int) -> None:
-        if reporter is not None and reporter.isatty():
-            reporter.write(f"\rllmeval: pre-generating {done}/{total} cases", flush=True)
-
     llmeval = config.stash[session_key]
     for side in (MODEL, REFERENCE):
         cases = [item.stash[case_key] for item in session.items if item.stash.get(side_key, None) == side]
-        note = llmeval.prefetch(cases, progress, llmeval.side_settings(side))
+        if reporter is None:
+            note = llmeval.prefetch(cases, settings=llmeval.side_settings(side))
+        else:
+            with PrefetchProgress(
+                lambda text: reporter.write(text, flush=True), len(cases), terminal=reporter.isatty()
+            ) as progress:
+                note = llmeval.prefetch(cases, progress.advance, llmeval.side_settings(side))
         if note and reporter is not None:
-            if reporter.isatty():
-                reporter.write("\r")
             reporter.write_line(note if side == MODEL else note.replace("llmeval:", "llmeval: reference:", 1))
 
 

@@ -45,7 +45,7 @@ from .suite import (
     wants_perplexity,
 )
 
-Progress = Callable[[int, int], None]  # (cases done, cases in all)
+Advance = Callable[[int, int], None]  # (cases just answered, tokens just generated)
 
 
 class LLMEvalSession:
@@ -166,15 +166,15 @@ class LLMEvalSession:
     def prefetch(
         self,
         cases: Sequence[tuple[SuiteSpec, Case]],
-        progress: Progress | None = None,
+        advance: Advance = lambda cases, tokens: None,
         settings: Settings | None = None,
     ) -> str | None:
         """Answer every selected suite case ahead, in large batches, before the first one runs.
 
         Generation is grouped by the suites' generation settings; multiple-choice cases are
         scored by loglikelihood, and the texts of perplexity suites by rolling loglikelihood.
-        ``settings`` picks the model (default: the run's). Returns a one-line account, or None
-        when there is no model.
+        ``settings`` picks the model (default: the run's); ``advance`` hears of every finished
+        chunk. Returns a one-line account, or None when there is no model.
         """
         settings = settings or self.settings
         if not cases or (settings.model is None and settings.base_url is None):
@@ -197,34 +197,30 @@ class LLMEvalSession:
                     texts.append(case_text(case))
             else:
                 generation[spec.generation].append(generation_request(case, spec.generation))
-        # Chunks of whole cases keep the progress bar moving while each batch stays large.
-        total, done = len(cases), 0
-        step = max(64, total // 20)
+        # Chunks of whole cases keep the progress moving and put each chunk's answers into the
+        # cache as soon as it is done, so an interrupted run keeps them. Prompts are sorted by
+        # length first, so a chunk is what one big call would have batched together anyway.
+        step = max(64, len(cases) // 20)
         for requests in generation.values():
+            requests.sort(key=_prompt_size)
             for start in range(0, len(requests), step):
-                chunk = requests[start : start + step]
-                engine.prefetch(chunk)
-                done += len(chunk)
-                if progress:
-                    progress(done, total)
+                results = engine.prefetch(requests[start : start + step])
+                fresh = [r for r in results if r.timing is not None]
+                advance(len(results), sum(c.completion_tokens for r in fresh for c in r.completions))
         for start in range(0, len(choices), step):
             chunk_cases = choices[start : start + step]
             engine.loglikelihood([r for case_requests in chunk_cases for r in case_requests])
-            done += len(chunk_cases)
-            if progress:
-                progress(done, total)
+            advance(len(chunk_cases), 0)
         for start in range(0, len(texts), step):
             engine.loglikelihood_rolling(texts[start : start + step])
-            done += len(texts[start : start + step])
-            if progress:
-                progress(done, total)
+            advance(len(texts[start : start + step]), 0)
         computed = engine.stats.misses - before
         seconds = time.perf_counter() - started
         kinds = f"{sum(map(len, generation.values()))} generations, {len(choices)} multiple choice"
         if texts:
             kinds += f", {len(texts)} perplexity"
         return (
-            f"llmeval: pre-generated {total} cases ({kinds}) in {seconds:.1f} s; "
+            f"llmeval: pre-generated {len(cases)} cases ({kinds}) in {seconds:.1f} s; "
             f"{computed} requests computed, the rest from the cache"
         )
 
@@ -409,3 +405,9 @@ def gate_lines(
         lines += [(f"{suite.suite}  warning: {warning}", {"yellow": True}) for warning in suite.warnings]
     lines += [(f"llmeval: {note}", {}) for note in run.notes]
     return lines
+
+
+def _prompt_size(request: GenerationRequest) -> int:
+    if request.messages is not None:
+        return sum(len(m["content"]) for m in request.messages)
+    return len(request.prompt or "")

@@ -202,7 +202,7 @@ def test_every_forward_call_stays_within_the_token_and_logits_budgets(
 
     engine = TransformersEngine(str(tiny_model_dir), dtype="float32", device="cpu", max_batch_tokens=512)
     budget = 40 * engine._vocab_size * 4
-    monkeypatch.setattr(module, "_LOGITS_BUDGET_BYTES", budget)
+    engine._max_logits_bytes = budget
     monkeypatch.setattr(module, "_ALONE_LENGTH", alone_length)
     spy = _Spy(engine._model)
     engine._model = spy
