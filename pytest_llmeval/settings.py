@@ -82,6 +82,11 @@ OPTIONS = (
         "token budget of one engine batch, padding included; lower it if memory runs out (default: 8192)",
         "8192",
     ),
+    Option(
+        "threads",
+        "torch threads of the transformers backend on the CPU (default: the cores this process may "
+        "use, shared out among pytest-xdist workers)",
+    ),
     Option("max_length", "override the model's maximum sequence length in tokens (default: from the model)"),
     Option("lora", "peft LoRA adapter folder to apply to the model (transformers and vllm backends)"),
     Option(
@@ -162,6 +167,7 @@ class Settings:
     device: str = "auto"
     max_batch_tokens: int = 8192
     max_length: int | None = None
+    threads: int | None = None
     lora: str | None = None
     engine_args: tuple[tuple[str, EngineArgValue], ...] = ()
     base_url: str | None = None
@@ -387,6 +393,7 @@ _PARSERS: dict[str, Callable[[Option, str], Any]] = {
     "device": _device,
     "max_batch_tokens": _positive_int,
     "max_length": _positive_int,
+    "threads": _positive_int,
     "lora": _text,
     "engine_args": _engine_args,
     "base_url": _url,

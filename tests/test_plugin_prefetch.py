@@ -75,3 +75,39 @@ def test_an_interrupted_pre_generation_keeps_finished_chunks(
         [f"llmeval: pre-generated {total} cases * {total - stored} requests computed*"]
     )
     assert rerun.ret == pytest.ExitCode.OK
+
+
+SEEDED = """
+import pytest
+from pytest_llmeval import Case
+
+CASES = [Case(id=f"c{i}", prompt=f"Tell a story about the number {i}:") for i in range(50)]
+
+@pytest.mark.llmeval(max_tokens=8, temperature=0.8, seed=5)
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_stories(llm, case):
+    llm.complete(case)
+"""
+
+
+def test_a_seeded_case_gets_the_same_sample_in_the_whole_suite_and_under_k(
+    pytester: pytest.Pytester, tiny_model_dir: Path
+) -> None:
+    from pytest_llmeval.report import load_report
+
+    pytester.makepyfile(SEEDED)
+    outputs = {}
+    for name, selection in (("all", []), ("some", ["-k", "c7 or c31"])):
+        result = pytester.runpytest_subprocess(
+            f"--llmeval-model={tiny_model_dir}",
+            "--llmeval-no-cache",
+            f"--llmeval-report-json={name}.json",
+            f"--llmeval-baselines={name}-baselines",
+            *selection,
+        )
+        assert result.ret == pytest.ExitCode.OK
+        [suite] = load_report(pytester.path / f"{name}.json").suites
+        outputs[name] = {case.id: case.output for case in suite.cases}
+    assert len(outputs["all"]) == 50 and sorted(outputs["some"]) == ["c31", "c7"]
+    assert all(outputs["some"][key] == outputs["all"][key] for key in ("c7", "c31"))
+    assert len(set(outputs["all"].values())) > 40  # samples, and not one answer for all

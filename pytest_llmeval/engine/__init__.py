@@ -127,6 +127,7 @@ def create_engine(settings: Settings) -> Engine:
             max_length=settings.max_length,
             cache_root=settings.home,
             lora=settings.lora,
+            threads=settings.threads,
         )
     if backend == "vllm":
         from .vllm import VLLMEngine

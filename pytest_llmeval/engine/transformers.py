@@ -12,6 +12,7 @@ only where a continuation token is scored.
 from __future__ import annotations
 
 import math
+import os
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -214,6 +215,7 @@ class TransformersEngine:
         cache_root: Path | None = None,
         lora: str | None = None,
         max_logits_bytes: int = _LOGITS_BUDGET_BYTES,
+        threads: int | None = None,
     ) -> None:
         # Path problems are found before torch is imported: a typo costs milliseconds, not seconds.
         source = resolve_model(model, cache_root or default_cache_root())
@@ -224,6 +226,8 @@ class TransformersEngine:
 
         self._torch = torch
         self._device = _resolve_device(device)
+        if self._device.type == "cpu":
+            torch.set_num_threads(threads or cpu_threads())
         self._dtype = _resolve_dtype(dtype, self._device)
         self._max_batch_tokens = max_batch_tokens
         self._max_logits_bytes = max_logits_bytes
@@ -615,6 +619,18 @@ class TransformersEngine:
             cache = out.past_key_values
             yield first, out.logits
             done = end
+
+
+def cpu_threads() -> int:
+    """The torch threads this process should run: the cores it may use, shared among xdist workers.
+
+    torch takes every core of the machine by default. Two processes that each do (xdist workers,
+    or a user's other job) oversubscribe the cores, and torch's threads, which wait for each
+    other at every operation, then lose most of their time to waiting.
+    """
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
+    return max(1, cores // max(1, workers))
 
 
 def _sliding_window(config: Any) -> int | None:

@@ -24,6 +24,9 @@ from pytest_llmeval.engine.types import GenerationRequest, GenerationSpec, Logli
 
 Pair = tuple[list[int], list[int]]
 TOLERANCE = 1e-4
+# vLLM's kernels differ from transformers' (another attention, other fused ops): against the plain
+# transformers pass, float32 sums of a few token logprobs differ by up to about 2e-4 here.
+VLLM_TOLERANCE = 5e-4
 
 
 def random_pairs(rng: random.Random, count: int, max_length: int, bos: int) -> list[Pair]:
@@ -71,7 +74,10 @@ def plain_score(
 
 
 def compare(
-    pairs: Sequence[Pair], results: Sequence[LoglikelihoodResult], reference: Sequence[tuple[float, bool]]
+    pairs: Sequence[Pair],
+    results: Sequence[LoglikelihoodResult],
+    reference: Sequence[tuple[float, bool]],
+    tolerance: float = TOLERANCE,
 ) -> float:
     """Assert every result equals its reference; return the worst |difference|."""
     assert len(results) == len(pairs)
@@ -79,7 +85,7 @@ def compare(
     for index, (pair, result, (logprob, greedy)) in enumerate(zip(pairs, results, reference, strict=True)):
         difference = abs(result.logprob - logprob)
         worst = max(worst, difference)
-        assert difference <= TOLERANCE, (
+        assert difference <= tolerance, (
             f"request {index} ({len(pair[0])}+{len(pair[1])} tokens): {difference}"
         )
         assert result.is_greedy == greedy, f"request {index}: is_greedy {result.is_greedy} != {greedy}"
@@ -92,26 +98,34 @@ def layouts(rng: random.Random, vocab_size: int, count: int) -> list[tuple[int, 
     logits slices of a few positions, and random ones."""
     position = vocab_size * 4  # the bytes of one position's float32 logits
     fixed = [(8192, 1 << 28), (64, position), (256, 3 * position), (2048, 40 * position)]
-    randoms = [(rng.randint(16, 20000), position * rng.randint(1, 400)) for _ in range(count - len(fixed))]
-    return fixed + randoms
+    randoms = [(rng.randint(16, 20000), position * rng.randint(1, 400)) for _ in range(max(0, count - 4))]
+    return (fixed + randoms)[:count]
 
 
 def check_loglikelihood_layouts(
-    make_engine: Callable[[int, int], TransformersEngine], seed: int, count: int, n_layouts: int
-) -> tuple[int, float]:
-    """Score one random set per layout, each on a fresh engine; returns (requests compared, worst)."""
+    make_engine: Callable[[int, int], TransformersEngine],
+    *,
+    seed: int,
+    sets: int,
+    count: int,
+    per_set: int,
+    tolerance: float = TOLERANCE,
+) -> tuple[int, float, list[tuple[int, int]]]:
+    """Score ``sets`` random request sets, each under ``per_set`` layouts on a fresh engine per
+    layout; returns (requests compared, worst |difference|, the layouts used)."""
     rng = random.Random(seed)
     probe = make_engine(8192, 1 << 28)
     max_length, bos = probe.info.max_length, probe.rules.prefix_token_id
-    model = probe._model
+    all_layouts = layouts(rng, probe._vocab_size, sets * per_set)
     compared, worst = 0, 0.0
-    for tokens, logits_bytes in layouts(rng, probe._vocab_size, n_layouts):
+    for number in range(sets):
         pairs = random_pairs(rng, rng.randint(count // 2, count), max_length, bos)
-        reference = [plain_score(model, max_length, c, k) for c, k in pairs]
-        results = make_engine(tokens, logits_bytes).loglikelihood_tokens(pairs)
-        worst = max(worst, compare(pairs, results, reference))
-        compared += len(pairs)
-    return compared, worst
+        reference = [plain_score(probe._model, max_length, c, k) for c, k in pairs]
+        for tokens, logits_bytes in all_layouts[number * per_set : (number + 1) * per_set]:
+            results = make_engine(tokens, logits_bytes).loglikelihood_tokens(pairs)
+            worst = max(worst, compare(pairs, results, reference, tolerance))
+            compared += len(pairs)
+    return compared, worst, all_layouts
 
 
 def test_loglikelihoods_never_depend_on_layout_tiny(tiny_model_dir: Path) -> None:
@@ -124,27 +138,34 @@ def test_loglikelihoods_never_depend_on_layout_tiny(tiny_model_dir: Path) -> Non
             max_logits_bytes=logits_bytes,
         )
 
-    compared, worst = check_loglikelihood_layouts(make, seed=1, count=300, n_layouts=8)
-    assert compared >= 1500
-    print(f"tiny: {compared} requests compared, worst |diff| {worst:.2e}")
+    compared, worst, used = check_loglikelihood_layouts(make, seed=1, sets=4, count=300, per_set=3)
+    assert compared >= 2000
+    print(f"tiny: {compared} requests compared, worst |diff| {worst:.2e}, layouts {used}")
 
 
 @pytest.mark.slow
 def test_loglikelihoods_never_depend_on_layout_smollm2(smollm2_folder: Path) -> None:
-    # A maximum length of 256 puts "near the maximum length" within cheap reach of the reference.
+    """SmolLM2 in float32 over 2,000+ comparisons. Its tolerance is 2e-4: float32 arithmetic alone
+    (another matmul shape, a masked kernel) moves a sum of a few token logprobs by up to about
+    1e-4 on this model (measured: worst 7.5e-5 over 1,500 comparisons, once 1.01e-4), while the
+    layout defects this guards against were 1e-3 to 1.9 nats."""
+
+    # A maximum length of 128 puts "near the maximum length" within cheap reach of the reference.
     def make(tokens: int, logits_bytes: int) -> TransformersEngine:
         return TransformersEngine(
             str(smollm2_folder),
             dtype="float32",
             device="cpu",
-            max_length=256,
+            max_length=128,
             max_batch_tokens=tokens,
             max_logits_bytes=logits_bytes,
         )
 
-    compared, worst = check_loglikelihood_layouts(make, seed=2, count=700, n_layouts=5)
+    compared, worst, used = check_loglikelihood_layouts(
+        make, seed=2, sets=1, count=1400, per_set=3, tolerance=2 * TOLERANCE
+    )
     assert compared >= 2000
-    print(f"smollm2: {compared} requests compared, worst |diff| {worst:.2e}")
+    print(f"smollm2: {compared} requests compared, worst |diff| {worst:.2e}, layouts {used}")
 
 
 def test_rolling_perplexity_never_depends_on_layout(tiny_model_dir: Path) -> None:
@@ -249,7 +270,7 @@ def test_vllm_loglikelihoods_never_depend_on_call_composition(
     ]
     reference = [plain_score(smollm2._model, smollm2.info.max_length, c, k) for c, k in pairs]
     whole = smollm2_vllm.loglikelihood_tokens(pairs)
-    worst = compare(pairs, whole, reference)
+    worst = compare(pairs, whole, reference, VLLM_TOLERANCE)
     order = list(range(len(pairs)))
     rng.shuffle(order)
     pieces: list[LoglikelihoodResult | None] = [None] * len(pairs)
@@ -259,5 +280,9 @@ def test_vllm_loglikelihoods_never_depend_on_call_composition(
         for i, result in zip(take, smollm2_vllm.loglikelihood_tokens([pairs[i] for i in take]), strict=True):
             pieces[i] = result
     assert all(p is not None for p in pieces)
-    worst = max(worst, compare(pairs, [p for p in pieces if p is not None], reference))
-    print(f"vllm: {2 * len(pairs)} requests compared, worst |diff| {worst:.2e}")
+    split = [p for p in pieces if p is not None]
+    worst = max(worst, compare(pairs, split, reference, VLLM_TOLERANCE))
+    # Within vLLM itself, the call's composition moves nothing beyond float noise either.
+    within = max(abs(a.logprob - b.logprob) for a, b in zip(whole, split, strict=True))
+    assert within <= 2 * TOLERANCE, within
+    print(f"vllm: {2 * len(pairs)} requests compared, worst |diff| {worst:.2e}, within vLLM {within:.2e}")
