@@ -169,6 +169,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=512)
     parser.add_argument("--max-tokens", type=int, default=16)
+    parser.add_argument(
+        "--data",
+        choices=("bbh", "gsm8k"),
+        default="bbh",
+        help="prompts of the generation suite: short BBH questions, or GSM8K problems (up to 220)",
+    )
     parser.add_argument("--mc-questions", type=int, default=700)
     parser.add_argument("--lm-eval-batch", type=int, default=16)
     parser.add_argument("--skip-per-test", action="store_true", help="leave out the slow per-test side")
@@ -203,9 +209,12 @@ def generation_side(args: argparse.Namespace, work: Path, model: str) -> None:
     from pytest_llmeval.benchmarks.bbh import load_bbh
 
     model_option = f"--llmeval-model={model}"
-    per_task = -(-args.cases // len(GENERATION_TASKS))
-    questions = [c for t in GENERATION_TASKS for c in load_bbh(BBH_DIR / f"{t}.json", limit=per_task)]
-    prompts = [str(c.prompt) for c in questions][: args.cases]
+    if args.data == "gsm8k":
+        prompts = gsm8k_prompts()[: args.cases]
+    else:
+        per_task = -(-args.cases // len(GENERATION_TASKS))
+        questions = [c for t in GENERATION_TASKS for c in load_bbh(BBH_DIR / f"{t}.json", limit=per_task)]
+        prompts = [str(c.prompt) for c in questions][: args.cases]
     prompts_file = work / "prompts.json"
     prompts_file.write_text(json.dumps(prompts))
     values = {"prompts": str(prompts_file), "max_tokens": args.max_tokens, "model": model}
@@ -222,7 +231,7 @@ def generation_side(args: argparse.Namespace, work: Path, model: str) -> None:
         t_each, _, _ = pytest_run(work, "test_per_test.py", model_option, "--llmeval-no-cache")
 
     print(f"{'':58}{'seconds':>9}{'ratio':>9}")
-    print(f"generation suite: {len(prompts)} cases, greedy, max_tokens={args.max_tokens}")
+    print(f"generation suite: {len(prompts)} {args.data} cases, greedy, max_tokens={args.max_tokens}")
     print(f"{'  one raw TransformersEngine.generate call':58}{t_raw:9.1f}{1.0:8.2f}x")
     print(f"{'  pytest suite, cold cache (target <= 1.15x raw)':58}{t_cold:9.1f}{t_cold / t_raw:8.2f}x")
     print(f"{'  pytest, one llm.generate per test (no cache)':58}{t_each:9.1f}{t_each / t_raw:8.2f}x")
@@ -234,6 +243,19 @@ def generation_side(args: argparse.Namespace, work: Path, model: str) -> None:
     print("cold:", last_line(cold_out, "llmeval: pre-generated"), "|", last_line(cold_out.strip(), ""))
     print("warm:", last_line(warm_out, "llmeval: pre-generated"), "|", last_line(warm_out.strip(), ""))
     print()
+
+
+def gsm8k_prompts() -> list[str]:
+    """GSM8K problems in lm-eval's zero-shot format: the 180 of the grounding corpus, then the 40
+    of the examples (both from the test split, MIT)."""
+    files = (
+        ROOT / "tests" / "data" / "grounding" / "gsm8k_used.jsonl",
+        ROOT / "examples" / "data" / "gsm8k_first40.jsonl",
+    )
+    questions = [
+        json.loads(line)["question"] for path in files for line in path.read_text().splitlines() if line
+    ]
+    return [f"Question: {q}\nAnswer:" for q in dict.fromkeys(questions)]
 
 
 def mc_side(args: argparse.Namespace, work: Path, model: str, folder_of_model: str) -> None:
