@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import math
 import os
+import time
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -621,16 +622,37 @@ class TransformersEngine:
             done = end
 
 
-def cpu_threads() -> int:
-    """The torch threads this process should run: the cores it may use, shared among xdist workers.
+def cpu_threads(running: Callable[[], int | None] | None = None, samples: int = 5) -> int:
+    """The torch threads this process should run: the cores it may use, shared among xdist
+    workers, less the cores other processes keep busy as the engine starts.
 
-    torch takes every core of the machine by default. Two processes that each do (xdist workers,
-    or a user's other job) oversubscribe the cores, and torch's threads, which wait for each
-    other at every operation, then lose most of their time to waiting.
+    torch takes every core by default, and its threads wait for each other at every operation.
+    When another CPU-bound process shares the cores, one thread keeps losing its core and the
+    others wait for it: measured here (bench/bench_threads.py, 2 cores, SmolLM2), a suite took
+    1.95x its quiet time beside one busy process with 2 threads and 1.21x with 1 thread, while
+    1 thread on a quiet machine cost 1.11x. ``running`` counts the runnable processes of the
+    machine, this one included (default: /proc/loadavg); the fewest of a few samples is used, so
+    a passing process does not count.
     """
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
-    return max(1, cores // max(1, workers))
+    workers = max(1, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1))
+    share = max(1, cores // workers)
+    counts = [n for n in ((running or _running_processes)() for _ in range(samples)) if n is not None]
+    if not counts or workers > 1:  # xdist workers are each other's busy processes: the share says it
+        return share
+    others = max(0, min(counts) - 1)
+    return max(1, min(share, cores - others))
+
+
+def _running_processes() -> int | None:
+    """Runnable tasks on the machine now (the 4th field of /proc/loadavg, "running/total")."""
+    try:
+        with open("/proc/loadavg", encoding="ascii") as handle:
+            running = int(handle.read().split()[3].split("/")[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    time.sleep(0.01)
+    return running
 
 
 def _sliding_window(config: Any) -> int | None:
