@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -202,3 +204,47 @@ def test_a_real_engine_gives_the_same_answers_cold_and_warm(tiny: TransformersEn
     warm_engine = CachedEngine(tiny, tmp_path)
     warm = warm_engine.generate(requests)
     assert warm == cold and warm_engine.stats.disk_hits == 3 and warm_engine.stats.misses == 0
+
+
+def test_answers_of_a_retired_computation_are_never_served(tmp_path: Path) -> None:
+    """Loglikelihoods, perplexities and seeded samples stored under the key of the version that
+    could depend on batch mates are recomputed; greedy generations stored then are still found."""
+    engine = CountingEngine()
+    cached = CachedEngine(engine, tmp_path)
+    fingerprint = engine.info.fingerprint()
+    request = LoglikelihoodRequest("Q", " a")
+    asked: list[tuple[str, object, dict[str, object]]] = [
+        (
+            "loglikelihood",
+            request,
+            {"logprob": -99.0, "is_greedy": False, "num_tokens": 1, "truncated_tokens": 0},
+        ),
+        ("rolling", "some text", {"logprob": -99.0, "num_tokens": 1, "num_words": 1, "num_bytes": 1}),
+        (
+            "generate",
+            GenerationRequest(prompt="s", spec=SEEDED),
+            {
+                "completions": [{"text": "old", "finish_reason": "stop", "completion_tokens": 1}],
+                "prompt_tokens": 1,
+            },
+        ),
+        (
+            "generate",
+            GenerationRequest(prompt="g", spec=GREEDY),
+            {
+                "completions": [{"text": "kept", "finish_reason": "stop", "completion_tokens": 1}],
+                "prompt_tokens": 1,
+            },
+        ),
+    ]
+    for kind, item, result in asked:
+        canonical = item if isinstance(item, str) else dataclasses.asdict(item)
+        payload = {"fingerprint": fingerprint, "kind": kind, "request": canonical}  # the version-1 key
+        key = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+        path = tmp_path / key[:2] / f"{key}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"schema": 1, "result": result}))
+    assert cached.loglikelihood([request])[0].logprob == -2.0
+    assert cached.loglikelihood_rolling(["some text"])[0].logprob == -1.0
+    assert cached.generate([GenerationRequest(prompt="s", spec=SEEDED)])[0].text != "old"
+    assert cached.generate([GenerationRequest(prompt="g", spec=GREEDY)])[0].text == "kept"
