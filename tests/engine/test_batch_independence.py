@@ -123,7 +123,7 @@ def check_loglikelihood_layouts(
     all_layouts = layouts(rng, probe._vocab_size, sets * per_set, min_slice)
     compared, worst = 0, 0.0
     for number in range(sets):
-        pairs = random_pairs(rng, rng.randint(count // 2, count), max_length, bos)
+        pairs = random_pairs(rng, count, max_length, bos)
         reference = [plain_score(probe._model, max_length, c, k) for c, k in pairs]
         for tokens, logits_bytes in all_layouts[number * per_set : (number + 1) * per_set]:
             results = make_engine(tokens, logits_bytes).loglikelihood_tokens(pairs)
@@ -142,8 +142,8 @@ def test_loglikelihoods_never_depend_on_layout_tiny(tiny_model_dir: Path) -> Non
             max_logits_bytes=logits_bytes,
         )
 
-    compared, worst, used = check_loglikelihood_layouts(make, seed=1, sets=4, count=300, per_set=3)
-    assert compared >= 2000
+    compared, worst, used = check_loglikelihood_layouts(make, seed=1, sets=4, count=200, per_set=3)
+    assert compared == 2400
     print(f"tiny: {compared} requests compared, worst |diff| {worst:.2e}, layouts {used}")
 
 
@@ -167,9 +167,9 @@ def test_loglikelihoods_never_depend_on_layout_smollm2(smollm2_folder: Path) -> 
         )
 
     compared, worst, used = check_loglikelihood_layouts(
-        make, seed=2, sets=1, count=1400, per_set=3, tolerance=2 * TOLERANCE, min_slice=8
+        make, seed=2, sets=1, count=700, per_set=3, tolerance=2 * TOLERANCE, min_slice=8
     )
-    assert compared >= 2000
+    assert compared == 2100
     print(f"smollm2: {compared} requests compared, worst |diff| {worst:.2e}, layouts {used}")
 
 
@@ -271,7 +271,7 @@ def test_vllm_loglikelihoods_never_depend_on_call_composition(
     max_length = 256  # the reference truncates like the engine only below the engine's own limit
     pairs = [
         (c[-(max_length - len(k)) :], k)
-        for c, k in random_pairs(rng, 300, max_length, smollm2.rules.prefix_token_id)
+        for c, k in random_pairs(rng, 150, max_length, smollm2.rules.prefix_token_id)
     ]
     reference = [plain_score(smollm2._model, smollm2.info.max_length, c, k) for c, k in pairs]
     whole = smollm2_vllm.loglikelihood_tokens(pairs)
