@@ -21,21 +21,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench_suite import ENV, GENERATION_SUITE  # the same generation suite (run as a script from bench/)
+
 ROOT = Path(__file__).resolve().parent.parent
-ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
-
-SUITE = """
-import json, pytest
-from pytest_llmeval import Case
-
-PROMPTS = json.load(open({prompts!r}))
-CASES = [Case(id=f"q{{i}}", prompt=p) for i, p in enumerate(PROMPTS)]
-
-@pytest.mark.llmeval(max_tokens={max_tokens})
-@pytest.mark.parametrize("case", CASES, ids=str)
-def test_suite(llm, case):
-    assert llm.complete(case).completion_tokens >= 1
-"""
 
 BUSY = "import time\nend = time.time() + 3600\nwhile time.time() < end:\n    pass\n"
 
@@ -70,7 +58,7 @@ def main() -> None:
         json.dumps([f"Question: {q}\nAnswer:" for q in questions][: args.cases])
     )
     (work / "test_suite.py").write_text(
-        SUITE.format(prompts=str(work / "prompts.json"), max_tokens=args.max_tokens)
+        GENERATION_SUITE.format(prompts=str(work / "prompts.json"), max_tokens=args.max_tokens)
     )
     cores = len(os.sched_getaffinity(0))
     print(
