@@ -11,16 +11,14 @@ only where a continuation token is scored.
 
 from __future__ import annotations
 
-import math
-import os
-import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from .model_files import apply_lora, default_cache_root, resolve_lora, resolve_model
+from .prefix_tree import Scored, Trie, Unit, cut_units
+from .threads import cpu_threads
 from .tokens import TokenRules, model_max_length, rolling_loglikelihood
 from .types import (
     Completion,
@@ -44,11 +42,6 @@ _MAX_ROWS = 64  # generation: beyond this, CPU matmuls stop getting faster per r
 # at most about three times this (the logits, the scored rows in float32, their log-softmax). Longer
 # stretches of scored positions run in several calls over a KV cache.
 _LOGITS_BUDGET_BYTES = 1 << 28
-# A batch row costs attention work over all its positions, even those the mask hides (the masked
-# kernel computes every query-key pair): on the CPU, attending over about this many keys costs as
-# much as the rest of a token's forward pass (measured on SmolLM2: rows 1024 wide cost ~30% more
-# per token than rows 128 wide). It sets how wide rows and pieces of the prefix tree may grow.
-_ATTENTION_KEYS = 3200
 # Loglikelihood rows are packed at least this wide, so short sequences share a row instead of each
 # taking a padded one.
 _PACK_WIDTH = 128
@@ -56,150 +49,6 @@ _PACK_WIDTH = 128
 # attention then runs as plain causal attention, which at this length is about half the work of
 # the masked kernel.
 _ALONE_LENGTH = 1024
-
-
-@dataclass
-class _Scored:
-    """One token-level loglikelihood item: the model reads ``tokens`` and the last ``len(targets)``
-    of them are each scored on predicting the next target."""
-
-    tokens: list[int]  # the context, then every continuation token but the last
-    targets: list[int]  # the continuation tokens
-    logprob: float = 0.0
-    is_greedy: bool = True
-
-
-class _Trie:
-    """The items' token sequences as one prefix tree: a node per distinct sequence prefix.
-
-    Nodes are numbered in creation order, so a parent always has a smaller number than its child.
-    """
-
-    def __init__(self, items: Sequence[_Scored]) -> None:
-        self.token: list[int] = []
-        self.parent: list[int] = []
-        self.depth: list[int] = []
-        self.children: list[list[int]] = []
-        self.ends: list[list[_Scored]] = []  # the items whose sequence ends at the node
-        self.roots: list[int] = []
-        self.end_of: dict[int, int] = {}  # id(item) -> its last node
-        index: dict[tuple[int, int], int] = {}
-        for item in items:
-            node = -1
-            for token in item.tokens:
-                child = index.get((node, token))
-                if child is None:
-                    child = index[node, token] = len(self.token)
-                    self.token.append(token)
-                    self.parent.append(node)
-                    self.depth.append(self.depth[node] + 1 if node >= 0 else 0)
-                    self.children.append([])
-                    self.ends.append([])
-                    (self.children[node] if node >= 0 else self.roots).append(child)
-                node = child
-            self.ends[node].append(item)
-            self.end_of[id(item)] = node
-        self.size = [1] * len(self.token)  # nodes in each subtree, the node itself included
-        for node in range(len(self.token) - 1, -1, -1):
-            if self.parent[node] >= 0:
-                self.size[self.parent[node]] += self.size[node]
-
-    def path(self, node: int) -> list[int]:
-        """The nodes from a root down to ``node``, both included (none for -1, above the roots)."""
-        nodes = []
-        while node >= 0:
-            nodes.append(node)
-            node = self.parent[node]
-        return nodes[::-1]
-
-    def preorder(self, root: int) -> list[int]:
-        nodes, stack = [], [root]
-        while stack:
-            node = stack.pop()
-            nodes.append(node)
-            stack.extend(reversed(self.children[node]))
-        return nodes
-
-
-@dataclass
-class _Unit:
-    """A piece of the prefix tree laid out for one batch row: the path down to the piece's top
-    node, then whole subtrees below it, in preorder (a node's subtree follows it contiguously)."""
-
-    tokens: list[int]
-    depths: list[int]  # each token's position in its sequence: its position id
-    sizes: list[int]  # tokens in each token's subtree within the unit, itself included
-    scored: list[tuple[int, int, _Scored]]  # (index in the unit, target token, item)
-    items: list[_Scored]
-
-    @classmethod
-    def of(cls, trie: _Trie, top: int, subtrees: list[int], with_ends: bool) -> _Unit:
-        chain = trie.path(top)
-        nodes = chain + [node for root in subtrees for node in trie.preorder(root)]
-        local = {node: i for i, node in enumerate(nodes)}
-        items = [item for node in nodes[len(chain) :] for item in trie.ends[node]]
-        if with_ends:
-            items = trie.ends[top] + items
-        scored: list[tuple[int, int, _Scored]] = []
-        for item in items:
-            node, up = trie.end_of[id(item)], []
-            for _ in item.targets:
-                up.append(local[node])
-                node = trie.parent[node]
-            scored.extend(zip(up[::-1], item.targets, [item] * len(up), strict=True))
-        return cls(
-            tokens=[trie.token[n] for n in nodes],
-            depths=[trie.depth[n] for n in nodes],
-            sizes=[len(nodes) - i for i in range(len(chain))] + [trie.size[n] for n in nodes[len(chain) :]],
-            scored=scored,
-            items=items,
-        )
-
-    @classmethod
-    def alone(cls, item: _Scored) -> _Unit:
-        n, k = len(item.tokens), len(item.targets)
-        scored = [(n - k + j, token, item) for j, token in enumerate(item.targets)]
-        return cls(list(item.tokens), list(range(n)), [n - i for i in range(n)], scored, [item])
-
-    @property
-    def plain(self) -> bool:
-        """One whole sequence and nothing else: plain causal attention scores it."""
-        return len(self.items) == 1 and len(self.tokens) == len(self.items[0].tokens)
-
-
-def _units(trie: _Trie, max_tokens: int) -> Iterator[_Unit]:
-    """Cut the prefix tree into units, each the path down to a node and whole subtrees below it.
-
-    A subtree that fits under its parent's path is kept whole, bundled with sibling subtrees under
-    one copy of that path while they fit; a subtree too big is cut below its top node. How much
-    fits under a path of ``d`` tokens trades the repeats of the path (fewer in wider units)
-    against attention work (more in wider rows): for siblings of any size, the cost per sibling
-    token, (1 + d / x) * (1 + (d + x) / _ATTENTION_KEYS), is least for x = sqrt(d * (d + keys))
-    tokens of subtrees. So a context shared by a few continuations is one unit, and a long
-    few-shot preamble is run once for many questions rather than once per question.
-    """
-    stack = [-1]  # nodes whose subtree must be cut; -1 stands above the roots
-    while stack:
-        top = stack.pop()
-        path = trie.depth[top] + 1 if top >= 0 else 0
-        limit = min(max_tokens, path + math.isqrt(path * (path + _ATTENTION_KEYS)))
-        children = trie.roots if top < 0 else trie.children[top]
-        fitting = sorted((c for c in children if path + trie.size[c] <= limit), key=lambda c: -trie.size[c])
-        stack.extend(c for c in children if path + trie.size[c] > limit)
-        bundles: list[list[int]] = []
-        room: list[int] = []
-        for child in fitting:
-            at = next((b for b, free in enumerate(room) if free >= trie.size[child]), None)
-            if at is None:
-                bundles.append([])
-                room.append(limit - path)
-                at = len(bundles) - 1
-            bundles[at].append(child)
-            room[at] -= trie.size[child]
-        if top >= 0 and trie.ends[top] and not bundles:
-            bundles.append([])  # items end here but every subtree below was cut: the path alone
-        for b, bundle in enumerate(bundles):
-            yield _Unit.of(trie, top, bundle, with_ends=top >= 0 and b == 0)
 
 
 class TransformersEngine:
@@ -408,7 +257,7 @@ class TransformersEngine:
 
     def loglikelihood_tokens(self, pairs: Sequence[tuple[list[int], list[int]]]) -> list[LoglikelihoodResult]:
         """Score token-level (context, continuation) pairs; the shared core of both loglikelihoods."""
-        items: list[_Scored] = []
+        items: list[Scored] = []
         truncated: list[int] = []
         for context, continuation in pairs:
             if not continuation:
@@ -424,7 +273,7 @@ class TransformersEngine:
             drop = max(0, len(context) + len(continuation) - (self._max_length + 1))
             context = context[drop:]
             truncated.append(drop)
-            items.append(_Scored(tokens=context + continuation[:-1], targets=list(continuation)))
+            items.append(Scored(tokens=context + continuation[:-1], targets=list(continuation)))
         self._score(items)
         return [
             LoglikelihoodResult(item.logprob, item.is_greedy, len(item.targets), drop)
@@ -434,14 +283,14 @@ class TransformersEngine:
     def loglikelihood_rolling(self, texts: Sequence[str]) -> list[RollingResult]:
         return rolling_loglikelihood(self.rules, texts, self._max_length, self.loglikelihood_tokens)
 
-    def _score(self, items: list[_Scored]) -> None:
+    def _score(self, items: list[Scored]) -> None:
         # The custom mask has no sliding window, so it may only hold sequences the window never cuts;
         # and only sdpa and eager attention take a custom mask as given.
         custom_masks = self._attention in ("sdpa", "eager")
         window = self._window if custom_masks else 0
         shared = [i for i in items if window is None or len(i.tokens) <= window]
-        units = [_Unit.alone(i) for i in items if window is not None and len(i.tokens) > window]
-        units.extend(_units(_Trie(shared), self._max_batch_tokens))
+        units = [Unit.alone(i) for i in items if window is not None and len(i.tokens) > window]
+        units.extend(cut_units(Trie(shared), self._max_batch_tokens))
         alone_from = min(_ALONE_LENGTH, window) if window is not None else _ALONE_LENGTH
         alone = [u for u in units if u.plain and len(u.tokens) >= alone_from]
         packed = [u for u in units if not (u.plain and len(u.tokens) >= alone_from)]
@@ -450,13 +299,13 @@ class TransformersEngine:
         for batch in self._alone_batches(alone):
             self._score_rows([[unit] for unit in batch])
 
-    def _packed_batches(self, units: list[_Unit]) -> Iterator[list[list[_Unit]]]:
+    def _packed_batches(self, units: list[Unit]) -> Iterator[list[list[Unit]]]:
         """Batches of rows, each row a few units end to end: first fit, longest units first.
 
         A batch's rows are as wide as its longest unit (at least ``_PACK_WIDTH``), and rows x width
         stays within ``max_batch_tokens`` (a unit wider than that is a batch of one row).
         """
-        rows: list[list[_Unit]] = []
+        rows: list[list[Unit]] = []
         room: list[int] = []
         width = 0
         for unit in sorted(units, key=lambda u: -len(u.tokens)):
@@ -476,9 +325,9 @@ class TransformersEngine:
         if rows:
             yield rows
 
-    def _alone_batches(self, units: list[_Unit]) -> Iterator[list[_Unit]]:
+    def _alone_batches(self, units: list[Unit]) -> Iterator[list[Unit]]:
         """Lone sequences batched only with others of the same length: no padding, so no mask."""
-        batch: list[_Unit] = []
+        batch: list[Unit] = []
         for unit in sorted(units, key=lambda u: -len(u.tokens)):
             length = len(unit.tokens)
             if batch and (
@@ -490,7 +339,7 @@ class TransformersEngine:
         if batch:
             yield batch
 
-    def _score_rows(self, rows: list[list[_Unit]]) -> None:
+    def _score_rows(self, rows: list[list[Unit]]) -> None:
         """Score every item of the units laid out in ``rows``, in one batch.
 
         A row is left padding, then the tokens of its units that no item scores and that lie
@@ -509,7 +358,7 @@ class TransformersEngine:
         starts: list[list[int]] = []  # each token's index in the row's preorder (padding: past the end)
         sizes: list[list[int]] = []  # its subtree's size: preorder indices [start, start + size) see it
         owners: dict[int, int] = {}  # id(item) -> index in `scored_items`
-        scored_items: list[_Scored] = []
+        scored_items: list[Scored] = []
         cells: list[tuple[int, int]] = []  # (row, column) of each scored position
         targets: list[tuple[int, int, int]] = []  # (index in cells, target token, index in scored_items)
         keep = 1
@@ -518,7 +367,7 @@ class TransformersEngine:
             padding = width - real
             head: list[int] = []  # row preorder indices of tokens that need no logits
             tail: list[int] = []  # scored tokens and every token below one, in preorder
-            scored: list[tuple[int, int, _Scored]] = []
+            scored: list[tuple[int, int, Scored]] = []
             offset = 0
             for unit in row:
                 marked = {i for i, _, _ in unit.scored}
@@ -620,39 +469,6 @@ class TransformersEngine:
             cache = out.past_key_values
             yield first, out.logits
             done = end
-
-
-def cpu_threads(running: Callable[[], int | None] | None = None, samples: int = 5) -> int:
-    """The torch threads this process should run: the cores it may use, shared among xdist
-    workers, less the cores other processes keep busy as the engine starts.
-
-    torch takes every core by default, and its threads wait for each other at every operation.
-    When another CPU-bound process shares the cores, one thread keeps losing its core and the
-    others wait for it: measured here (bench/bench_threads.py, 2 cores, SmolLM2), a suite took
-    1.95x its quiet time beside one busy process with 2 threads and 1.21x with 1 thread, while
-    1 thread on a quiet machine cost 1.11x. ``running`` counts the runnable processes of the
-    machine, this one included (default: /proc/loadavg); the fewest of a few samples is used, so
-    a passing process does not count.
-    """
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    workers = max(1, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1))
-    share = max(1, cores // workers)
-    counts = [n for n in ((running or _running_processes)() for _ in range(samples)) if n is not None]
-    if not counts or workers > 1:  # xdist workers are each other's busy processes: the share says it
-        return share
-    others = max(0, min(counts) - 1)
-    return max(1, min(share, cores - others))
-
-
-def _running_processes() -> int | None:
-    """Runnable tasks on the machine now (the 4th field of /proc/loadavg, "running/total")."""
-    try:
-        with open("/proc/loadavg", encoding="ascii") as handle:
-            running = int(handle.read().split()[3].split("/")[0])
-    except (OSError, ValueError, IndexError):
-        return None
-    time.sleep(0.01)
-    return running
 
 
 def _sliding_window(config: Any) -> int | None:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from pytest_llmeval.engine.transformers import cpu_threads
+from pytest_llmeval.engine.threads import cpu_threads
 
 CORES = len(os.sched_getaffinity(0))
 
