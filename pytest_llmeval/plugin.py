@@ -148,13 +148,11 @@ def pytest_runtestloop(session: pytest.Session) -> None:
     llmeval = config.stash[session_key]
     for side in (MODEL, REFERENCE):
         cases = [item.stash[case_key] for item in session.items if item.stash.get(side_key, None) == side]
-        if reporter is None:
-            note = llmeval.prefetch(cases, settings=llmeval.side_settings(side))
-        else:
-            with PrefetchProgress(
-                lambda text: reporter.write(text, flush=True), len(cases), terminal=reporter.isatty()
-            ) as progress:
-                note = llmeval.prefetch(cases, progress.advance, llmeval.side_settings(side))
+        write = (lambda text: reporter.write(text, flush=True)) if reporter else (lambda text: None)
+        # Without a reporter there is nowhere to write: "terminal" then starts no logging thread.
+        terminal = reporter.isatty() if reporter else True
+        with PrefetchProgress(write, len(cases), terminal=terminal) as progress:
+            note = llmeval.prefetch(cases, progress.advance, llmeval.side_settings(side))
         if note and reporter is not None:
             reporter.write_line(note if side == MODEL else note.replace("llmeval:", "llmeval: reference:", 1))
 

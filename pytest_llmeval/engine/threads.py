@@ -22,8 +22,16 @@ def cpu_threads(running: Callable[[], int | None] | None = None, samples: int = 
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     workers = max(1, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1))
     share = max(1, cores // workers)
-    counts = [n for n in ((running or _running_processes)() for _ in range(samples)) if n is not None]
-    if not counts or workers > 1:  # xdist workers are each other's busy processes: the share says it
+    if workers > 1:  # xdist workers are each other's busy processes: the share already says so
+        return share
+    read = running or _running_processes
+    counts: list[int] = []
+    for sample in range(samples):
+        if sample and running is None:
+            time.sleep(0.01)  # samples apart in time, so one passing process is not counted
+        if (count := read()) is not None:
+            counts.append(count)
+    if not counts:
         return share
     others = max(0, min(counts) - 1)
     return max(1, min(share, cores - others))
@@ -36,5 +44,4 @@ def _running_processes() -> int | None:
             running = int(handle.read().split()[3].split("/")[0])
     except (OSError, ValueError, IndexError):
         return None
-    time.sleep(0.01)
     return running
