@@ -28,7 +28,7 @@ from collections.abc import Callable
 import numpy as np
 
 from pytest_llmeval.metrics.stats import wilson_interval
-from pytest_llmeval.regression import DEFAULT_ALPHA, Comparison, Decision, compare_pass_fail
+from pytest_llmeval.baselines.stats import DEFAULT_ALPHA, Comparison, Decision, compare_pass_fail
 
 SIZES = (50, 500, 5000)
 TARGET_FALSE_RATE = DEFAULT_ALPHA + 0.01

@@ -15,13 +15,14 @@ import argparse
 import math
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
-from .regression import DEFAULT_ALPHA, DEFAULT_MARGIN, Comparison, compare_pass_fail, compare_scores, gate
+from .baselines.compare import SuiteComparison, compare_cases
+from .baselines.stats import DEFAULT_ALPHA, DEFAULT_MARGIN, gate
 from .report.history import HistoryError, HistoryRecord, read_history
 from .report.html import render_html
-from .report.model import CaseReport, ReportError, RunReport, SuiteReport, load_report
+from .report.model import ReportError, RunReport, SuiteReport, load_report
 
 PROG = "pytest-llmeval"
 DEFAULT_HISTORY = Path(".llmeval") / "history.jsonl"
@@ -226,19 +227,18 @@ def _compare(args: argparse.Namespace) -> int:
     before = {s.name: s for s in baseline.suites}
     after = {s.name: s for s in candidate.suites}
     common = [name for name in after if name in before]
-    pending: list[Comparison] = []
-    warnings: list[str] = []
-    for name in common:
-        comparisons, changed = compare_suite_reports(
-            before[name], after[name], alpha=args.alpha, margin=args.margin / 100
-        )
-        pending += comparisons
-        warnings += [f"{name}: {w}" for w in changed]
-    results = gate(pending)  # Holm across every compared metric, as the gate does for a run
+    found = [
+        compare_suite_reports(before[name], after[name], alpha=args.alpha, margin=args.margin / 100)
+        for name in common
+    ]
+    results = gate([c for suite in found for c in suite.comparisons])  # Holm across the run, as the gate
     for comparison in results:
         print(comparison.summary_line())
         print(f"  {comparison.detail_line()}")
-    for warning in warnings:
+    not_compared = [f"{s.suite}: {s.not_compared}" for s in found if s.not_compared is not None]
+    for line in not_compared:
+        print(f"NOT COMPARED {line}")
+    for warning in (f"{s.suite}: {w}" for s in found for w in s.warnings):
         print(f"warning: {warning}")
     for side, ours, theirs in (("baseline", before, after), ("candidate", after, before)):
         alone = [n for n in ours if n not in theirs]
@@ -248,11 +248,11 @@ def _compare(args: argparse.Namespace) -> int:
         # Two runs with no suite in common are not two versions of one eval: most likely a
         # wrong file. Passing would let a gate built on this command pass on nothing.
         raise CliError(f"nothing to compare: no suite is in both {args.baseline} and {args.candidate}")
-    failing = [c for c in results if c.fails_run]
+    failing = [f"{c.suite} {c.metric}" for c in results if c.fails_run]
+    failing += [f"{s.suite} (not compared)" for s in found if s.not_compared is not None]
     summary = f"{len(results)} comparison(s) in {len(common)} suite(s)"
     if failing:
-        which = ", ".join(f"{c.suite} {c.metric}" for c in failing)
-        print(f"FAILED: {len(failing)} of {summary} fail the run: {which}")
+        print(f"FAILED: {len(failing)} of {summary} fail the run: {', '.join(failing)}")
         return 1
     print(f"OK: {summary}, none fails the run")
     return 0
@@ -260,59 +260,15 @@ def _compare(args: argparse.Namespace) -> int:
 
 def compare_suite_reports(
     baseline: SuiteReport, current: SuiteReport, *, alpha: float, margin: float
-) -> tuple[list[Comparison], list[str]]:
-    """One suite of two saved runs, by the rule of ``baselines.gate.compare_suite``: cases paired
-    by id (not when their prompt changed), pass/fail and 0/1 scores by McNemar, other scores by
-    the sign-flip test; the comparisons are not yet Holm-adjusted. A saved report keeps each
-    case's samples but not whether each passed, so a case with samples is compared by its
-    pass/fail and cannot be left out as flaky the way the gate leaves it out of a live run."""
-    old = {c.id: c for c in baseline.cases}
-    new = {c.id: c for c in current.cases}
-    changed = sorted(i for i in old.keys() & new.keys() if _asks_else(old[i], new[i]))
-    warnings = []
-    if changed:
-        shown = ", ".join(changed[:5]) + (f" (+{len(changed) - 5} more)" if len(changed) > 5 else "")
-        warnings.append(
-            f"{len(changed)} case(s) ask something else than in the baseline, so they are not compared: "
-            + shown
-        )
-    old = {i: c for i, c in old.items() if i not in changed}
-    new = {i: c for i, c in new.items() if i not in changed}
-    critical = {i for cases in (old, new) for i, c in cases.items() if c.critical}
-    comparisons = [
-        compare_pass_fail(
-            current.name, _outcomes(old), _outcomes(new), critical=critical, alpha=alpha, margin=margin
-        )
-    ]
-    names = {k for c in old.values() for k in c.scores} & {k for c in new.values() for k in c.scores}
-    for name in sorted(names):
-        before = {i: c.scores[name] for i, c in old.items() if name in c.scores}
-        after = {i: c.scores[name] for i, c in new.items() if name in c.scores}
-        if all(v in (0.0, 1.0) for v in [*before.values(), *after.values()]):  # a per-case hit
-            comparisons.append(
-                compare_pass_fail(
-                    current.name,
-                    {i: v == 1.0 for i, v in before.items()},
-                    {i: v == 1.0 for i, v in after.items()},
-                    metric=name,
-                    alpha=alpha,
-                    margin=margin,
-                )
-            )
-        else:
-            comparisons.append(
-                compare_scores(current.name, before, after, metric=name, alpha=alpha, margin=margin)
-            )
-    return comparisons, warnings
-
-
-def _outcomes(cases: Mapping[str, CaseReport]) -> dict[str, bool]:
-    return {i: c.passed and not c.error for i, c in cases.items()}  # a crash did not pass
-
-
-def _asks_else(old: CaseReport, new: CaseReport) -> bool:
-    """The case's prompt changed (the gate compares input hashes; a report keeps the prompt)."""
-    return old.prompt is not None and new.prompt is not None and old.prompt != new.prompt
+) -> SuiteComparison:
+    """One suite of two saved runs, by the live gate's own comparison (``baselines.compare``)."""
+    return compare_cases(
+        current.name,
+        {c.id: c.view() for c in baseline.cases},
+        {c.id: c.view() for c in current.cases},
+        alpha=alpha,
+        margin=margin,
+    )
 
 
 def _describe(path: Path, report: RunReport) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Generator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -61,7 +62,11 @@ def pytest_configure(config: pytest.Config) -> None:
     except (SettingsError, GPUAssignmentError) as exc:
         raise pytest.UsageError(str(exc)) from None
     session = LLMEvalSession(
-        settings, config.rootpath, is_worker=hasattr(config, "workerinput"), partial=_selects_cases(config)
+        settings,
+        project_folder(config),
+        is_worker=hasattr(config, "workerinput"),
+        partial=_selects_cases(config),
+        all_suites=_collects_everything(config),
     )
     config.stash[session_key] = session
     config.pluginmanager.register(session, "llmeval-session")
@@ -70,6 +75,34 @@ def pytest_configure(config: pytest.Config) -> None:
         "llmeval(**settings): an eval suite over Case parameters. Generation: max_tokens, temperature, "
         "top_p, seed, stop, samples. Suite: name, min_pass_rate, min={metric: value}, metrics.",
     )
+
+
+def project_folder(config: pytest.Config) -> Path:
+    """Where the cache, baselines and history live: the folder of the ini file when there is one,
+    else the folder pytest was started from. Never pytest's rootdir guess, which without an ini
+    file is the common ancestor of the arguments: ``/`` for ``--llmeval-model /abs/model`` (with
+    a space, the path is an argument too), or the model's own folder."""
+    return config.inipath.parent if config.inipath is not None else config.invocation_params.dir
+
+
+def _rootdir_notes(config: pytest.Config) -> list[str]:
+    """Say so when pytest's rootdir is not the project folder: pytest's own .pytest_cache goes there."""
+    rootdir, start = config.rootpath, config.invocation_params.dir
+    if config.inipath is not None or rootdir == start:
+        return []
+    model = config.stash[session_key].settings.model
+    if rootdir in start.parents or (model is not None and rootdir in (Path(model), *Path(model).parents)):
+        return [
+            f"llmeval: pytest chose rootdir {rootdir} from the arguments (no ini file); llmeval's "
+            f"files go under {start}. Write --llmeval-model=PATH (with '='), or add a pytest.ini"
+        ]
+    return []
+
+
+def _collects_everything(config: pytest.Config) -> bool:
+    """No test file or node was named: every suite is collected, so a baseline without a suite
+    in the run belongs to no suite."""
+    return all(Path(str(arg).split("::", 1)[0]).is_dir() for arg in config.args)
 
 
 def _selects_cases(config: pytest.Config) -> bool:
@@ -114,6 +147,7 @@ def _llmeval_side(request: pytest.FixtureRequest) -> str:
 @pytest.hookimpl(trylast=True)  # after -k/-m deselection, so only what will run is looked at
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     owners: dict[str, str] = {}
+    case_items: dict[tuple[str, str, str], str] = {}  # (suite, side, case id) -> node id
     for item in items:
         marker = item.get_closest_marker("llmeval")
         if marker is None or not isinstance(item, pytest.Function):
@@ -135,8 +169,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 f"two eval suites are named {spec.name!r} ({owners[spec.name]} and {owner}): "
                 "give one a name with @pytest.mark.llmeval(name=...)"
             )
+        side = str(params.params.get("_llmeval_side", MODEL)) if params else MODEL
+        first = case_items.setdefault((spec.name, side, cases[0].id), item.nodeid)
+        if first != item.nodeid:
+            raise pytest.UsageError(
+                f"suite {spec.name!r} has two cases with the id {cases[0].id!r} ({first} and {item.nodeid}): "
+                "a baseline keeps one entry per id, so give each case its own id"
+            )
         item.stash[case_key] = (spec, cases[0])
-        item.stash[side_key] = str(params.params.get("_llmeval_side", MODEL)) if params else MODEL
+        item.stash[side_key] = side
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -238,7 +279,7 @@ def pytest_runtest_makereport(
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
-    return config.stash[session_key].header_lines()
+    return config.stash[session_key].header_lines() + _rootdir_notes(config)
 
 
 @pytest.fixture(scope="session")

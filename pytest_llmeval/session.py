@@ -56,11 +56,19 @@ class LLMEvalSession:
     """
 
     def __init__(
-        self, settings: Settings, rootpath: Path, *, is_worker: bool = False, partial: bool = False
+        self,
+        settings: Settings,
+        rootpath: Path,
+        *,
+        is_worker: bool = False,
+        partial: bool = False,
+        all_suites: bool = False,
     ) -> None:
         self.settings = settings
         self.is_worker = is_worker
-        self.partial = partial  # -k, -m, --lf or node ids: only some cases of a suite may run
+        self.partial = partial  # -k, -m, --lf or node ids (or later: -x stopped the run)
+        self.all_suites = all_suites  # no test file or node was named: every suite was collected
+        # ``rootpath`` is the project folder the plugin's files live under (see plugin.project_folder).
         self.cache_dir = None if settings.no_cache else settings.cache_dir or rootpath / ".llmeval" / "cache"
         self.baselines_dir = settings.baselines or rootpath / "baselines"
         self.rootpath = rootpath
@@ -236,8 +244,13 @@ class LLMEvalSession:
         return group_records(self.suites, [r for r in self.records if r.side == side])
 
     def failures(self) -> list[str]:
-        thresholds = [f"suite {r.spec.name}: {p}" for r in self.results() for p in r.threshold_failures()]
+        """Why the run fails. A suite's own thresholds hold only when all its cases ran: on a
+        subset (-k, --lf, -x...) its pass rate says nothing about the suite."""
+        thresholds = [] if self.partial else self.threshold_failures()
         return thresholds + (self.gate.failures() if self.gate is not None else [])
+
+    def threshold_failures(self) -> list[str]:
+        return [f"suite {r.spec.name}: {p}" for r in self.results() for p in r.threshold_failures()]
 
     def run_gate(self) -> RunGate:
         """Compare every suite with its baseline and record baselines as the settings allow."""
@@ -249,6 +262,7 @@ class LLMEvalSession:
             update=s.update_baselines,  # type: ignore[arg-type]  # checked by settings
             ci=os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"),
             partial=self.partial,
+            all_suites=self.all_suites,
             keep_outputs=s.baseline_outputs,
         )
         if s.compare_model is not None:
@@ -326,10 +340,34 @@ class LLMEvalSession:
             return
         # An interrupted run decides nothing and writes nothing: baselines stay as they were.
         self.interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
+        if session.shouldfail or session.shouldstop:  # -x or --maxfail: not every case ran
+            self.partial = True
         if self.results() and not self.interrupted:
             self.finish(session.config)
+            if session.config.option.xmlpath:
+                self.report_to_junit(session.config)
         if self.failures() and exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def report_to_junit(self, config: pytest.Config) -> None:
+        """Each suite that fails the run becomes a failed testcase ``llmeval.gate`` / suite name,
+        so a CI dashboard that reads only JUnit sees the failure the exit status reports."""
+        for result in self.results():
+            prefix = f"suite {result.spec.name}: "
+            problems = [f.removeprefix(prefix) for f in self.failures() if f.startswith(prefix)]
+            if not problems:
+                continue
+            nodeid = f"llmeval.gate::{result.spec.name}"
+            for when, outcome in (("call", "failed"), ("teardown", "passed")):
+                report = pytest.TestReport(
+                    nodeid=nodeid,
+                    location=("llmeval.gate", None, result.spec.name),
+                    keywords={},
+                    outcome=outcome,  # type: ignore[arg-type]
+                    longrepr="\n".join(problems) if outcome == "failed" else None,
+                    when=when,  # type: ignore[arg-type]
+                )
+                config.hook.pytest_runtest_logreport(report=report)
 
     @pytest.hookimpl
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
@@ -337,7 +375,7 @@ class LLMEvalSession:
         if self.is_worker or not results:
             return
         terminalreporter.section("llmeval summary")
-        for line in summary_lines(results, self.gate):
+        for line in summary_lines(results, self.gate, subset=self.partial):
             terminalreporter.write_line(line)
         verbose = terminalreporter.config.get_verbosity() > 0
         if self.gate is not None:
@@ -348,6 +386,9 @@ class LLMEvalSession:
             terminalreporter.write_line("llmeval: interrupted: no baseline compared or written")
         for line in self.published:
             terminalreporter.write_line(line)
+        if self.partial:
+            for problem in self.threshold_failures():
+                terminalreporter.write_line(f"llmeval: {problem} (subset, not enforced)")
         failures = self.failures()
         if failures:
             terminalreporter.write_line(f"llmeval: run FAILED: {failures[0]}", red=True, bold=True)
@@ -355,7 +396,9 @@ class LLMEvalSession:
                 terminalreporter.write_line(f"llmeval: also: {extra}", red=True)
 
 
-def summary_lines(results: Sequence[SuiteResult], gate: RunGate | None = None) -> list[str]:
+def summary_lines(
+    results: Sequence[SuiteResult], gate: RunGate | None = None, *, subset: bool = False
+) -> list[str]:
     width = max(len(r.spec.name) for r in results)
     failing = {s.suite for s in gate.suites if s.failures} if gate is not None else set()
     lines = []
@@ -363,7 +406,9 @@ def summary_lines(results: Sequence[SuiteResult], gate: RunGate | None = None) -
         low, high = result.pass_rate_interval()
         xfailed = sum(not r.passed and not r.error for r in result.records)
         errors = sum(r.error for r in result.records)
-        verdict = "below threshold" if result.threshold_failures() else "ok"
+        verdict = "ok"
+        if result.threshold_failures():
+            verdict = "below threshold (subset, not enforced)" if subset else "below threshold"
         if result.spec.name in failing:
             verdict = "FAILED the gate" if verdict == "ok" else verdict + ", FAILED the gate"
         bound = f" (min {result.spec.min_pass_rate})" if result.spec.min_pass_rate is not None else ""
@@ -401,6 +446,10 @@ def gate_lines(
                 more = len(flips) - 10
                 shown = ", ".join(flips[:10]) + (f" (+{more} more; -v lists all)" if more > 0 else "")
                 lines.append((f"  flipped pass->fail: {shown}", {}))
+        if suite.not_compared is not None and not any(
+            line.startswith("NOT COMPARED") for line in (*suite.failures, *suite.warnings)
+        ):
+            lines.append((f"{suite.suite}  NOT COMPARED: {suite.not_compared}", {}))
         lines += [(f"{suite.suite}  note: {note}", {}) for note in suite.notes]
         lines += [(f"{suite.suite}  warning: {warning}", {"yellow": True}) for warning in suite.warnings]
     lines += [(f"llmeval: {note}", {}) for note in run.notes]

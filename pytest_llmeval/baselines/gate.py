@@ -1,8 +1,8 @@
 """The regression gate over a run: read each suite's baseline, compare, record, and say why a run fails.
 
-Plain library code (the plugin only prints what it returns and sets the exit status). The
-statistics are in :mod:`pytest_llmeval.regression`; this module decides what is compared with
-what, when baselines may be written, and what a user is told.
+Plain library code (the plugin only prints what it returns and sets the exit status). How two
+sets of cases compare is :mod:`.compare`'s (the statistics are in :mod:`.stats`); this module
+decides what each suite is compared with, when baselines may be written, and what a user is told.
 """
 
 from __future__ import annotations
@@ -15,12 +15,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from ..regression import Comparison, Decision, compare_pass_fail, compare_scores, gate
 from ..suite import CaseRecord, SuiteResult
+from .compare import CaseView, SuiteComparison, compare_cases
 from .schema import Baseline, CaseEntry, Fingerprint, MetricEntry
-from .store import BaselineError, baseline_path, read_baseline, write_baseline
+from .stats import Comparison, Decision, gate
+from .store import BaselineError, baseline_path, colliding_suites, locked, read_baseline, write_baseline
 
 Update = Literal["all", "new"] | None
+Verdict = Literal["REGRESSED", "NOT COMPARED", "WARNING", "OK"]
+_RECORD_HINT = "record a baseline on purpose with --llmeval-update-baselines and commit it"
 # Timings depend on the machine and on what the cache answered, not on the model: a baseline
 # that stored them would change on every run.
 _UNSTORED_METRICS = ("latency", "tokens_per_s")
@@ -37,7 +40,12 @@ class GateOptions:
     margin: float = 0.02
     update: Update = None
     ci: bool = False  # under CI, baselines are never written unless update is asked for
-    partial: bool = False  # -k, -m, --lf or node ids chose a subset of the cases
+    # A subset of the cases ran (-k, -m, --lf, node ids, or -x stopped the run): cases that did
+    # not run are not "removed", and a partial update keeps them.
+    partial: bool = False
+    # The run collected every test (no file or node given): a baseline file without a suite in
+    # it belongs to no suite any more.
+    all_suites: bool = False
     keep_outputs: bool = False
 
 
@@ -47,10 +55,22 @@ class SuiteGate:
 
     suite: str
     comparisons: list[Comparison] = field(default_factory=list)
+    not_compared: str | None = None  # why the suite could not be compared; None when it was
     notes: list[str] = field(default_factory=list)  # for the user's information
     warnings: list[str] = field(default_factory=list)  # worth a look; never fails the run
     failures: list[str] = field(default_factory=list)  # each one fails the run
     written: Path | None = None
+
+    @property
+    def verdict(self) -> Verdict:
+        decisions = {c.decision for c in self.comparisons}
+        if Decision.REGRESSED in decisions:
+            return "REGRESSED"
+        if self.not_compared is not None:
+            return "NOT COMPARED"
+        if Decision.WARNING in decisions or self.warnings or self.failures:
+            return "WARNING"
+        return "OK"
 
 
 @dataclass
@@ -78,16 +98,48 @@ def fingerprint_of(info: Mapping[str, Any] | None, result: SuiteResult) -> Finge
 
 
 def dataset_hash(records: Sequence[CaseRecord]) -> str:
-    items = sorted(f"{r.case_id}\t{r.input_hash}" for r in records)
+    return _hash_inputs({r.case_id: r.input_hash for r in records})
+
+
+def _hash_inputs(inputs: Mapping[str, str]) -> str:
+    items = sorted(f"{case_id}\t{input_hash}" for case_id, input_hash in inputs.items())
     return hashlib.sha256("\n".join(items).encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def record_views(records: Sequence[CaseRecord]) -> dict[str, CaseView]:
+    """A run's cases as the comparison sees them; a case that raised did not pass."""
+    return {
+        r.case_id: CaseView(
+            passed=r.passed and not r.error,
+            samples=r.sample_passes if len(r.sample_passes) > 1 and not r.error else (),
+            scores=r.scores,
+            critical=r.critical,
+            input_hash=r.input_hash,
+        )
+        for r in records
+    }
+
+
+def baseline_views(baseline: Baseline) -> dict[str, CaseView]:
+    return {
+        case_id: CaseView(
+            passed=e.passed,
+            samples=tuple(e.samples) if e.samples and len(e.samples) > 1 else (),
+            scores=e.scores,
+            critical=e.critical,
+            input_hash=e.input_hash,
+        )
+        for case_id, e in baseline.cases.items()
+    }
 
 
 def build_baseline(
     result: SuiteResult, fingerprint: Fingerprint, *, keep_outputs: bool, keep_from: Baseline | None = None
 ) -> Baseline:
     """A baseline from this run's records. ``keep_from`` (a partial run's previous baseline) keeps
-    the cases this run did not touch; suite metrics are then left out, since they would describe
-    only the subset that ran."""
+    every field of the cases this run did not touch. Its suite metrics are kept when no case
+    that ran changed its entry (so rerunning a subset rewrites no byte), and left out otherwise:
+    the run's own metrics would describe only the subset that ran."""
     cases: dict[str, CaseEntry] = dict(keep_from.cases) if keep_from is not None else {}
     for record in result.records:
         cases[record.case_id] = _entry(record, keep_outputs)
@@ -97,8 +149,10 @@ def build_baseline(
         for value in values:
             if value.name not in _UNSTORED_METRICS and math.isfinite(value.value):
                 metrics[value.name] = MetricEntry(value=value.value, low=value.low, high=value.high)
-    if keep_from is not None:
-        fingerprint = fingerprint.model_copy(update={"dataset_hash": ""})  # no longer one run's data
+    elif all(keep_from.cases.get(i) == cases[i] for i in {r.case_id for r in result.records}):
+        metrics = dict(keep_from.metrics)
+    hashes = {case_id: entry.input_hash for case_id, entry in cases.items()}
+    fingerprint = fingerprint.model_copy(update={"dataset_hash": _hash_inputs(hashes)})
     return Baseline(
         suite=result.spec.name,
         fingerprint=fingerprint,
@@ -121,61 +175,6 @@ def _entry(record: CaseRecord, keep_outputs: bool) -> CaseEntry:
         else hashlib.sha256(output.encode("utf-8", "surrogatepass")).hexdigest()[:16],
         output=output if keep_outputs else None,
     )
-
-
-def compare_suite(
-    result: SuiteResult, baseline: Baseline, *, alpha: float, margin: float, partial: bool
-) -> tuple[list[Comparison], list[str]]:
-    """Compare one suite's records with its baseline, case by case; returns the comparisons (not
-    yet Holm-adjusted across the run) and warnings. Cases whose input changed are not paired."""
-    current = {r.case_id: r for r in result.records}
-    changed = sorted(
-        i for i, r in current.items() if i in baseline.cases and r.input_hash != baseline.cases[i].input_hash
-    )
-    warnings = []
-    if changed:
-        shown = ", ".join(changed[:5]) + (f" (+{len(changed) - 5} more)" if len(changed) > 5 else "")
-        warnings.append(
-            f"{len(changed)} case(s) ask something else than in the baseline, so they are not compared "
-            f"(dataset or prompt template changed): {shown}"
-        )
-    paired = {i: e for i, e in baseline.cases.items() if i not in changed}
-    ran = {i: r for i, r in current.items() if i not in changed}
-    if partial:  # cases that were not selected are not "removed"
-        paired = {i: e for i, e in paired.items() if i in ran}
-    critical = [i for i, r in ran.items() if r.critical] + [i for i, e in paired.items() if e.critical]
-    before = {i: (tuple(e.samples) if e.samples else e.passed) for i, e in paired.items()}
-    comparisons = [
-        compare_pass_fail(
-            result.spec.name,
-            before,
-            {i: r.outcome() for i, r in ran.items()},
-            critical=critical,
-            alpha=alpha,
-            margin=margin,
-        )
-    ]
-    for name in sorted(
-        {k for e in paired.values() for k in e.scores} & {k for r in ran.values() for k in r.scores}
-    ):
-        old = {i: e.scores[name] for i, e in paired.items() if name in e.scores}
-        new = {i: r.scores[name] for i, r in ran.items() if name in r.scores}
-        if all(v in (0.0, 1.0) for v in [*old.values(), *new.values()]):  # a per-case hit: McNemar
-            comparisons.append(
-                compare_pass_fail(
-                    result.spec.name,
-                    {i: v == 1.0 for i, v in old.items()},
-                    {i: v == 1.0 for i, v in new.items()},
-                    metric=name,
-                    alpha=alpha,
-                    margin=margin,
-                )
-            )
-        else:
-            comparisons.append(
-                compare_scores(result.spec.name, old, new, metric=name, alpha=alpha, margin=margin)
-            )
-    return comparisons, warnings
 
 
 def fingerprint_changes(old: Fingerprint, new: Fingerprint) -> tuple[list[str], list[str]]:
@@ -202,56 +201,73 @@ def run_gate(
 ) -> RunGate:
     """Check every suite of a run against its baseline, and write the baselines the rules allow.
 
-    The rules: ``update="all"`` records every suite that ran (the run then passes the gate);
-    ``"new"`` records only suites without a baseline; with neither, a missing baseline is
-    recorded, except under CI, where it fails the gate with a hint instead. A baseline that
-    cannot be read is reported and never written over. A suite with a case that raised an
-    error is never recorded: its record would say "failed" for what was a bug.
+    The rules: ``update="all"`` records every suite that ran (the run then passes the gate, and
+    what the new file replaces is shown); ``"new"`` records only suites without a baseline; with
+    neither, a missing baseline is recorded, except under CI, where it fails the gate with a hint
+    instead. A suite that cannot be compared is NOT COMPARED, with why: under CI that fails the
+    gate, locally it is a warning. A baseline that cannot be read is reported and never written
+    over. A suite with a case that raised an error is never recorded: its record would say
+    "failed" for what was a bug.
     """
     suites: list[SuiteGate] = []
     pending: list[tuple[SuiteGate, list[Comparison]]] = []
+    clashes = colliding_suites(options.directory, [r.spec.name for r in results])
+    clashing = {name for pair in clashes for name in pair}
     for result in results:
         verdict = SuiteGate(result.spec.name)
         suites.append(verdict)
+        if result.spec.name in clashing:
+            other = next(a if b == result.spec.name else b for a, b in clashes if result.spec.name in (a, b))
+            verdict.not_compared = "its baseline file would be another suite's"
+            verdict.failures.append(
+                f"suites {result.spec.name!r} and {other!r} would share the baseline file "
+                f"{baseline_path(options.directory, result.spec.name).name} on a case-insensitive file "
+                "system: rename one with @pytest.mark.llmeval(name=...)"
+            )
+            continue
         path = baseline_path(options.directory, result.spec.name)
-        fingerprint = fingerprint_of(infos.get(result.spec.name), result)
         try:
             baseline = read_baseline(path)
         except BaselineError as exc:
+            verdict.not_compared = "its baseline cannot be read"
             verdict.failures.append(f"{exc}; it was left untouched: fix or delete it, then rerun")
             continue
-        record = options.update == "all" or (baseline is None and (options.update == "new" or not options.ci))
-        if baseline is not None and options.update != "all":
-            comparisons, warnings = compare_suite(
-                result, baseline, alpha=options.alpha, margin=options.margin, partial=options.partial
+        fingerprint = fingerprint_of(infos.get(result.spec.name), result)
+        found = None
+        if baseline is not None:
+            found = compare_cases(
+                result.spec.name,
+                baseline_views(baseline),
+                record_views(result.records),
+                alpha=options.alpha,
+                margin=options.margin,
+                partial=options.partial,
             )
             notes, changed = fingerprint_changes(baseline.fingerprint, fingerprint)
             verdict.notes += notes
-            verdict.warnings += changed + warnings
-            pending.append((verdict, comparisons))
-        if not record:
-            if baseline is None:
-                verdict.failures.append(
-                    f"no baseline at {path}; CI is set, so none is written: record one with "
-                    "--llmeval-update-baselines=new and commit it"
-                )
+            verdict.warnings += changed + list(found.warnings)
+        asked = options.update == "all" or (options.update == "new" and baseline is None)
+        if found is not None and options.update != "all":
+            verdict.not_compared = found.not_compared
+            pending.append((verdict, list(found.comparisons)))
+        elif baseline is None:
+            verdict.not_compared = f"no baseline at {path}"
+        else:
+            verdict.not_compared = "the baseline was re-recorded on request (--llmeval-update-baselines)"
+        if asked or (baseline is None and not options.ci):
+            _record(verdict, result, fingerprint, path, found, options)
+        if asked or verdict.not_compared is None or verdict.failures:
             continue
-        errors = [r.case_id for r in result.records if r.error]
-        if errors:
-            verdict.warnings.append(
-                f"baseline not written: {len(errors)} case(s) raised an error ({', '.join(errors[:5])})"
-            )
-            continue
-        keep_from = baseline if options.partial else None
-        write_baseline(
-            path, build_baseline(result, fingerprint, keep_outputs=options.keep_outputs, keep_from=keep_from)
-        )
-        verdict.written = path
-        verdict.notes.append(f"baseline {'updated' if baseline is not None else 'recorded'}: {path}")
+        if options.ci:
+            verdict.failures.append(f"NOT COMPARED: {verdict.not_compared}; CI is set: {_RECORD_HINT}")
+        elif verdict.written is not None:
+            verdict.warnings.append(f"NOT COMPARED: {verdict.not_compared}; recorded one: commit it")
+        else:
+            verdict.warnings.append(f"NOT COMPARED: {verdict.not_compared}")
 
     _settle_run(pending, partial=options.partial)
     notes = []
-    if not options.partial:
+    if options.all_suites and not options.partial:
         ran = {baseline_path(options.directory, r.spec.name) for r in results}
         others = sorted(p.name for p in options.directory.glob("*.json") if p not in ran)
         if others:
@@ -259,6 +275,42 @@ def run_gate(
                 f"baselines with no suite in this run (stale, if the suite is gone): {', '.join(others)}"
             )
     return RunGate(suites, notes)
+
+
+def _record(
+    verdict: SuiteGate,
+    result: SuiteResult,
+    fingerprint: Fingerprint,
+    path: Path,
+    found: SuiteComparison | None,
+    options: GateOptions,
+) -> None:
+    """Write the suite's baseline, under the folder's lock: a partial update merges into the file
+    as it is now, which another run may have just rewritten."""
+    errors = [r.case_id for r in result.records if r.error]
+    if errors:
+        verdict.warnings.append(
+            f"baseline not written: {len(errors)} case(s) raised an error ({', '.join(errors[:5])})"
+        )
+        return
+    with locked(options.directory):
+        try:
+            current = read_baseline(path)
+        except BaselineError as exc:
+            verdict.failures.append(f"{exc}; it was left untouched: fix or delete it, then rerun")
+            return
+        keep_from = current if options.partial else None
+        baseline = build_baseline(result, fingerprint, keep_outputs=options.keep_outputs, keep_from=keep_from)
+        write_baseline(path, baseline)
+    verdict.written = path
+    if current is None:
+        verdict.notes.append(f"baseline recorded: {path}")
+        return
+    main = found.comparisons[0] if found is not None and found.comparisons else None
+    flipped = f", {len(main.flips_to_fail)} flipped pass->fail" if main is not None else ""
+    verdict.notes.append(
+        f"baseline updated: pass {current.pass_rate:.3f} -> {baseline.pass_rate:.3f}{flipped} ({path})"
+    )
 
 
 def compare_runs(
@@ -278,17 +330,25 @@ def compare_runs(
         suites.append(verdict)
         reference = references.get(result.spec.name)
         if reference is None:
+            verdict.not_compared = "no case of it ran on the reference model"
             verdict.failures.append("no case of it ran on the reference model, so it cannot be compared")
             continue
-        reference_print = fingerprint_of(reference_infos.get(result.spec.name), reference)
-        as_baseline = build_baseline(reference, reference_print, keep_outputs=False)
-        comparisons, warnings = compare_suite(
-            result, as_baseline, alpha=options.alpha, margin=options.margin, partial=True
+        found = compare_cases(
+            result.spec.name,
+            record_views(reference.records),
+            record_views(result.records),
+            alpha=options.alpha,
+            margin=options.margin,
+            partial=True,
         )
+        reference_print = fingerprint_of(reference_infos.get(result.spec.name), reference)
         notes, _ = fingerprint_changes(reference_print, fingerprint_of(infos.get(result.spec.name), result))
         verdict.notes += [n.replace("since the baseline", "from the reference") for n in notes]
-        verdict.warnings += warnings
-        pending.append((verdict, comparisons))
+        verdict.warnings += found.warnings
+        verdict.not_compared = found.not_compared
+        if found.not_compared is not None:
+            verdict.failures.append(f"NOT COMPARED: {found.not_compared}")
+        pending.append((verdict, list(found.comparisons)))
     _settle_run(pending, partial=True)
     return RunGate(suites)
 

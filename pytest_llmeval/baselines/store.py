@@ -7,10 +7,13 @@ overwriting it would silently throw away what the team committed.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -22,9 +25,58 @@ class BaselineError(ValueError):
     """A baseline file that exists but cannot be used; the message names the file."""
 
 
+_READABLE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,99}")
+LOCK_NAME = ".llmeval.lock"
+
+
 def baseline_path(directory: Path, suite: str) -> Path:
-    """``<directory>/<suite>.json``, with characters that are not safe in file names replaced."""
-    return directory / (re.sub(r"[^A-Za-z0-9._-]", "_", suite) + ".json")
+    """``<directory>/<suite>.json`` for a name of letters, digits, ``.``, ``_`` and ``-``.
+
+    Any other name is made safe and given ``~`` and a hash of the whole name (``qa/v1`` ->
+    ``qa_v1~5d41402abc4b.json``): ``~`` never occurs in a readable name, so two suites never
+    share a file (``qa_v1`` keeps ``qa_v1.json``), whatever their names.
+    """
+    if _READABLE.fullmatch(suite):
+        return directory / f"{suite}.json"
+    digest = hashlib.sha256(suite.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", suite)[:60].lstrip(".")
+    return directory / f"{safe}~{digest}.json"
+
+
+def colliding_suites(directory: Path, suites: Iterable[str]) -> list[tuple[str, str]]:
+    """Pairs of suites whose baseline files would be one file: the same name up to case, which
+    a case-insensitive file system (macOS, Windows) cannot tell apart."""
+    seen: dict[str, str] = {}
+    pairs = []
+    for suite in suites:
+        key = baseline_path(directory, suite).name.casefold()
+        if key in seen and seen[key] != suite:
+            pairs.append((seen[key], suite))
+        seen.setdefault(key, suite)
+    return pairs
+
+
+@contextmanager
+def locked(directory: Path) -> Iterator[None]:
+    """Hold the folder's lock file while a run reads, merges and writes its baselines, so two
+    runs updating one file (two partial updates at once) never lose each other's cases.
+
+    An advisory ``flock``: released by the kernel when the process dies, so a killed run never
+    leaves the folder locked. The file stays (removing it would let a third process lock a
+    different file than a waiting second one).
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # Windows: no flock; concurrent updates are not serialised there
+        yield
+        return
+    with open(directory / LOCK_NAME, "a+b") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def read_baseline(path: Path) -> Baseline | None:

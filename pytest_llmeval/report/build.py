@@ -20,7 +20,7 @@ from typing import Any
 from ..baselines.gate import RunGate, SuiteGate, fingerprint_of
 from ..baselines.schema import Baseline, CaseEntry
 from ..suite import CaseRecord, SuiteResult
-from .model import CaseReport, CheckReport, ComparisonReport, MetricReport, RunReport, SuiteReport
+from .model import CaseReport, CheckReport, MetricReport, RunReport, SuiteReport
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -107,7 +107,8 @@ def _suite(
         ),
         metric_errors=tuple(errors),
         threshold_failures=tuple(p for p in result.threshold_failures() if p not in errors),
-        comparisons=tuple(ComparisonReport.of(c) for c in gate.comparisons) if gate is not None else (),
+        comparisons=tuple(gate.comparisons) if gate is not None else (),
+        not_compared=gate.not_compared if gate is not None else None,
         notes=tuple(gate.notes) if gate is not None else (),
         warnings=tuple(gate.warnings) if gate is not None else (),
         failures=tuple(gate.failures) if gate is not None else (),
@@ -131,6 +132,7 @@ def _case(record: CaseRecord, entry: CaseEntry | None) -> CaseReport:
         output=_maybe_text(record.output),
         expected=_maybe_text(record.expected),
         samples=tuple(_text(s) for s in record.samples),
+        sample_passes=record.sample_passes,
         passed=record.passed,
         critical=record.critical,
         error=record.error,
@@ -146,6 +148,7 @@ def _case(record: CaseRecord, entry: CaseEntry | None) -> CaseReport:
         duration=record.duration,
         baseline_passed=None if entry is None else entry.passed,
         baseline_output=None if entry is None else _maybe_text(entry.output),
+        input_hash=record.input_hash,
     )
 
 

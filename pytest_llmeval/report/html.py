@@ -24,7 +24,14 @@ from .history import HistoryRecord
 from .model import CaseReport, CheckReport, RunReport, SuiteReport
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
-_VERDICT_CLASS = {"REGRESSED": "bad", "FAILED": "bad", "WARNING": "warn", "IMPROVED": "good", "OK": "ok"}
+_VERDICT_CLASS = {
+    "REGRESSED": "bad",
+    "NOT COMPARED": "warn",
+    "FAILED": "bad",
+    "WARNING": "warn",
+    "IMPROVED": "good",
+    "OK": "ok",
+}
 
 
 def render_html(report: RunReport, history: Sequence[HistoryRecord] = ()) -> str:
@@ -129,9 +136,10 @@ def _metrics_table(suite: SuiteReport, history: Sequence[HistoryRecord]) -> str:
 
 def _gate_lines(suite: SuiteReport) -> str:
     lines: list[tuple[str, str]] = []
-    for report in suite.comparisons:
-        comparison = report.comparison()
-        tone = "bad" if comparison.fails_run else "warn" if report.decision.value == "WARNING" else ""
+    if suite.not_compared is not None:
+        lines.append(("gate warn", f"NOT COMPARED: {suite.not_compared}"))
+    for comparison in suite.comparisons:
+        tone = "bad" if comparison.fails_run else "warn" if comparison.decision.value == "WARNING" else ""
         lines.append((f"gate {tone}", comparison.summary_line()))
         # The detail line repeats the suite's name, which heads this section already.
         lines.append(("gate detail", comparison.detail_line().split("  ", 1)[-1]))

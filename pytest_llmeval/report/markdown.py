@@ -10,7 +10,8 @@ from __future__ import annotations
 import math
 import re
 
-from .model import CaseReport, ComparisonReport, RunReport, SuiteReport
+from ..baselines.stats import Comparison
+from .model import CaseReport, RunReport, SuiteReport
 
 # GitHub caps a step summary at 1 MiB; a suite that flipped thousands of cases must not hit it.
 MAX_FLIPS_SHOWN = 50
@@ -56,13 +57,15 @@ def _table(report: RunReport) -> list[str]:
         rate = f"{suite.pass_rate:.3f} [{low:.3f}, {high:.3f}]"
         main = suite.main_comparison()
         delta, p = (_delta(main), _p(main.p_adjusted)) if main is not None else ("not compared", "")
-        verdict = f"**{suite.verdict}**" if suite.verdict in ("REGRESSED", "FAILED") else suite.verdict
+        if suite.not_compared is not None:
+            delta = f"not compared: {suite.not_compared}"
+        verdict = f"**{suite.verdict}**" if suite.verdict in ("REGRESSED", "FAILED", "NOT COMPARED") else suite.verdict
         cells = [md(suite.name), str(suite.total), md(rate), verdict, md(delta), md(p)]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 
 
-def _delta(comparison: ComparisonReport) -> str:
+def _delta(comparison: Comparison) -> str:
     low, high = comparison.interval
     if math.isnan(comparison.delta):
         return "n/a"

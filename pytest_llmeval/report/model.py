@@ -14,11 +14,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ..regression import Comparison, Decision
+from ..baselines.compare import CaseView, prompt_hash
+from ..baselines.stats import Comparison, Decision
 
 SCHEMA_VERSION = 1
 
-Verdict = Literal["REGRESSED", "FAILED", "WARNING", "IMPROVED", "OK"]
+Verdict = Literal["REGRESSED", "NOT COMPARED", "FAILED", "WARNING", "IMPROVED", "OK"]
 
 
 class ReportError(ValueError):
@@ -50,6 +51,7 @@ class CaseReport(_Model):
     output: str | None = None
     expected: str | None = None
     samples: tuple[str, ...] = ()
+    sample_passes: tuple[bool, ...] = ()  # each sample passed every check (samples=K)
     passed: bool
     critical: bool = False
     error: bool = False  # the test raised something that is not a check failure
@@ -62,6 +64,18 @@ class CaseReport(_Model):
     # the case now asks something else) or was recorded without outputs.
     baseline_passed: bool | None = None
     baseline_output: str | None = None
+    input_hash: str = ""  # Case.input_hash; reports written before it existed hold the prompt only
+
+    def view(self) -> CaseView:
+        """The case as the gate's comparison sees it (``pytest-llmeval compare`` pairs these)."""
+        failed = self.error or not self.passed
+        return CaseView(
+            passed=not failed,
+            samples=self.sample_passes if len(self.sample_passes) > 1 and not self.error else (),
+            scores=self.scores,
+            critical=self.critical,
+            input_hash=self.input_hash or prompt_hash(self.prompt),
+        )
 
     @property
     def flipped(self) -> bool:
@@ -70,48 +84,6 @@ class CaseReport(_Model):
 
     def failed_checks(self) -> list[CheckReport]:
         return [check for check in self.checks if not check.passed]
-
-
-class ComparisonReport(_Model):
-    """Every field of a :class:`~pytest_llmeval.regression.Comparison`, so it can be rebuilt and
-    print the very lines the terminal printed."""
-
-    suite: str
-    metric: str
-    kind: Literal["pass", "score"]
-    baseline_value: float
-    current_value: float
-    delta: float
-    interval: tuple[float, float]
-    p_value: float
-    p_adjusted: float
-    p_rise: float
-    p_rise_adjusted: float
-    decision: Decision
-    detectable_drop: float
-    flips_to_fail: tuple[str, ...] = ()
-    flips_to_pass: tuple[str, ...] = ()
-    critical_flips: tuple[str, ...] = ()
-    new_ids: tuple[str, ...] = ()
-    removed_ids: tuple[str, ...] = ()
-    flaky_ids: tuple[str, ...] = ()
-    compared: int
-    discordant: int
-    spread: float
-    method: str
-    alpha: float
-    margin: float
-    family: int = 1
-    higher_is_better: bool = True
-    in_points: bool = True
-
-    @classmethod
-    def of(cls, comparison: Comparison) -> ComparisonReport:
-        fields = {name: getattr(comparison, name) for name in cls.model_fields}
-        return cls.model_validate(fields)
-
-    def comparison(self) -> Comparison:
-        return Comparison(**{name: getattr(self, name) for name in type(self).model_fields})
 
 
 class SuiteReport(_Model):
@@ -125,7 +97,8 @@ class SuiteReport(_Model):
     metrics: tuple[MetricReport, ...] = ()
     metric_errors: tuple[str, ...] = ()  # metrics that could not be computed, with why
     threshold_failures: tuple[str, ...] = ()  # the suite's own min_pass_rate / min={...}
-    comparisons: tuple[ComparisonReport, ...] = ()
+    comparisons: tuple[Comparison, ...] = ()  # the gate's, stored whole: a report prints the same lines
+    not_compared: str | None = None  # why the gate could not compare the suite
     notes: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     failures: tuple[str, ...] = ()  # the gate's: each one failed the run
@@ -155,6 +128,8 @@ class SuiteReport(_Model):
         decisions = {c.decision for c in self.comparisons}
         if Decision.REGRESSED in decisions:
             return "REGRESSED"
+        if self.not_compared is not None:
+            return "NOT COMPARED"
         if self.problems():
             return "FAILED"
         if Decision.WARNING in decisions or self.warnings:
@@ -163,7 +138,7 @@ class SuiteReport(_Model):
             return "IMPROVED"
         return "OK"
 
-    def main_comparison(self) -> ComparisonReport | None:
+    def main_comparison(self) -> Comparison | None:
         """The pass/fail comparison of the suite's cases, the one its summary line shows."""
         return next((c for c in self.comparisons if c.metric == "pass"), None)
 

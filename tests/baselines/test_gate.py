@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pytest_llmeval.baselines import GateOptions, baseline_path, read_baseline, run_gate
 from pytest_llmeval.baselines.gate import fingerprint_of
-from pytest_llmeval.regression import Decision
+from pytest_llmeval.baselines.stats import Decision
 from pytest_llmeval.suite import CaseRecord, SuiteResult, SuiteSpec
 
 INFO = {"model": "smol", "weights_hash": "w1", "backend": "transformers", "dtype": "float32", "lora": None}
@@ -62,7 +62,11 @@ def test_outputs_are_kept_when_asked(tmp_path: Path) -> None:
 
 def test_under_ci_nothing_is_written_without_the_flag(tmp_path: Path) -> None:
     run = gate_once(tmp_path, suite(3, 1), ci=True)
-    assert "CI is set, so none is written" in run.failures()[0]
+    assert run.failures() == [
+        f"suite qa: NOT COMPARED: no baseline at {tmp_path / 'qa.json'}; CI is set: record a baseline on "
+        "purpose with --llmeval-update-baselines and commit it"
+    ]
+    assert run.suites[0].verdict == "NOT COMPARED"
     assert not list(tmp_path.iterdir())
     assert gate_once(tmp_path, suite(3, 1), ci=True, update="new").failures() == []
 
@@ -71,7 +75,10 @@ def test_a_suite_with_an_error_is_not_recorded(tmp_path: Path) -> None:
     records = (*suite(3, 0).records, record("c009", False, error=True))
     run = gate_once(tmp_path, SuiteResult(SuiteSpec("qa"), records))
     assert run.suites[0].written is None and not list(tmp_path.iterdir())
-    assert run.suites[0].warnings == ["baseline not written: 1 case(s) raised an error (c009)"]
+    assert run.suites[0].warnings == [
+        "baseline not written: 1 case(s) raised an error (c009)",
+        f"NOT COMPARED: no baseline at {tmp_path / 'qa.json'}",
+    ]
 
 
 def test_cases_whose_input_changed_are_not_paired_and_are_named(tmp_path: Path) -> None:
@@ -80,10 +87,10 @@ def test_cases_whose_input_changed_are_not_paired_and_are_named(tmp_path: Path) 
     run = gate_once(tmp_path, SuiteResult(SuiteSpec("qa"), tuple(changed)))
     [comparison] = run.suites[0].comparisons
     assert comparison.compared == 8 and comparison.flips_to_fail == ()
-    assert any(
-        "2 case(s) ask something else than in the baseline" in w and "c000, c001" in w
-        for w in run.suites[0].warnings
-    )
+    assert run.suites[0].warnings == [
+        "input changed for 2 of 10 cases (dataset or prompt template changed): those are not compared, "
+        "the other 8 are: c000, c001"
+    ]
 
 
 def test_a_new_model_is_noted_and_a_new_decoding_is_a_warning(tmp_path: Path) -> None:
@@ -131,8 +138,9 @@ def test_rewriting_an_unchanged_suite_changes_no_byte(tmp_path: Path) -> None:
 
 def test_stale_suites_are_listed_only_for_a_whole_run(tmp_path: Path) -> None:
     (tmp_path / "gone.json").write_text("{}")
-    assert "gone.json" in gate_once(tmp_path, suite(1, 0)).notes[0]
-    assert gate_once(tmp_path, suite(1, 0), partial=True).notes == []
+    assert "gone.json" in gate_once(tmp_path, suite(1, 0), all_suites=True).notes[0]
+    assert gate_once(tmp_path, suite(1, 0), all_suites=True, partial=True).notes == []
+    assert gate_once(tmp_path, suite(1, 0)).notes == []  # one test file ran: other suites were not collected
 
 
 def test_the_fingerprint_holds_the_dataset_hash(tmp_path: Path) -> None:

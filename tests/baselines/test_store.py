@@ -13,6 +13,7 @@ from pytest_llmeval.baselines import (
     CaseEntry,
     Fingerprint,
     baseline_path,
+    colliding_suites,
     dump_baseline,
     read_baseline,
     write_baseline,
@@ -79,8 +80,29 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(
     assert [p.name for p in tmp_path.iterdir()] == ["qa.json"]
 
 
-def test_suite_names_become_safe_file_names(tmp_path: Path) -> None:
-    assert baseline_path(tmp_path, "support/answers v2") == tmp_path / "support_answers_v2.json"
+def test_suite_names_map_to_file_names_one_to_one(tmp_path: Path) -> None:
+    assert baseline_path(tmp_path, "support_answers-v2.1") == tmp_path / "support_answers-v2.1.json"
+    escaped = baseline_path(tmp_path, "support/answers v2").name
+    assert escaped.startswith("support_answers_v2~") and escaped.endswith(".json")
+    # Names that used to share a file no longer do, and nothing escapes the folder.
+    names = ["问答", "翻译", "qa/v1", "qa_v1", "qa v1", "..", ".hidden", "a" * 300, "qa_v1~0", "x/../../y"]
+    paths = [baseline_path(tmp_path, name) for name in names]
+    assert len(set(paths)) == len(names)
+    assert all(p.parent == tmp_path and not p.name.startswith(".") and len(p.name) < 120 for p in paths)
+
+
+def test_random_names_never_share_a_file(tmp_path: Path) -> None:
+    import random
+
+    rng = random.Random(0)
+    alphabet = "aA_-.~/ 1é问"
+    names = {"".join(rng.choice(alphabet) for _ in range(rng.randint(1, 6))) for _ in range(20000)}
+    assert len({baseline_path(tmp_path, n) for n in names}) == len(names)
+
+
+def test_names_equal_up_to_case_are_reported_as_colliding(tmp_path: Path) -> None:
+    assert colliding_suites(tmp_path, ["QA", "qa", "other"]) == [("QA", "qa")]
+    assert colliding_suites(tmp_path, ["qa/v1", "qa_v1"]) == []
 
 
 def test_a_written_file_has_the_umask_permissions_not_private_ones(tmp_path: Path) -> None:

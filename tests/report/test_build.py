@@ -15,7 +15,7 @@ import pytest
 from pytest_llmeval.baselines.gate import build_baseline, fingerprint_of
 from pytest_llmeval.cases import Case
 from pytest_llmeval.checks import contains
-from pytest_llmeval.report import ComparisonReport, build_report, git_commit
+from pytest_llmeval.report import build_report, git_commit
 from pytest_llmeval.suite import SuiteResult
 
 from .factory import COMMIT, CREATED, MATH, SUPPORT, XSS_ID, XSS_OUTPUT, Run, record
@@ -46,10 +46,12 @@ def test_suites_carry_the_results_numbers(run: Run) -> None:
 def test_gate_verdicts_are_copied(run: Run) -> None:
     support, math_suite = run.report.suites
     gates = {g.suite: g for g in run.gate.suites}
-    assert support.comparisons == tuple(ComparisonReport.of(c) for c in gates[SUPPORT.name].comparisons)
+    assert support.comparisons == tuple(gates[SUPPORT.name].comparisons)
     assert support.failures == tuple(gates[SUPPORT.name].failures)
     assert support.notes == tuple(gates[SUPPORT.name].notes)
     assert math_suite.comparisons == ()
+    assert math_suite.not_compared is not None and math_suite.not_compared.startswith("no baseline at ")
+    assert math_suite.verdict == "NOT COMPARED"
     assert any("baseline recorded" in note for note in math_suite.notes)
     main = support.main_comparison()
     assert main is not None and main.decision.value == "REGRESSED"

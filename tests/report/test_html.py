@@ -128,10 +128,11 @@ def test_suite_overview_shows_pass_rate_metrics_and_gate_lines(run: Run) -> None
     support = run.report.suites[0]
     main = support.main_comparison()
     assert main is not None
-    assert html.escape(main.comparison().summary_line(), quote=False) in page
+    assert html.escape(main.summary_line(), quote=False) in page
     assert "smallest detectable drop 36.3pt" in page
     assert "35 cases · 23 passed · pass rate 0.657 [0.492, 0.792] (min 0.5)" in page
-    assert '<span class="badge bad">REGRESSED</span>' in page and '<span class="badge ok">OK</span>' in page
+    assert '<span class="badge bad">REGRESSED</span>' in page
+    assert '<span class="badge warn">NOT COMPARED</span>' in page and "NOT COMPARED: no baseline at" in page
     assert '<td>exact_match</td><td class="num">0.750</td><td class="num">[0.250, 1.000]</td>' in page
     assert "failed: 1 case(s) raised an error: server-down" in page
     assert "not compared with a baseline in this run" in page

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import subprocess
@@ -10,16 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from pytest_llmeval.regression import Decision, compare_pass_fail, compare_scores, gate
+from pytest_llmeval.baselines.stats import Comparison, Decision, compare_pass_fail, compare_scores, gate
 from pytest_llmeval.report import (
     SCHEMA_VERSION,
     CaseReport,
-    ComparisonReport,
     ReportError,
     RunReport,
     SuiteReport,
     load_report,
 )
+from pytest_llmeval.report.model import parse_report
 
 from .factory import Run
 
@@ -46,7 +47,7 @@ def test_non_finite_numbers_are_standard_json_strings(tmp_path: Path) -> None:
     # No paired case: the values are NaN and no drop is detectable (infinite).
     empty = compare_pass_fail("s", {"a": True}, {"b": True})
     assert math.isnan(empty.delta) and math.isinf(empty.detectable_drop)
-    report = RunReport(created="t", suites=(suite_report(comparisons=(ComparisonReport.of(empty),)),))
+    report = RunReport(created="t", suites=(suite_report(comparisons=(empty,)),))
 
     def no_constants(name: str) -> None:
         raise AssertionError(f"bare {name} in the JSON")
@@ -63,11 +64,13 @@ def test_non_finite_numbers_are_standard_json_strings(tmp_path: Path) -> None:
 def test_a_comparison_is_rebuilt_exactly_and_prints_the_terminal_lines() -> None:
     passes = compare_pass_fail("s", {f"c{i}": True for i in range(30)}, {f"c{i}": i >= 6 for i in range(30)})
     scores = compare_scores("s", {"a": 0.5, "b": 0.7, "c": 0.9}, {"a": 0.4, "b": 0.7, "c": 0.8}, metric="f1")
-    for comparison in gate([passes, scores]):
-        report = ComparisonReport.model_validate_json(ComparisonReport.of(comparison).model_dump_json())
-        assert report.comparison() == comparison
-        assert report.comparison().summary_line() == comparison.summary_line()
-        assert report.comparison().detail_line() == comparison.detail_line()
+    sampled = compare_pass_fail("s", {"a": (True, False), "b": True}, {"a": (False, False), "b": True})
+    report = RunReport(created="t", suites=(suite_report(comparisons=gate([passes, scores, sampled])),))
+    back = parse_report(report.to_json())
+    for stored, comparison in zip(back.suites[0].comparisons, report.suites[0].comparisons, strict=True):
+        assert stored == comparison
+        assert stored.summary_line() == comparison.summary_line()
+        assert stored.detail_line() == comparison.detail_line()
 
 
 def test_flipped_means_passed_in_the_baseline_and_not_now() -> None:
@@ -94,16 +97,16 @@ def test_flipped_ids_join_the_gate_and_the_stored_baseline(run: Run) -> None:
 def test_verdicts(run: Run) -> None:
     support, math_suite = run.report.suites
     assert support.verdict == "REGRESSED"
-    assert math_suite.verdict == "OK"
+    assert math_suite.verdict == "NOT COMPARED"  # recorded in this run: nothing to compare with
     assert run.report.failed
 
-    def comparison(decision: Decision) -> ComparisonReport:
-        real = compare_pass_fail("s", {"a": True}, {"a": True})
-        return ComparisonReport.of(real).model_copy(update={"decision": decision})
+    def comparison(decision: Decision) -> Comparison:
+        return dataclasses.replace(compare_pass_fail("s", {"a": True}, {"a": True}), decision=decision)
 
     assert suite_report(comparisons=(comparison(Decision.WARNING),)).verdict == "WARNING"
     assert suite_report(comparisons=(comparison(Decision.IMPROVED),)).verdict == "IMPROVED"
     assert suite_report(warnings=("generation settings changed",)).verdict == "WARNING"
+    assert suite_report(not_compared="no paired cases").verdict == "NOT COMPARED"
     assert suite_report(threshold_failures=("pass rate 0.5 is below 0.8",)).verdict == "FAILED"
     assert suite_report(metric_errors=("metric bleu: no references",)).verdict == "FAILED"
     erred = CaseReport(id="boom", passed=False, error=True)

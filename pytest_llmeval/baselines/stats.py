@@ -4,11 +4,12 @@ Two runs of a suite are compared case by case (paired by case id), never by thei
 pairing cancels each case's difficulty, which is most of the spread between cases, so a suite of a
 few hundred cases can tell a real drop of a few points from sampling noise.
 
-The rule (DESIGN.md, "Regression decision"): a metric REGRESSED when its one-sided p-value for a
+The rule: a metric REGRESSED when its one-sided p-value for a
 drop, Holm-adjusted across the run's gated metrics, is below alpha *and* the observed drop exceeds
 the margin; a drop past the margin that is not significant is a WARNING; a significant rise past
-the margin is IMPROVED (reported, never failing); anything else is OK. Pure and standard-library
-only: the plugin and the baseline store feed it per-case outcomes and print what it returns.
+the margin is IMPROVED (reported, never failing); a metric with no paired case is NOT COMPARED, never
+OK; anything else is OK. Pure and standard-library only: :mod:`.compare` feeds it per-case
+outcomes, and the gate, the ``compare`` command and the reports print what it returns.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from itertools import compress
 from statistics import NormalDist, fmean, stdev
 from typing import Literal
 
-from .metrics.stats import bootstrap_interval, wilson_interval
+from ..metrics.stats import bootstrap_interval, wilson_interval
 
 DEFAULT_ALPHA = 0.05
 DEFAULT_MARGIN = 0.02  # 2 points on a 0-1 metric
@@ -45,12 +46,20 @@ _TO_SELECTORS = bytes.maketrans(b"01", b"\x00\x01")
 
 
 class Decision(str, Enum):
-    """The gate's verdict on one metric; only REGRESSED fails a run (critical flips aside)."""
+    """The gate's verdict on one metric; only REGRESSED fails a run (critical flips aside).
+    NOT COMPARED: no case was paired, so nothing was decided (the gate says why and, under CI,
+    fails the run on it)."""
 
     REGRESSED = "REGRESSED"
     WARNING = "WARNING"
     IMPROVED = "IMPROVED"
     OK = "OK"
+    NOT_COMPARED = "NOT COMPARED"
+
+
+# How a pass/fail metric is tested when some case has K > 1 samples: each case's fraction of
+# passing samples is a paired score, so no case has to be left out as flaky.
+FRACTIONS_METHOD = "sign-flip on pass fractions"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -104,12 +113,22 @@ class Comparison:
         return -self.delta if self.higher_is_better else self.delta
 
     @property
+    def largest_drop(self) -> float:
+        """The largest drop the baseline's value leaves room for: a 0-1 metric where higher is
+        better cannot fall below 0 (infinite for other metrics)."""
+        if self.in_points and self.higher_is_better and math.isfinite(self.baseline_value):
+            return self.baseline_value
+        return math.inf
+
+    @property
     def fails_run(self) -> bool:
         return self.decision is Decision.REGRESSED or bool(self.critical_flips)
 
     def summary_line(self) -> str:
         """E.g. ``support_answers  pass 0.842 -> 0.815  d -2.7pt [-4.1,-1.3]  p=0.0004  REGRESSED
         7 flipped pass->fail`` (DESIGN.md's shape, on one line)."""
+        if self.decision is Decision.NOT_COMPARED:
+            return f"{self.suite}  {self.metric}  NOT COMPARED (no paired cases)"
         low, high = self.interval
         if math.isnan(self.delta):
             change = "d n/a"
@@ -129,8 +148,14 @@ class Comparison:
     def detail_line(self) -> str:
         """What the summary line leaves out: the drop the suite could have detected, and the cases
         that were not compared or must fail the run."""
-        if math.isinf(self.detectable_drop):
-            detectable = "no drop (too few cases)"
+        cap = self.largest_drop
+        if self.compared == 0:
+            detectable = "none (no paired cases)"
+        elif math.isinf(self.detectable_drop) and math.isfinite(cap):
+            shown = f"{100 * cap:.1f}pt" if self.in_points else f"{cap:.3f}"
+            detectable = f"beyond {shown}, all that the baseline's value allows (too few cases)"
+        elif math.isinf(self.detectable_drop):
+            detectable = "unbounded (too few cases)"
         elif self.in_points:
             detectable = f"{100 * self.detectable_drop:.1f}pt"
         else:
@@ -142,7 +167,8 @@ class Comparison:
         ]
         if self.flips_to_pass:
             parts.append(f"{len(self.flips_to_pass)} flipped fail->pass")
-        counts = (("new", self.new_ids), ("removed", self.removed_ids), ("flaky, left out", self.flaky_ids))
+        flaky = "flaky, compared by pass fraction" if self.method == FRACTIONS_METHOD else "flaky, left out"
+        counts = (("new", self.new_ids), ("removed", self.removed_ids), (flaky, self.flaky_ids))
         parts += [f"{len(ids)} {label}" for label, ids in counts if ids]
         if self.critical_flips:
             parts.append("CRITICAL pass->fail: " + ", ".join(self.critical_flips))
@@ -161,15 +187,17 @@ def compare_pass_fail(
 ) -> Comparison:
     """Compare per-case pass/fail outcomes (a bool, or K sampled bools per case).
 
-    With K samples a case is stable-pass, stable-fail or flaky; a case flaky on either side is
-    left out of the flips and of the test, because its flip would be a coin toss, not a change.
-    (So a model that turns stable cases flaky is not caught here: watch ``flaky_ids``, or compare
-    each case's fraction of passing samples with :func:`compare_scores`.) The test is one-sided
-    McNemar: exact (binomial) below 25 discordant pairs, else the paired z.
+    One outcome per case: one-sided McNemar, exact (binomial) below 25 discordant pairs, else
+    the paired z. When some case has K > 1 samples, each case's fraction of passing samples is
+    a paired score tested by sign flips (:func:`_compare_fractions`): a flaky case then counts
+    with the weight of its change instead of being dropped, so a sampled suite is gated on all
+    its cases, and a model that turns stable cases flaky shows as a drop.
     """
     _check_options(alpha, margin)
     if isinstance(critical, str):
         raise ValueError(f"critical must be a collection of case ids, not the single string {critical!r}")
+    if any(_is_sampled(outcome) for outcomes in (baseline, current) for outcome in outcomes.values()):
+        return _compare_fractions(suite, baseline, current, metric, critical, alpha, margin)
     before = {case: _state(case, outcome) for case, outcome in baseline.items()}
     after = {case: _state(case, outcome) for case, outcome in current.items()}
     paired = sorted(before.keys() & after.keys())
@@ -209,6 +237,39 @@ def compare_pass_fail(
         margin=margin,
     )
     return _settle(result, p_drop, p_rise, family=1)
+
+
+def _compare_fractions(
+    suite: str,
+    baseline: Mapping[str, Outcome],
+    current: Mapping[str, Outcome],
+    metric: str,
+    critical: Collection[str],
+    alpha: float,
+    margin: float,
+) -> Comparison:
+    """Pass/fail with samples: each case's pass fraction, paired, by the sign-flip test. A case
+    went pass->fail when its fraction fell (fail->pass when it rose); a critical case flipped
+    when it lost its majority of passing samples, the rule that decides whether a case passes."""
+    before = {case: _fraction(case, outcome) for case, outcome in baseline.items()}
+    after = {case: _fraction(case, outcome) for case, outcome in current.items()}
+    scored = compare_scores(suite, before, after, metric=metric, alpha=alpha, margin=margin)
+    paired = sorted(before.keys() & after.keys())
+    critical_ids = set(critical)
+    result = replace(
+        scored,
+        kind="pass",
+        flips_to_fail=tuple(case for case in paired if after[case] < before[case]),
+        flips_to_pass=tuple(case for case in paired if after[case] > before[case]),
+        critical_flips=tuple(
+            case for case in paired if case in critical_ids and before[case] > 0.5 and not after[case] > 0.5
+        ),
+        flaky_ids=tuple(case for case in paired if 0.0 < before[case] < 1.0 or 0.0 < after[case] < 1.0),
+        discordant=sum(1 for case in paired if after[case] != before[case]),
+        method=FRACTIONS_METHOD,
+        in_points=True,
+    )
+    return _settle(result, result.p_value, result.p_rise, family=1)
 
 
 def compare_scores(
@@ -512,7 +573,7 @@ def _fewest_significant(alpha: float) -> int:
 
 def _settle(result: Comparison, p_drop: float, p_rise: float, family: int) -> Comparison:
     level = result.alpha / family
-    if result.kind == "pass":
+    if result.kind == "pass" and result.method != FRACTIONS_METHOD:
         detectable = detectable_drop_pass_fail(
             result.compared, result.discordant, alpha=level, margin=result.margin
         )
@@ -522,7 +583,12 @@ def _settle(result: Comparison, p_drop: float, p_rise: float, family: int) -> Co
         # Rounded *up* to the 0.1 point it is printed with: the printed figure is then the drop
         # the suite detects with at least 80% power, where rounding to nearest could understate it.
         detectable = math.ceil(round(detectable * 1000, 6)) / 1000
-    decision = decide(result.drop, p_drop, p_rise, alpha=result.alpha, margin=result.margin)
+    if detectable > result.largest_drop + _SLACK:
+        detectable = math.inf  # e.g. 79pt quoted for a baseline at 60%: no such drop can happen
+    if result.compared == 0:
+        decision = Decision.NOT_COMPARED
+    else:
+        decision = decide(result.drop, p_drop, p_rise, alpha=result.alpha, margin=result.margin)
     return replace(
         result,
         p_adjusted=p_drop,
@@ -545,9 +611,26 @@ def _is_bool(value: object) -> bool:
     return (isinstance(value, int) and value in (0, 1)) or type(value).__name__ == "bool_"
 
 
+def _is_sampled(outcome: object) -> bool:
+    return not (outcome is True or outcome is False) and isinstance(outcome, Sequence) and len(outcome) > 1
+
+
+def _fraction(case: str, outcome: object) -> float:
+    samples = _samples(case, outcome)
+    return sum(1 for sample in samples if sample) / len(samples)
+
+
 def _state(case: str, outcome: object) -> State:
     if outcome is True or outcome is False:  # the common case, kept cheap for 5,000-case suites
         return "pass" if outcome else "fail"
+    samples = _samples(case, outcome)
+    passes = sum(1 for sample in samples if sample)
+    return "pass" if passes == len(samples) else "fail" if passes == 0 else "flaky"
+
+
+def _samples(case: str, outcome: object) -> Sequence[object]:
+    if outcome is True or outcome is False:
+        return (outcome,)
     samples = (outcome,) if _is_bool(outcome) else outcome
     if (
         not isinstance(samples, Sequence)
@@ -559,8 +642,7 @@ def _state(case: str, outcome: object) -> State:
             f"case {case!r}: a pass/fail outcome is a bool or a non-empty sequence of bools "
             f"(one per sample), got {outcome!r:.80}"
         )
-    passes = sum(1 for sample in samples if sample)
-    return "pass" if passes == len(samples) else "fail" if passes == 0 else "flaky"
+    return samples
 
 
 def _case_mean(case: str, score: object) -> float:

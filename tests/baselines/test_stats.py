@@ -7,7 +7,8 @@ import random
 
 import pytest
 
-from pytest_llmeval.regression import (
+from pytest_llmeval.baselines.stats import (
+    FRACTIONS_METHOD,
     Decision,
     compare_pass_fail,
     compare_scores,
@@ -160,17 +161,64 @@ def test_gate_holm_adjusts_the_runs_metrics_together() -> None:
     assert gate([alone]) == (alone,)
 
 
-def test_new_removed_and_flaky_cases_are_listed_not_tested() -> None:
+def test_new_and_removed_cases_are_listed_not_tested() -> None:
+    baseline = {"a": True, "b": True, "d": False, "old": True}
+    current = {"a": False, "b": True, "d": [True], "new": False}
+    result = compare_pass_fail("suite", baseline, current)
+    assert result.flips_to_fail == ("a",) and result.flips_to_pass == ("d",)
+    assert result.new_ids == ("new",) and result.removed_ids == ("old",)
+    assert result.compared == 3 and result.discordant == 2 and result.method == "McNemar exact"
+    assert "1 new; 1 removed" in result.detail_line() and "3 paired cases" in result.detail_line()
+
+
+def test_sampled_cases_are_compared_by_pass_fraction_and_none_is_left_out() -> None:
     baseline = {"a": True, "b": (True, True, True), "c": (True, False, True), "d": False, "old": True}
     current = {"a": False, "b": (True, True, False), "c": (True, True, True), "d": [True, 1], "new": False}
     result = compare_pass_fail("suite", baseline, current)
-    assert result.flips_to_fail == ("a",) and result.flips_to_pass == ("d",)
-    assert result.flaky_ids == ("b", "c") and result.flaky_count == 2
-    assert result.new_ids == ("new",) and result.removed_ids == ("old",)
-    assert result.compared == 2 and result.discordant == 2
-    assert (result.baseline_value, result.current_value) == (0.5, 0.5)
-    detail = result.detail_line()
-    assert "1 new; 1 removed; 2 flaky, left out" in detail and "2 paired cases" in detail
+    assert result.method == FRACTIONS_METHOD and result.kind == "pass"
+    assert result.compared == 4  # flaky b and c are paired, not dropped
+    assert result.flips_to_fail == ("a", "b") and result.flips_to_pass == ("c", "d")
+    assert result.flaky_ids == ("b", "c")
+    # Fractions: a 1 -> 0, b 1 -> 2/3, c 2/3 -> 1, d 0 -> 1.
+    assert result.baseline_value == pytest.approx((1 + 1 + 2 / 3 + 0) / 4)
+    assert result.delta == pytest.approx((-1 - 1 / 3 + 1 / 3 + 1) / 4)
+    assert "2 flaky, compared by pass fraction" in result.detail_line()
+
+
+def test_a_sampled_suite_that_turns_flaky_regresses() -> None:
+    """Every case passed 3 of 3 samples and now passes 1 of 3: under the old rule every case
+    was flaky and left out (nothing compared); by pass fraction it is a clear drop."""
+    baseline = {f"c{i}": (True, True, True) for i in range(30)}
+    current = {f"c{i}": (True, False, False) for i in range(30)}
+    result = compare_pass_fail("suite", baseline, current, critical={"c0"})
+    assert result.decision is Decision.REGRESSED and result.compared == 30
+    assert result.critical_flips == ("c0",)  # lost its majority of passing samples
+    same = compare_pass_fail("suite", baseline, dict(baseline))
+    assert same.decision is Decision.OK and same.p_value == 1.0
+
+
+def test_the_detectable_drop_never_exceeds_what_the_baseline_allows() -> None:
+    # Baseline pass rate 0.6 on 10 cases: no drop above 60 points can happen.
+    baseline, current = runs(10, both_pass=5, to_fail=1, to_pass=0)
+    result = compare_pass_fail("s", baseline, current)
+    assert result.largest_drop == pytest.approx(0.6)
+    assert math.isinf(result.detectable_drop)
+    assert "beyond 60.0pt, all that the baseline's value allows" in result.detail_line()
+
+
+def test_a_regressed_verdict_never_sits_next_to_no_detectable_drop() -> None:
+    rng = random.Random(3)
+    seen = 0
+    for _ in range(3000):
+        size = rng.randint(1, 40)
+        baseline = {f"c{i}": rng.random() < 0.7 for i in range(size)}
+        current = {i: (v and rng.random() < 0.4) or (not v and rng.random() < 0.05) for i, v in baseline.items()}
+        result = compare_pass_fail("s", baseline, current)
+        assert result.detectable_drop <= result.largest_drop or math.isinf(result.detectable_drop)
+        if result.decision is Decision.REGRESSED:
+            seen += 1
+            assert "no drop" not in result.detail_line()
+    assert seen > 100
 
 
 def test_critical_flips_are_reported_separately_and_fail_the_run() -> None:
@@ -191,13 +239,15 @@ def test_degenerate_sizes_never_crash(size: int) -> None:
         assert result.p_value == result.p_adjusted
         assert result.detectable_drop == math.inf
         assert result.summary_line().startswith("tiny  pass ")
-        assert result.decision in (Decision.OK, Decision.WARNING)
+        assert result.decision in (Decision.OK, Decision.WARNING, Decision.NOT_COMPARED)
+        assert (result.decision is Decision.NOT_COMPARED) == (size == 0)
     empty = compare_pass_fail("tiny", {}, {})
-    assert empty.decision is Decision.OK and empty.p_value == 1.0
-    assert empty.summary_line() == "tiny  pass nan -> nan  d n/a  p=1.0000  OK  0 flipped pass->fail"
-    assert "no drop (too few cases)" in empty.detail_line()
+    assert empty.decision is Decision.NOT_COMPARED and empty.p_value == 1.0 and not empty.fails_run
+    assert empty.summary_line() == "tiny  pass  NOT COMPARED (no paired cases)"
+    assert "smallest detectable drop none (no paired cases)" in empty.detail_line()
     scored = compare_scores("tiny", {f"q{i}": 0.5 for i in range(size)}, {f"q{i}": 0.1 for i in range(size)})
-    assert scored.decision in (Decision.OK, Decision.WARNING)
+    assert scored.decision in (Decision.OK, Decision.WARNING, Decision.NOT_COMPARED)
+    assert (scored.decision is Decision.NOT_COMPARED) == (size == 0)
     assert scored.summary_line().startswith("tiny  score ")
 
 
