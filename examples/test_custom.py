@@ -11,7 +11,7 @@ wants the expected number next to the unit's name ("100 centimetres"), not a bar
 the custom metric ``conciseness`` is 1 for an answer of at most 12 words and shrinks with
 every word past that.
 
-    pytest examples/test_custom.py --llmeval-model "$(python -m pytest_llmeval.testmodel)"
+    pytest examples/test_custom.py --llmeval-model="$(python -m pytest_llmeval.testmodel)"
 """
 
 from __future__ import annotations

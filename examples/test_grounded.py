@@ -8,7 +8,7 @@ shows on numbers that are (``16 - 3 - 4 = 9`` is supported, ``16 - 3 - 4 = 10`` 
 writes. A case whose answer passes both is grounded, not necessarily right: checking the final
 number is the job of ``test_gsm8k.py``.
 
-    pytest examples/test_grounded.py -rx --llmeval-model "$(python -m pytest_llmeval.testmodel)"
+    pytest examples/test_grounded.py -rx --llmeval-model="$(python -m pytest_llmeval.testmodel)"
 
 ``-rx`` lists each failed case with the claim that is not supported.
 """

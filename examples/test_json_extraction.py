@@ -7,7 +7,7 @@ different reasons: ``json(schema=Person)`` says whether the reply is JSON of tha
 ``same_person`` says whether the values are the ones in the sentence. A reply can be valid and
 wrong, which is the hallucination this suite is for.
 
-    pytest examples/test_json_extraction.py --llmeval-model "$(python -m pytest_llmeval.testmodel)"
+    pytest examples/test_json_extraction.py --llmeval-model="$(python -m pytest_llmeval.testmodel)"
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Run it on SmolLM2-135M-Instruct, the small model the project tests with:
 
-    pytest examples/ --llmeval-model "$(python -m pytest_llmeval.testmodel)"
+    pytest examples/ --llmeval-model="$(python -m pytest_llmeval.testmodel)"
 
 A 135M model is fluent but often wrong, so these cases are the ones it should get right;
 a model that fails them is broken, not just small.

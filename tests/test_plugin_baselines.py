@@ -189,8 +189,8 @@ def test_under_ci_a_missing_baseline_fails_with_a_hint_and_nothing_is_written(
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.fnmatch_lines(
         [
-            "llmeval: run FAILED: suite answers: no baseline at *answers.json; CI is set, so none is "
-            "written: record one with --llmeval-update-baselines=new and commit it"
+            "llmeval: run FAILED: suite answers: NOT COMPARED: no baseline at *answers.json; CI is set: "
+            "record a baseline on purpose with --llmeval-update-baselines and commit it"
         ]
     )
     assert not baseline(pytester).exists()
@@ -209,7 +209,8 @@ def test_update_rewrites_a_regressed_baseline_and_passes(
     answer(pytester, 200, range(100, 200))
     result = run(pytester, workers, "--llmeval-update-baselines")
     assert result.ret == pytest.ExitCode.OK
-    result.stdout.fnmatch_lines(["answers  note: baseline updated: *answers.json"])
+    # What the new file replaces is shown: this update hides a drop of 25 points.
+    result.stdout.fnmatch_lines(["answers  note: baseline updated: pass 0.750 -> 0.500, 50 flipped pass->fail (*)"])
     assert json.loads(baseline(pytester).read_text())["pass_rate"] == 0.5
     # =new leaves a suite that has a baseline alone: it is compared, not rewritten.
     answer(pytester, 200, range(150, 200))

@@ -23,3 +23,14 @@ def test_false_regressions_stay_under_alpha_plus_a_point_and_the_printed_drop_is
     assert row["false_rate"] <= bench_regression.TARGET_FALSE_RATE, row
     assert row["power"] >= bench_regression.TARGET_POWER, row
     assert row["greedy_ok"] == 1.0, row
+
+
+@pytest.mark.parametrize("mix", list(bench_regression.MIXES))
+@pytest.mark.parametrize("size", bench_regression.SAMPLED_SIZES)
+def test_sampled_suites_hold_the_same_targets(mix: str, size: int) -> None:
+    row = bench_regression.bench(
+        mix, size, runs=1000, power_runs=1000, seed=0, samples=bench_regression.SAMPLES
+    )
+    assert row["false_rate"] <= bench_regression.TARGET_FALSE_RATE, row
+    assert row["power"] >= bench_regression.TARGET_POWER, row
+    assert row["greedy_ok"] == 1.0, row

@@ -102,6 +102,7 @@ class Comparison:
     family: int = 1  # how many metrics the p-values were Holm-adjusted across
     higher_is_better: bool = True
     in_points: bool = True  # a 0-1 metric: deltas print as points (x100)
+    samples: int = 1  # pass fractions: the fewest samples a compared case has
 
     @property
     def flaky_count(self) -> int:
@@ -151,9 +152,11 @@ class Comparison:
         cap = self.largest_drop
         if self.compared == 0:
             detectable = "none (no paired cases)"
+        elif cap <= 0.0:
+            detectable = "none: the baseline is at 0, it cannot drop"
         elif math.isinf(self.detectable_drop) and math.isfinite(cap):
             shown = f"{100 * cap:.1f}pt" if self.in_points else f"{cap:.3f}"
-            detectable = f"beyond {shown}, all that the baseline's value allows (too few cases)"
+            detectable = f"none within the {shown} the baseline's value allows (too few cases)"
         elif math.isinf(self.detectable_drop):
             detectable = "unbounded (too few cases)"
         elif self.in_points:
@@ -268,6 +271,7 @@ def _compare_fractions(
         discordant=sum(1 for case in paired if after[case] != before[case]),
         method=FRACTIONS_METHOD,
         in_points=True,
+        samples=min((_sample_count(o) for side in (baseline, current) for o in side.values()), default=1),
     )
     return _settle(result, result.p_value, result.p_rise, family=1)
 
@@ -520,15 +524,33 @@ def detectable_drop_pass_fail(compared: int, discordant: int, *, alpha: float, m
     return max(high, margin)
 
 
-def detectable_drop_scores(compared: int, spread: float, *, alpha: float, margin: float) -> float:
+def detectable_drop_scores(
+    compared: int, spread: float, *, alpha: float, margin: float, growth: float = 0.0
+) -> float:
     """The paired-z detectable drop for a continuous metric: (z_alpha + z_power) * SE of the mean
     difference, or margin + z_power * SE when the margin binds; infinite when too few cases exist
-    for any sign-flip p to fall below alpha."""
+    for any sign-flip p to fall below alpha.
+
+    ``growth`` is how much the variance of a case's difference may grow per unit of drop. For
+    pass fractions of K samples it is 1/K: lowering a case's pass probability p by e moves its
+    sample variance p(1 - p)/K by at most e/K, so a real drop brings a wider spread than the
+    unchanged run showed (the pass/fail rule's r + d, for samples). The drop is then the fixed
+    point of d = z * SE(d), reached by iteration (SE grows with the square root of d).
+    """
     if compared < _fewest_significant(alpha):
         return math.inf
-    standard_error = spread / math.sqrt(compared)
     z_alpha, z_power = _NORMAL.inv_cdf(1 - alpha), _NORMAL.inv_cdf(POWER)
-    return max((z_alpha + z_power) * standard_error, margin + z_power * standard_error)
+
+    def needed(drop: float) -> float:
+        standard_error = math.sqrt((spread * spread + growth * drop) / compared)
+        return max((z_alpha + z_power) * standard_error, margin + z_power * standard_error)
+
+    drop = needed(0.0)
+    for _ in range(100):
+        drop, previous = needed(drop), drop
+        if abs(drop - previous) < 1e-9:
+            break
+    return drop
 
 
 def _fewest_drops(rises: int, compared: int, *, alpha: float, margin: float) -> int | None:
@@ -578,7 +600,10 @@ def _settle(result: Comparison, p_drop: float, p_rise: float, family: int) -> Co
             result.compared, result.discordant, alpha=level, margin=result.margin
         )
     else:
-        detectable = detectable_drop_scores(result.compared, result.spread, alpha=level, margin=result.margin)
+        growth = 1.0 / result.samples if result.method == FRACTIONS_METHOD else 0.0
+        detectable = detectable_drop_scores(
+            result.compared, result.spread, alpha=level, margin=result.margin, growth=growth
+        )
     if result.in_points and math.isfinite(detectable):
         # Rounded *up* to the 0.1 point it is printed with: the printed figure is then the drop
         # the suite detects with at least 80% power, where rounding to nearest could understate it.
@@ -613,6 +638,10 @@ def _is_bool(value: object) -> bool:
 
 def _is_sampled(outcome: object) -> bool:
     return not (outcome is True or outcome is False) and isinstance(outcome, Sequence) and len(outcome) > 1
+
+
+def _sample_count(outcome: object) -> int:
+    return len(outcome) if isinstance(outcome, Sequence) and not isinstance(outcome, str | bytes) else 1
 
 
 def _fraction(case: str, outcome: object) -> float:

@@ -26,7 +26,6 @@ class BaselineError(ValueError):
 
 
 _READABLE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,99}")
-LOCK_NAME = ".llmeval.lock"
 
 
 def baseline_path(directory: Path, suite: str) -> Path:
@@ -58,12 +57,11 @@ def colliding_suites(directory: Path, suites: Iterable[str]) -> list[tuple[str, 
 
 @contextmanager
 def locked(directory: Path) -> Iterator[None]:
-    """Hold the folder's lock file while a run reads, merges and writes its baselines, so two
-    runs updating one file (two partial updates at once) never lose each other's cases.
+    """Hold a lock on the baselines folder while a run reads, merges and writes its baselines, so
+    two runs updating one file (two partial updates at once) never lose each other's cases.
 
-    An advisory ``flock``: released by the kernel when the process dies, so a killed run never
-    leaves the folder locked. The file stays (removing it would let a third process lock a
-    different file than a waiting second one).
+    An advisory ``flock`` on the folder itself, so no lock file is left among the baselines;
+    the kernel releases it when the process dies, so a killed run never leaves it locked.
     """
     directory.mkdir(parents=True, exist_ok=True)
     try:
@@ -71,12 +69,12 @@ def locked(directory: Path) -> Iterator[None]:
     except ImportError:  # Windows: no flock; concurrent updates are not serialised there
         yield
         return
-    with open(directory / LOCK_NAME, "a+b") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    handle = os.open(directory, os.O_RDONLY)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(handle)  # closing the last descriptor releases the lock
 
 
 def read_baseline(path: Path) -> Baseline | None:

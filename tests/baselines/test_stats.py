@@ -203,7 +203,7 @@ def test_the_detectable_drop_never_exceeds_what_the_baseline_allows() -> None:
     result = compare_pass_fail("s", baseline, current)
     assert result.largest_drop == pytest.approx(0.6)
     assert math.isinf(result.detectable_drop)
-    assert "beyond 60.0pt, all that the baseline's value allows" in result.detail_line()
+    assert "drop none within the 60.0pt the baseline's value allows" in result.detail_line()
 
 
 def test_a_regressed_verdict_never_sits_next_to_no_detectable_drop() -> None:
