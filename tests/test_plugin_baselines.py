@@ -210,7 +210,9 @@ def test_update_rewrites_a_regressed_baseline_and_passes(
     result = run(pytester, workers, "--llmeval-update-baselines")
     assert result.ret == pytest.ExitCode.OK
     # What the new file replaces is shown: this update hides a drop of 25 points.
-    result.stdout.fnmatch_lines(["answers  note: baseline updated: pass 0.750 -> 0.500, 50 flipped pass->fail (*)"])
+    result.stdout.fnmatch_lines(
+        ["answers  note: baseline updated: pass 0.750 -> 0.500, 50 flipped pass->fail (*)"]
+    )
     assert json.loads(baseline(pytester).read_text())["pass_rate"] == 0.5
     # =new leaves a suite that has a baseline alone: it is compared, not rewritten.
     answer(pytester, 200, range(150, 200))

@@ -59,10 +59,14 @@ def test_case_outcomes_follow_the_rules(
 def test_a_suite_below_its_pass_rate_fails_the_run_though_no_test_failed(
     pytester: pytest.Pytester, tiny_model_dir: Path, tmp_path: Path, workers: list[str]
 ) -> None:
-    pytester.makepyfile(SUITE.format(extra=", min_pass_rate=0.9"))
-    result = pytester.runpytest_subprocess(
-        *model_args(tiny_model_dir, tmp_path), "-k", "good or weak", *workers
+    # Only the good and the weak case, all of the suite: its threshold holds (a -k subset's would not).
+    source = (
+        SUITE.format(extra=", min_pass_rate=0.9")
+        .replace("CASES = [", "CASES = [c for c in [")
+        .replace("\n]\n", "\n] if c.id in ('good', 'weak')]\n", 1)
     )
+    pytester.makepyfile(source)
+    result = pytester.runpytest_subprocess(*model_args(tiny_model_dir, tmp_path), *workers)
     result.assert_outcomes(passed=1, xfailed=1)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.fnmatch_lines(
@@ -70,6 +74,15 @@ def test_a_suite_below_its_pass_rate_fails_the_run_though_no_test_failed(
             "answers  2 cases  pass 0.500 * below threshold (min 0.9)",
             "llmeval: run FAILED: suite answers: pass rate 0.500 is below min_pass_rate 0.9",
         ]
+    )
+    # The same two cases picked out with -k from the whole suite are a subset: said, not enforced.
+    pytester.makepyfile(SUITE.format(extra=", min_pass_rate=0.9"))
+    subset = pytester.runpytest_subprocess(
+        *model_args(tiny_model_dir, tmp_path), "-k", "good or weak", *workers
+    )
+    assert subset.ret == pytest.ExitCode.OK
+    subset.stdout.fnmatch_lines(
+        ["llmeval: suite answers: pass rate 0.500 is below min_pass_rate 0.9 (subset, not enforced)"]
     )
 
 

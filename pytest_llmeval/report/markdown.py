@@ -59,7 +59,7 @@ def _table(report: RunReport) -> list[str]:
         delta, p = (_delta(main), _p(main.p_adjusted)) if main is not None else ("not compared", "")
         if suite.not_compared is not None:
             delta = f"not compared: {suite.not_compared}"
-        verdict = suite.verdict
+        verdict: str = suite.verdict
         if verdict in ("REGRESSED", "FAILED", "NOT COMPARED"):
             verdict = f"**{verdict}**"
         cells = [md(suite.name), str(suite.total), md(rate), verdict, md(delta), md(p)]

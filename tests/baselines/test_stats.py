@@ -212,7 +212,9 @@ def test_a_regressed_verdict_never_sits_next_to_no_detectable_drop() -> None:
     for _ in range(3000):
         size = rng.randint(1, 40)
         baseline = {f"c{i}": rng.random() < 0.7 for i in range(size)}
-        current = {i: (v and rng.random() < 0.4) or (not v and rng.random() < 0.05) for i, v in baseline.items()}
+        current = {
+            i: (v and rng.random() < 0.4) or (not v and rng.random() < 0.05) for i, v in baseline.items()
+        }
         result = compare_pass_fail("s", baseline, current)
         assert result.detectable_drop <= result.largest_drop or math.isinf(result.detectable_drop)
         if result.decision is Decision.REGRESSED:
