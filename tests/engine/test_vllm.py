@@ -40,8 +40,10 @@ def test_greedy_texts_agree_with_transformers(smollm2_vllm: VLLMEngine, smollm2:
 def test_loglikelihoods_agree_with_transformers(
     smollm2_vllm: VLLMEngine, smollm2: TransformersEngine
 ) -> None:
-    requests = bbh_requests(per_task=11)
-    assert len(requests) >= 200
+    # Text-level requests through each engine's own tokenization; the token-level differential test
+    # (test_batch_independence.py) compares 300 more against a plain transformers pass.
+    requests = bbh_requests(per_task=4)
+    assert len(requests) >= 70
     ours = smollm2_vllm.loglikelihood(requests)
     reference = smollm2.loglikelihood(requests)
     worst = max(abs(a.logprob - b.logprob) for a, b in zip(ours, reference, strict=True))
@@ -52,7 +54,7 @@ def test_loglikelihoods_agree_with_transformers(
     )
     # Both run float32 on the same weights and tokens; only the attention and matmul kernels differ,
     # which moves a summed logprob by float32 rounding (measured here: at most 6.2e-05 over 209
-    # requests, no is_greedy flip), so 1e-3 leaves room and still
+    # requests, no is_greedy flip, when this test used 209), so 1e-3 leaves room and still
     # catches a real bug: an off-by-one position or a dropped token moves it by whole units.
     assert worst < 1e-3, worst
     assert flips <= 2
