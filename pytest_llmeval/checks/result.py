@@ -30,6 +30,15 @@ def text_of(output: object, check: str) -> str:
     raise CheckInputError(f"{check}: expected the model's output as str, got {type(output).__name__}")
 
 
+def string_argument(value: object, check: str, argument: str) -> str:
+    """A check's own string argument (an expected answer, a needle, a pattern), or a
+    CheckInputError that names the check and the argument: ``contains(out, None)`` must not end
+    in a bare TypeError from deep inside."""
+    if isinstance(value, str):
+        return value
+    raise CheckInputError(f"{check}: {argument} must be a string, got {type(value).__name__} {value!r:.60}")
+
+
 @dataclass(frozen=True)
 class CheckResult:
     """What a check decided and why.

@@ -5,7 +5,13 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from .result import CheckResult, text_of
+import regex
+
+from .result import CheckInputError, CheckResult, string_argument, text_of
+
+# How long ``matches`` may search: a pattern that backtracks catastrophically ("^(\\w+\\s?)*$" on a
+# long line that ends in "!") would otherwise hold the whole run for minutes.
+MATCH_TIMEOUT_S = 1.0
 
 
 def normalize(text: str, *, case: bool = False) -> str:
@@ -23,6 +29,7 @@ def contains(output: str, *needles: str, any_of: bool = False, case: bool = Fals
     output = text_of(output, "contains")
     if not needles:
         raise ValueError("contains() needs at least one string to look for")
+    needles = tuple(string_argument(n, "contains", "each needle") for n in needles)
     haystack = normalize(output, case=case)
     found = [n for n in needles if normalize(n, case=case) in haystack]
     missing = [n for n in needles if n not in found]
@@ -38,6 +45,7 @@ def not_contains(output: str, *needles: str, case: bool = False) -> CheckResult:
     output = text_of(output, "not_contains")
     if not needles:
         raise ValueError("not_contains() needs at least one string to look for")
+    needles = tuple(string_argument(n, "not_contains", "each needle") for n in needles)
     haystack = normalize(output, case=case)
     found = [n for n in needles if normalize(n, case=case) in haystack]
     if found:
@@ -48,15 +56,33 @@ def not_contains(output: str, *needles: str, case: bool = False) -> CheckResult:
 def equals(output: str, expected: str, *, case: bool = False) -> CheckResult:
     """The output equals ``expected`` after normalisation (whitespace, Unicode form, case)."""
     output = text_of(output, "equals")
+    expected = string_argument(expected, "equals", "expected")
     if normalize(output, case=case) == normalize(expected, case=case):
         return CheckResult.of("equals", True, f"equals {expected!r}")
     return CheckResult.of("equals", False, f"expected {expected!r}, got {_shorten(output)!r}")
 
 
-def matches(output: str, pattern: str, *, flags: int = 0) -> CheckResult:
-    """The regular expression ``pattern`` matches somewhere in the output."""
+def matches(output: str, pattern: str | re.Pattern[str], *, flags: int = 0) -> CheckResult:
+    """The regular expression ``pattern`` matches somewhere in the output.
+
+    The search runs on the ``regex`` package (Python's own syntax) with a time limit of
+    ``MATCH_TIMEOUT_S``: a pattern that would backtrack for minutes fails the check instead.
+    """
     output = text_of(output, "matches")
-    match = re.search(pattern, output, flags)
+    if isinstance(pattern, re.Pattern):
+        flags |= pattern.flags
+        pattern = pattern.pattern
+    pattern = string_argument(pattern, "matches", "pattern")
+    try:
+        match = regex.search(pattern, output, flags, timeout=MATCH_TIMEOUT_S)
+    except regex.error as exc:
+        raise CheckInputError(f"matches: /{pattern}/ is not a valid regular expression: {exc}") from None
+    except TimeoutError:
+        reason = (
+            f"/{pattern}/ gave up after {MATCH_TIMEOUT_S:g} s on {len(output)} characters: the pattern "
+            "backtracks too much (nested repeats such as (\\w+\\s?)*); make it possessive or simpler"
+        )
+        return CheckResult.of("matches", False, reason)
     if match:
         return CheckResult.of("matches", True, f"/{pattern}/ matched {match.group(0)!r}", (match.group(0),))
     return CheckResult.of("matches", False, f"/{pattern}/ does not match {_shorten(output)!r}")
