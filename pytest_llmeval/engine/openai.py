@@ -2,7 +2,9 @@
 
 Requests run in parallel up to a bound, each with a timeout, and are retried with backoff on
 429, 5xx and connection errors; after the last attempt one error names the URL and what went
-wrong. The API key is read from an environment variable and never logged or stored.
+wrong. The API key is read from an environment variable into a :class:`Secret`, whose repr is
+masked (a traceback with ``-l`` shows ``Secret('***')``), and every quoted error body is
+redacted first: a gateway that echoes the request headers cannot put the key into the output.
 
 Loglikelihoods need a server that echoes prompt logprobs on ``/v1/completions`` (vLLM does)
 and the model's tokenizer locally, so that context and continuation split at the same token
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -37,6 +40,51 @@ from .types import (
 
 _RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 _T = TypeVar("_T")
+# What a key looks like in a text, besides the key itself: an echoed header, an OpenAI-style key.
+_BEARER = re.compile(r"(?i)(bearer)\s+[^\s\"',;}\]]+")
+_KEY_LIKE = re.compile(r"\bsk-[A-Za-z0-9_\-]{6,}")
+
+
+class Secret:
+    """A string that never shows itself: repr and str are masked, so a traceback with ``-l``, a
+    log line or a report cannot leak it. ``reveal()`` is the one way to read it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __repr__(self) -> str:
+        return "Secret('***')" if self._value else "Secret('')"
+
+    __str__ = __repr__
+
+
+class _BearerAuth(httpx.Auth):
+    """Adds the key to each request as it is sent, so no header dict of the client holds it."""
+
+    def __init__(self, key: Secret) -> None:
+        self._key = key
+
+    def auth_flow(self, request: httpx.Request) -> Any:
+        request.headers["Authorization"] = f"Bearer {self._key.reveal()}"
+        yield request
+
+    def __repr__(self) -> str:
+        return "_BearerAuth(Secret('***'))"
+
+
+def redact(text: str, key: Secret | None = None) -> str:
+    """``text`` without the key, echoed ``Bearer`` tokens or ``sk-...`` keys."""
+    if key:
+        text = text.replace(key.reveal(), "***")
+    return _KEY_LIKE.sub("sk-***", _BEARER.sub(r"\1 ***", text))
 
 
 class OpenAIEngine:
@@ -57,11 +105,13 @@ class OpenAIEngine:
         backoff: float = 0.5,
     ) -> None:
         self._base_url = base_url.rstrip("/")
-        key = os.environ.get(api_key_env, "")
-        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        self._key = Secret(os.environ.get(api_key_env, ""))
         self._api_key_env = api_key_env
         self._client = httpx.Client(
-            base_url=self._base_url, headers=headers, timeout=httpx.Timeout(timeout), transport=transport
+            base_url=self._base_url,
+            auth=_BearerAuth(self._key) if self._key else None,
+            timeout=httpx.Timeout(timeout),
+            transport=transport,
         )
         self._concurrency = concurrency
         self._retries = retries
@@ -126,11 +176,13 @@ class OpenAIEngine:
                     f"(read from ${self._api_key_env})"
                 )
             if response.status_code >= 400:
-                raise EngineError(f"{method} {url}: HTTP {response.status_code}: {response.text[:300]}")
+                quoted = redact(response.text, self._key)[:300]
+                raise EngineError(f"{method} {url}: HTTP {response.status_code}: {quoted}")
             try:
                 return response.json()
-            except json.JSONDecodeError as exc:
-                raise EngineError(f"{method} {url}: the answer is not JSON: {response.text[:200]!r}") from exc
+            except json.JSONDecodeError:
+                quoted = redact(response.text, self._key)[:200]
+                raise EngineError(f"{method} {url}: the answer is not JSON: {quoted!r}") from None
         raise EngineError(f"{method} {url}: gave up after {self._retries + 1} attempts, last: {last}")
 
     def _parallel(self, work: Callable[[Any], _T], items: Sequence[Any]) -> list[_T]:

@@ -185,6 +185,50 @@ def test_loglikelihood_needs_a_server_with_prompt_logprobs(stub: StubServer, tin
         without_tokenizer.loglikelihood([LoglikelihoodRequest("a", " b")])
 
 
+def test_the_key_is_not_in_a_traceback_with_locals(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What ``pytest -l`` prints: every frame's locals. An engine that fails during its setup
+    must not show the key there (issue 17 saw ``key = 'sk-...'`` and the headers dict)."""
+    import traceback
+
+    key = "sk-" + secrets.token_hex(16)
+    monkeypatch.setenv("STUB_KEY", key)
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        assert request.headers["Authorization"] == f"Bearer {key}"  # it is still sent
+        return httpx.Response(200, json={"data": [{"id": "a"}, {"id": "b"}]})
+
+    with pytest.raises(ModelLoadError) as info:
+        engine_for("http://test/v1", api_key_env="STUB_KEY", transport=httpx.MockTransport(answer))
+    stack = traceback.TracebackException.from_exception(info.value, capture_locals=True).stack
+    engine_frames = [frame for frame in stack if "pytest_llmeval" in frame.filename]  # not this test's
+    shown = "\n".join(
+        f"{name} = {value}" for frame in engine_frames for name, value in (frame.locals or {}).items()
+    )
+    assert "api_key_env = 'STUB_KEY'" in shown  # the engine's own frame, with its locals
+    assert key not in shown and key[3:] not in shown
+
+
+def test_an_error_body_that_echoes_the_key_is_redacted(monkeypatch: pytest.MonkeyPatch) -> None:
+    key = "sk-" + secrets.token_hex(16)
+    monkeypatch.setenv("STUB_KEY", key)
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/models"):
+            return httpx.Response(200, json={"data": [{"id": "m"}]})
+        echoed = {k: v for k, v in request.headers.items()}
+        return httpx.Response(
+            400, json={"error": "bad request", "headers": echoed, "other": "sk-abcdef123456"}
+        )
+
+    engine = engine_for("http://test/v1", api_key_env="STUB_KEY", transport=httpx.MockTransport(answer))
+    with pytest.raises(EngineError) as info:
+        ask(engine)
+    message = str(info.value)
+    assert "HTTP 400" in message and "bad request" in message
+    assert key not in message and key[3:] not in message and "sk-abcdef" not in message
+    assert "Bearer ***" in message
+
+
 def test_transport_can_be_swapped() -> None:
     def answer(request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith("/models"):
