@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 import random
 from collections.abc import Iterator, Mapping, Sequence
@@ -176,22 +177,36 @@ def _read_rows(source: str | Path, *, split: str, subset: str | None) -> tuple[l
     return list(_hub_rows(str(source), split=split, subset=subset)), str(source).rsplit("/", 1)[-1]
 
 
+def _text(path: Path) -> str:
+    """The file as text: UTF-8, a byte order mark (Excel and Notepad write one) dropped; bytes that
+    are not UTF-8 are an error that names the file, line and column."""
+    try:
+        return path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        data, start = bytes(exc.object), exc.start  # after the byte order mark, if there is one
+        line = data.count(b"\n", 0, start) + 1
+        column = start - (data.rfind(b"\n", 0, start) + 1) + 1
+        raise CaseError(
+            f"{path}:{line}: not valid UTF-8 (byte 0x{data[start]:02x} at column {column}); "
+            "save the file as UTF-8"
+        ) from None
+
+
 def _jsonl_rows(path: Path) -> Iterator[Row]:
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            where = f"{path}:{number}"
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise CaseError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from None
-            yield Row(where, number, _as_object(row, where))
+    for number, line in enumerate(_text(path).split("\n"), start=1):
+        if not line.strip():
+            continue
+        where = f"{path}:{number}"
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise CaseError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+        yield Row(where, number, _as_object(row, where))
 
 
 def _json_rows(path: Path) -> Iterator[Row]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(_text(path))
     except json.JSONDecodeError as exc:
         raise CaseError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
     # A bare list of rows, or an object holding one (lm-eval style {"examples": [...]}).
@@ -208,7 +223,7 @@ def _json_rows(path: Path) -> Iterator[Row]:
 
 
 def _csv_rows(path: Path) -> Iterator[Row]:
-    with path.open(encoding="utf-8", newline="") as handle:
+    with io.StringIO(_text(path), newline="") as handle:
         reader = csv.DictReader(handle)
         header = reader.fieldnames or []
         for row in reader:

@@ -95,6 +95,32 @@ def test_a_malformed_jsonl_row_names_file_and_line(tmp_path: Path) -> None:
         load_cases(path)
 
 
+def test_a_byte_order_mark_is_read_past(tmp_path: Path) -> None:
+    bom = b"\xef\xbb\xbf"
+    (tmp_path / "a.jsonl").write_bytes(bom + b'{"id": "x", "prompt": "caf\xc3\xa9"}\n')
+    (tmp_path / "a.csv").write_bytes(bom + b"id,prompt\r\nx,caf\xc3\xa9\r\n")
+    (tmp_path / "a.json").write_bytes(bom + b'[{"id": "x", "prompt": "caf\xc3\xa9"}]')
+    for name in ("a.jsonl", "a.csv", "a.json"):
+        [case] = load_cases(tmp_path / name)
+        assert (case.id, case.prompt) == ("x", "café"), name
+
+
+@pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"], ids=["plain", "bom"])
+@pytest.mark.parametrize("name", ["a.jsonl", "a.csv", "a.json"])
+def test_bytes_that_are_not_utf8_name_the_file_line_and_column(tmp_path: Path, name: str, bom: bytes) -> None:
+    rows = {
+        "a.jsonl": b'{"id": "x", "prompt": "ok"}\n{"id": "y", "prompt": "caf\xe9"}\n',
+        "a.csv": b"id,prompt\nx,ok\ny,caf\xe9\n",
+        "a.json": b'[\n{"id": "x", "prompt": "ok"},\n{"id": "y", "prompt": "caf\xe9"}]',
+    }
+    path = tmp_path / name
+    path.write_bytes(bom + rows[name])
+    line = {"a.jsonl": 2, "a.csv": 3, "a.json": 3}[name]
+    column = {"a.jsonl": 27, "a.csv": 6, "a.json": 27}[name]
+    with pytest.raises(CaseError, match=rf"^{path}:{line}: not valid UTF-8 \(byte 0xe9 at column {column}\)"):
+        load_cases(path)
+
+
 def test_a_missing_mapped_field_names_the_row(tmp_path: Path) -> None:
     path = write_jsonl(tmp_path / "qa.jsonl", [{"q": "one", "a": "1"}, {"q": "two"}])
     with pytest.raises(CaseError, match=r"qa\.jsonl:2: missing field 'a' \(mapped to expected\)"):
