@@ -47,6 +47,25 @@ def test_json_and_html_reports_and_history(pytester: pytest.Pytester) -> None:
     assert len(history) == 2 and history[-1].suites["answers"].pass_rate == 0.8
 
 
+def test_a_report_that_cannot_be_written_is_one_line_and_the_rest_is_kept(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_suite=SUITE)
+    (pytester.path / "out" / "run.html").mkdir(parents=True)  # a folder where the file should go
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--llmeval-report-json=out/run.json", "--llmeval-report-html=out/run.html"
+    )
+    assert result.ret == pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(
+        [
+            "answers  10 cases  pass 0.800 *",
+            "llmeval: JSON report written to out/run.json",
+            "llmeval: HTML report not written to out/run.html: Is a directory",
+        ]
+    )
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
+    assert load_report(pytester.path / "out" / "run.json").suites[0].pass_rate == 0.8
+    assert len(read_history(pytester.path / ".llmeval" / "history.jsonl")) == 1
+
+
 @pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
 def test_junit_xml_carries_each_suites_numbers(pytester: pytest.Pytester, workers: list[str]) -> None:
     pytester.makepyfile(test_suite=SUITE)

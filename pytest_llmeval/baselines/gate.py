@@ -293,15 +293,20 @@ def _record(
             f"baseline not written: {len(errors)} case(s) raised an error ({', '.join(errors[:5])})"
         )
         return
-    with locked(options.directory):
-        try:
+    try:
+        with locked(options.directory):
             current = read_baseline(path)
-        except BaselineError as exc:
-            verdict.failures.append(f"{exc}; it was left untouched: fix or delete it, then rerun")
-            return
-        keep_from = current if options.partial else None
-        baseline = build_baseline(result, fingerprint, keep_outputs=options.keep_outputs, keep_from=keep_from)
-        write_baseline(path, baseline)
+            keep_from = current if options.partial else None
+            baseline = build_baseline(
+                result, fingerprint, keep_outputs=options.keep_outputs, keep_from=keep_from
+            )
+            write_baseline(path, baseline)
+    except BaselineError as exc:
+        verdict.failures.append(f"{exc}; it was left untouched: fix or delete it, then rerun")
+        return
+    except OSError as exc:  # a read-only folder, a folder where the file should be...
+        verdict.failures.append(f"baseline not written to {path}: {exc.strerror or exc}")
+        return
     verdict.written = path
     if current is None:
         verdict.notes.append(f"baseline recorded: {path}")

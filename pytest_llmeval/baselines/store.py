@@ -11,13 +11,13 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from pydantic import ValidationError
 
+from ..files import write_atomically
 from .schema import SCHEMA_VERSION, Baseline
 
 
@@ -111,23 +111,4 @@ def dump_baseline(baseline: Baseline) -> str:
 
 def write_baseline(path: Path, baseline: Baseline) -> None:
     """Write through a temporary file and a rename: an interrupted write never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = dump_baseline(baseline)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        # mkstemp makes the file private (0600); a baseline is a file of the repository like any other.
-        os.chmod(temporary, 0o666 & ~_umask())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)  # reading the umask means setting it: put it straight back
-    os.umask(mask)
-    return mask
+    write_atomically(path, dump_baseline(baseline), durable=True)

@@ -3,9 +3,10 @@ GitHub step summary and MLflow. The session calls this once, on the xdist contro
 
 from __future__ import annotations
 
-import os
+from collections.abc import Callable
 from pathlib import Path
 
+from ..files import write_atomically
 from .history import HistoryError, append_history, read_history
 from .html import render_html
 from .markdown import render_markdown
@@ -24,25 +25,36 @@ def publish(
     """Write every output the settings ask for; returns one line per output for the terminal.
 
     A history file that cannot be read is reported, never rewritten, and the HTML report is
-    then drawn without it: one bad line must not cost the user this run's report.
+    then drawn without it: one bad line must not cost the user this run's report. An output
+    that cannot be written (a read-only folder, a folder where the file should be) is one line,
+    and the others are still written.
     """
     lines = []
     if json_path is not None:
-        _write(json_path, report.to_json())
-        lines.append(f"llmeval: JSON report written to {json_path}")
-    append_history(history_path, report)
+        lines.append(
+            _attempt(lambda: write_atomically(json_path, report.to_json()), "JSON report", json_path)
+            or f"llmeval: JSON report written to {json_path}"
+        )
+    failed = _attempt(lambda: append_history(history_path, report), "history", history_path)
     try:
         history = read_history(history_path)
-    except HistoryError as exc:
+    except (HistoryError, OSError) as exc:
         history = []
         lines.append(f"llmeval: history not plotted: {exc}")
+    if failed:
+        lines.append(failed)
     if html_path is not None:
-        _write(html_path, render_html(report, history))
-        lines.append(f"llmeval: HTML report written to {html_path.resolve()}")
+        page = render_html(report, history)
+        lines.append(
+            _attempt(lambda: write_atomically(html_path, page), "HTML report", html_path)
+            or f"llmeval: HTML report written to {html_path.resolve()}"
+        )
     if step_summary:
-        with open(step_summary, "a", encoding="utf-8") as file:
-            file.write(render_markdown(report) + "\n")
-        lines.append("llmeval: summary added to GITHUB_STEP_SUMMARY")
+        summary = Path(step_summary)
+        lines.append(
+            _attempt(lambda: _append(summary, render_markdown(report) + "\n"), "step summary", summary)
+            or "llmeval: summary added to GITHUB_STEP_SUMMARY"
+        )
     if mlflow:
         lines.append(log_to_mlflow(report))
     return lines
@@ -70,9 +82,15 @@ def log_to_mlflow(report: RunReport) -> str:
     return f"llmeval: {len(metrics)} metrics logged to MLflow"
 
 
-def _write(path: Path, text: str) -> None:
-    """Through a temporary file and a rename, so a reader never sees half a report."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
+def _attempt(write: Callable[[], object], what: str, path: Path) -> str | None:
+    """Run one write; None when it worked, else the one line that says why it did not."""
+    try:
+        write()
+    except OSError as exc:
+        return f"llmeval: {what} not written to {path}: {exc.strerror or exc}"
+    return None
+
+
+def _append(path: Path, text: str) -> None:
+    with open(path, "a", encoding="utf-8") as file:
+        file.write(text)

@@ -147,3 +147,13 @@ def test_the_fingerprint_holds_the_dataset_hash(tmp_path: Path) -> None:
     a, b = suite(2, 1), suite(2, 1, input_hash="x")
     assert fingerprint_of(INFO, a).dataset_hash != fingerprint_of(INFO, b).dataset_hash
     assert fingerprint_of(None, a).model is None
+
+
+def test_a_baselines_folder_that_cannot_be_written_is_a_failure_line(tmp_path: Path) -> None:
+    blocked = tmp_path / "baselines"
+    blocked.write_text("a file where the folder should be")
+    run = run_gate([suite(3, 1)], {"qa": INFO}, GateOptions(directory=blocked))
+    [failure] = run.failures()  # one line, no exception
+    assert failure.startswith(f"suite qa: baseline {blocked / 'qa.json'} cannot be read: ")
+    assert "Not a directory" in failure and run.suites[0].written is None
+    assert blocked.read_text() == "a file where the folder should be"

@@ -190,3 +190,24 @@ def test_git_commit_outside_a_repo(tmp_path: Path) -> None:
 def test_git_commit_without_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
     assert git_commit(Path.cwd()) is None
+
+
+def test_an_output_that_cannot_be_written_is_one_line_and_the_others_are_written(
+    run: Run, tmp_path: Path
+) -> None:
+    from pytest_llmeval.report.publish import publish
+
+    folder = tmp_path / "out"
+    (folder / "report.html").mkdir(parents=True)  # a folder where the HTML file should be
+    (folder / "history-is-a-file").write_text("")
+    lines = publish(
+        run.report,
+        json_path=folder / "report.json",
+        html_path=folder / "report.html",
+        history_path=folder / "history-is-a-file" / "history.jsonl",
+    )
+    assert lines[0] == f"llmeval: JSON report written to {folder / 'report.json'}"
+    assert (folder / "report.json").exists()
+    assert any(line.startswith("llmeval: history not written to ") for line in lines)
+    assert f"llmeval: HTML report not written to {folder / 'report.html'}: Is a directory" in lines
+    assert sorted(p.name for p in folder.iterdir()) == ["history-is-a-file", "report.html", "report.json"]
