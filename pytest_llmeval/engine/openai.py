@@ -13,7 +13,9 @@ as on the other backends.
 
 from __future__ import annotations
 
+import email.utils
 import json
+import math
 import os
 import re
 import time
@@ -39,6 +41,7 @@ from .types import (
 )
 
 _RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+MAX_RETRY_AFTER_S = 30.0  # a Retry-After longer than this is cut to it: the run must go on
 _T = TypeVar("_T")
 # What a key looks like in a text, besides the key itself: an echoed header, an OpenAI-style key.
 _BEARER = re.compile(r"(?i)(bearer)\s+[^\s\"',;}\]]+")
@@ -80,6 +83,21 @@ class _BearerAuth(httpx.Auth):
         return "_BearerAuth(Secret('***'))"
 
 
+def _retry_after(value: str | None) -> float:
+    """Seconds to wait from a ``Retry-After`` header (seconds or an HTTP date); 0 when absent."""
+    if not value:
+        return 0.0
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            moment = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return 0.0
+        seconds = moment.timestamp() - time.time()
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_S) if math.isfinite(seconds) else 0.0
+
+
 def redact(text: str, key: Secret | None = None) -> str:
     """``text`` without the key, echoed ``Bearer`` tokens or ``sk-...`` keys."""
     if key:
@@ -114,6 +132,7 @@ class OpenAIEngine:
             transport=transport,
         )
         self._concurrency = concurrency
+        self._timeout = timeout
         self._retries = retries
         self._backoff = backoff
         try:
@@ -153,37 +172,56 @@ class OpenAIEngine:
     # ----- HTTP -----
 
     def _request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        """One API call with retries; returns the decoded JSON or raises one clear EngineError."""
+        """One API call with retries; returns the decoded JSON or raises one clear EngineError.
+
+        Each attempt is bounded as a whole by the timeout, not read by read: a server that drips
+        a byte at a time is cut off. A 429 or 503 with ``Retry-After`` is retried after that
+        long (at most ``MAX_RETRY_AFTER_S``), other retries back off exponentially.
+        """
         url = f"{self._base_url}{path}"
-        last = ""
+        last, wait = "", 0.0
         for attempt in range(self._retries + 1):
             if attempt:
-                time.sleep(min(self._backoff * 2 ** (attempt - 1), 10.0))
+                time.sleep(wait or min(self._backoff * 2 ** (attempt - 1), 10.0))
             try:
-                response = self._client.request(method, path, json=body)
+                status, headers, content = self._send(method, path, body)
             except httpx.TimeoutException:
-                last = "timed out"
+                last, wait = f"timed out after {self._timeout:g} s", 0.0
                 continue
             except httpx.TransportError as exc:
-                last = f"connection failed ({type(exc).__name__})"
+                last, wait = f"connection failed ({type(exc).__name__})", 0.0
                 continue
-            if response.status_code in _RETRY_STATUS:
-                last = f"HTTP {response.status_code}"
+            except httpx.DecodingError as exc:  # a gzip or deflate body that does not inflate
+                raise EngineError(f"{method} {url}: the answer's body cannot be decoded ({exc})") from None
+            if status in _RETRY_STATUS:
+                last, wait = f"HTTP {status}", _retry_after(headers.get("retry-after"))
                 continue
-            if response.status_code in (401, 403):
+            text = content.decode("utf-8", errors="replace")
+            if status in (401, 403):
                 raise EngineError(
-                    f"{method} {url}: HTTP {response.status_code}, the server rejected the API key "
+                    f"{method} {url}: HTTP {status}, the server rejected the API key "
                     f"(read from ${self._api_key_env})"
                 )
-            if response.status_code >= 400:
-                quoted = redact(response.text, self._key)[:300]
-                raise EngineError(f"{method} {url}: HTTP {response.status_code}: {quoted}")
+            if status >= 400:
+                quoted = redact(text, self._key)[:300]
+                raise EngineError(f"{method} {url}: HTTP {status}: {quoted}")
             try:
-                return response.json()
-            except json.JSONDecodeError:
-                quoted = redact(response.text, self._key)[:200]
+                return json.loads(content)
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                quoted = redact(text, self._key)[:200]
                 raise EngineError(f"{method} {url}: the answer is not JSON: {quoted!r}") from None
         raise EngineError(f"{method} {url}: gave up after {self._retries + 1} attempts, last: {last}")
+
+    def _send(self, method: str, path: str, body: dict[str, Any] | None) -> tuple[int, httpx.Headers, bytes]:
+        """One attempt, its body read in chunks against a deadline for the whole request."""
+        deadline = time.monotonic() + self._timeout
+        with self._client.stream(method, path, json=body) as response:
+            chunks = []
+            for chunk in response.iter_bytes():
+                chunks.append(chunk)
+                if time.monotonic() > deadline:
+                    raise httpx.ReadTimeout("the whole answer took longer than the timeout")
+            return response.status_code, response.headers, b"".join(chunks)
 
     def _parallel(self, work: Callable[[Any], _T], items: Sequence[Any]) -> list[_T]:
         if len(items) <= 1:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import email.utils
 import json
 import os
 import secrets
@@ -73,6 +74,23 @@ class StubServer:
                     stub.in_flight += 1
                     stub.max_in_flight = max(stub.max_in_flight, stub.in_flight)
                 try:
+                    if step == "drip":  # headers at once, then one byte every 0.2 s
+                        self.send_response(200)
+                        self.send_header("Content-Length", "100")
+                        self.end_headers()
+                        for _ in range(100):
+                            self.wfile.write(b" ")
+                            self.wfile.flush()
+                            time.sleep(0.2)
+                        return
+                    if step.startswith("retry-after-"):
+                        data = b'{"error": "busy"}'
+                        self.send_response(503)
+                        self.send_header("Retry-After", step.removeprefix("retry-after-"))
+                        self.send_header("Content-Length", str(len(data)))
+                        self.end_headers()
+                        self.wfile.write(data)
+                        return
                     if step == "slow":
                         time.sleep(1.0)
                     if step == "key" and self.headers.get("Authorization") != "Bearer right-key":
@@ -135,6 +153,28 @@ def test_a_slow_answer_times_out_and_is_retried(stub: StubServer) -> None:
     stub.script = ["slow"] * 3
     with pytest.raises(EngineError, match="gave up after 3 attempts, last: timed out"):
         ask(engine_for(stub.url, timeout=0.3))
+
+
+def test_the_timeout_bounds_the_whole_request_not_each_read(stub: StubServer) -> None:
+    """A server that drips a byte every 0.2 s never trips a per-read timeout of 0.6 s; issue 17
+    saw such a server hold each try for 41 s."""
+    stub.script = ["drip"] * 3
+    started = time.monotonic()
+    with pytest.raises(EngineError, match=r"gave up after 3 attempts, last: timed out after 0.6 s"):
+        ask(engine_for(stub.url, timeout=0.6))
+    assert time.monotonic() - started < 6.0
+
+
+def test_retry_after_is_honoured_with_a_cap(stub: StubServer) -> None:
+    from pytest_llmeval.engine.openai import MAX_RETRY_AFTER_S, _retry_after
+
+    stub.script = ["retry-after-1", "ok"]
+    started = time.monotonic()
+    assert ask(engine_for(stub.url)) == ["hello"]  # the engine's own backoff is 0.01 s here
+    assert time.monotonic() - started >= 0.95
+    assert _retry_after("3600") == MAX_RETRY_AFTER_S and _retry_after("-5") == 0.0
+    assert _retry_after("soon") == 0.0 and _retry_after(None) == 0.0
+    assert 0.0 < _retry_after(email.utils.formatdate(time.time() + 5, usegmt=True)) <= 5.0
 
 
 def test_wrong_api_key_is_reported_without_the_key(stub: StubServer, monkeypatch: pytest.MonkeyPatch) -> None:
