@@ -22,9 +22,10 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import httpx
+from pydantic import BaseModel, ConfigDict, NonNegativeInt, ValidationError
 
 from .model_files import default_cache_root, looks_like_path, resolve_model
 from .tokens import TokenRules, rolling_loglikelihood
@@ -81,6 +82,56 @@ class _BearerAuth(httpx.Auth):
 
     def __repr__(self) -> str:
         return "_BearerAuth(Secret('***'))"
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="ignore", strict=True)
+    content: str
+
+
+class _Choice(BaseModel):
+    model_config = ConfigDict(extra="ignore", strict=True)
+    text: str | None = None
+    message: _Message | None = None
+    finish_reason: Literal["stop", "length", "eos"]
+
+
+class _Usage(BaseModel):
+    model_config = ConfigDict(extra="ignore", strict=True)
+    prompt_tokens: NonNegativeInt = 0
+    completion_tokens: NonNegativeInt = 0
+
+
+class _Reply(BaseModel):
+    """What a completion answer must hold before any of it is used (and so cached or recorded):
+    ``"text": null`` or ``123``, a missing choice or an unknown finish reason is an error for the
+    request, never an output."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
+    choices: list[_Choice]
+    usage: _Usage | None = None
+
+    def texts(self, chat: bool) -> list[tuple[str, str]]:
+        """(text, finish reason) per choice; ``_checked_reply`` made sure each has its text."""
+        return [
+            ((c.message.content if c.message else "") if chat else (c.text or ""), c.finish_reason)
+            for c in self.choices
+        ]
+
+
+def _checked_reply(data: object, samples: int, chat: bool, url: str) -> _Reply:
+    try:
+        reply = _Reply.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "(top level)"
+        raise EngineError(f"{url}: the answer is not a completion: {where}: {first['msg']}") from None
+    missing = "message" if chat else "text"
+    if any((c.message if chat else c.text) is None for c in reply.choices):
+        raise EngineError(f"{url}: the answer is not a completion: a choice has no {missing}")
+    if len(reply.choices) != samples:
+        raise EngineError(f"{url}: asked for {samples} choice(s), the answer has {len(reply.choices)}")
+    return reply
 
 
 def _retry_after(value: str | None) -> float:
@@ -253,29 +304,28 @@ class OpenAIEngine:
                 "type": "json_schema",
                 "json_schema": {"name": "output", "schema": schema},
             }
+        chat = request.messages is not None
         if request.messages is not None:
             body["messages"] = [dict(m) for m in request.messages]
-            answer = self._request("POST", "/chat/completions", body)
-            texts = [choice["message"]["content"] or "" for choice in answer["choices"]]
         else:
             body["prompt"] = request.prompt
-            answer = self._request("POST", "/completions", body)
-            texts = [choice["text"] for choice in answer["choices"]]
-        usage = answer.get("usage") or {}
+        path = "/chat/completions" if chat else "/completions"
+        answer = _checked_reply(self._request("POST", path, body), spec.n, chat, f"{self._base_url}{path}")
+        usage = answer.usage or _Usage()
         completions = tuple(
             Completion(
                 text=text,
-                finish_reason="length" if choice.get("finish_reason") == "length" else "stop",
-                completion_tokens=self._count_tokens(text, usage, len(texts)),
+                finish_reason="length" if finish == "length" else "stop",
+                completion_tokens=self._count_tokens(text, usage, spec.n),
             )
-            for text, choice in zip(texts, answer["choices"], strict=True)
+            for text, finish in answer.texts(chat)
         )
-        return GenerationResult(completions, prompt_tokens=int(usage.get("prompt_tokens", 0)))
+        return GenerationResult(completions, prompt_tokens=usage.prompt_tokens)
 
-    def _count_tokens(self, text: str, usage: dict[str, Any], samples: int) -> int:
+    def _count_tokens(self, text: str, usage: _Usage, samples: int) -> int:
         # The API reports one total for all samples; per sample, count with the local tokenizer.
         if samples == 1 or self.rules is None:
-            return int(usage.get("completion_tokens", 0)) // samples
+            return usage.completion_tokens // samples
         return len(self.rules.tokenizer.encode(text, add_special_tokens=False))
 
     # ----- loglikelihood -----

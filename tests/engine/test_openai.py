@@ -269,6 +269,48 @@ def test_an_error_body_that_echoes_the_key_is_redacted(monkeypatch: pytest.Monke
     assert "Bearer ***" in message
 
 
+def scripted(reply: object) -> httpx.MockTransport:
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/models"):
+            return httpx.Response(200, json={"data": [{"id": "m"}]})
+        return httpx.Response(200, json=reply)
+
+    return httpx.MockTransport(answer)
+
+
+def choice(**fields: object) -> dict[str, object]:
+    return {"text": "hi", "finish_reason": "stop", **fields}
+
+
+@pytest.mark.parametrize(
+    ("reply", "samples", "message"),
+    [
+        ({"choices": [choice(text=None)]}, 1, "a choice has no text"),
+        ({"choices": [choice(text=123)]}, 1, "choices.0.text: Input should be a valid string"),
+        ({"choices": []}, 1, "asked for 1 choice(s), the answer has 0"),
+        ({"choices": [choice()]}, 3, "asked for 3 choice(s), the answer has 1"),
+        ({"choices": [choice()] * 6}, 3, "asked for 3 choice(s), the answer has 6"),
+        ({"choices": [choice(finish_reason="abort")]}, 1, "choices.0.finish_reason: Input should be"),
+        ({"choices": [choice(finish_reason=None)]}, 1, "choices.0.finish_reason"),
+        ({"choices": [choice()], "usage": {"prompt_tokens": "3"}}, 1, "usage.prompt_tokens"),
+        ([choice()], 1, "the answer is not a completion: (top level)"),
+        ({"error": {"message": "overloaded"}}, 1, "choices: Field required"),
+    ],
+)
+def test_a_malformed_answer_is_an_error_never_an_output(reply: object, samples: int, message: str) -> None:
+    engine = engine_for("http://test/v1", transport=scripted(reply))
+    spec = GenerationSpec(n=samples, temperature=1.0 if samples > 1 else 0.0, seed=0 if samples > 1 else None)
+    with pytest.raises(EngineError) as info:
+        engine.generate([GenerationRequest(prompt="hi", spec=spec)])
+    assert message in str(info.value)
+
+
+def test_a_null_usage_is_no_error() -> None:
+    engine = engine_for("http://test/v1", transport=scripted({"choices": [choice()], "usage": None}))
+    [result] = engine.generate([GenerationRequest(prompt="hi")])
+    assert result.text == "hi" and result.prompt_tokens == 0
+
+
 def test_transport_can_be_swapped() -> None:
     def answer(request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith("/models"):
