@@ -13,13 +13,16 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 import time
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt
 
 from .types import (
     Completion,
@@ -74,6 +77,7 @@ class CachedEngine:
         self._load_error: ModelLoadError | None = None
         self._info = engine.info
         self._fingerprint = self._info.fingerprint()
+        self._unwritable = False  # set after the first failed write: warn once, then run uncached
 
     @classmethod
     def lazy(cls, load: Callable[[], Engine], directory: Path | None, identity: str | None) -> CachedEngine:
@@ -88,6 +92,7 @@ class CachedEngine:
         cached.directory, cached.stats, cached._memory = directory, CacheStats(), {}
         cached._engine, cached._load, cached._identity, cached._load_error = None, load, identity, None
         cached._info, cached._fingerprint = known, known.fingerprint()
+        cached._unwritable = False
         return cached
 
     @property
@@ -140,6 +145,7 @@ class CachedEngine:
             lambda batch: self.engine.generate(batch),
             reproducible=lambda r: r.spec.greedy or r.spec.seed is not None,
             decode=_generation_from_json,
+            fits=lambda request, result: len(result.completions) == request.spec.n,
             keep_all=keep_all,
         )
 
@@ -149,7 +155,7 @@ class CachedEngine:
             requests,
             lambda batch: self.engine.loglikelihood(batch),
             reproducible=lambda r: True,
-            decode=lambda d: LoglikelihoodResult(**d),
+            decode=lambda d: LoglikelihoodResult(**_StoredLoglikelihood.model_validate(d).model_dump()),
         )
 
     def loglikelihood_rolling(self, texts: Sequence[str]) -> list[RollingResult]:
@@ -158,7 +164,7 @@ class CachedEngine:
             texts,
             lambda batch: self.engine.loglikelihood_rolling(batch),
             reproducible=lambda t: True,
-            decode=lambda d: RollingResult(**d),
+            decode=lambda d: RollingResult(**_StoredRolling.model_validate(d).model_dump()),
         )
 
     def key(self, kind: str, request: object) -> str:
@@ -180,6 +186,7 @@ class CachedEngine:
         *,
         reproducible: Callable[[Request], bool],
         decode: Callable[[dict[str, Any]], Result],
+        fits: Callable[[Request, Result], bool] = lambda request, result: True,
         keep_all: bool = False,
     ) -> list[Result]:
         keys = [self.key(kind, r) for r in requests]
@@ -189,7 +196,11 @@ class CachedEngine:
             if key in self._memory:
                 self.stats.memory_hits += 1
                 answers[i] = self._memory[key] if reproducible(request) else self._memory.pop(key)
-            elif reproducible(request) and (stored := self._read(key, decode)) is not None:
+            elif (
+                reproducible(request)
+                and (stored := self._read(key, decode)) is not None
+                and fits(request, stored)  # e.g. as many samples as the request asks for
+            ):
                 self.stats.disk_hits += 1
                 answers[i] = self._memory[key] = stored
             else:
@@ -235,23 +246,37 @@ class CachedEngine:
         if self.directory is None or self._identity is None:
             return
         path = self.directory / "engines" / f"{self._identity}.json"
-        _write_atomically(path, json.dumps(asdict(self._info), sort_keys=True))
+        try:
+            _write_atomically(path, json.dumps(asdict(self._info), sort_keys=True))
+        except OSError as exc:
+            self._unwritable = True
+            warnings.warn(
+                f"llmeval: cannot write the response cache at {path} ({exc.strerror or exc}); "
+                "this run's answers are not stored",
+                CacheWarning,
+                stacklevel=3,
+            )
 
     def _path(self, key: str) -> Path | None:
         return self.directory / key[:2] / f"{key}.json" if self.directory is not None else None
 
     def _read(self, key: str, decode: Callable[[dict[str, Any]], Result]) -> Result | None:
+        """The stored answer, or None. Anything unreadable or of the wrong shape (hand-edited, cut
+        short, a folder where the entry should be) is a warning, and the answer is recomputed."""
         path = self._path(key)
-        if path is None or not path.is_file():
+        if path is None or not path.exists():
             return None
         try:
             entry = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(entry, dict):
+                raise TypeError(f"expected an object, got {type(entry).__name__}")
             if entry.get("schema") != CACHE_SCHEMA:
                 return None  # written by another version: recompute and overwrite
             return decode(entry["result"])
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
             warnings.warn(
-                f"llmeval: ignoring unreadable cache entry {path} ({type(exc).__name__}: {exc}); "
+                f"llmeval: ignoring unreadable cache entry {path} ({type(exc).__name__}: {first[:200]}); "
                 "it will be rebuilt",
                 CacheWarning,
                 stacklevel=2,
@@ -260,11 +285,52 @@ class CachedEngine:
 
     def _write(self, key: str, result: object) -> None:
         path = self._path(key)
-        if path is None:
+        if path is None or self._unwritable:
             return
         data = asdict(result)  # type: ignore[call-overload]
         data.pop("timing", None)  # this run's speed, not part of the answer
-        _write_atomically(path, json.dumps({"schema": CACHE_SCHEMA, "result": data}))
+        try:
+            if path.is_dir():  # a folder where the entry should be: it goes, the entry takes its place
+                shutil.rmtree(path)
+            _write_atomically(path, json.dumps({"schema": CACHE_SCHEMA, "result": data}))
+        except OSError as exc:
+            # A cache path that is a file, a full disk, a read-only folder: the run goes on uncached.
+            self._unwritable = True
+            warnings.warn(
+                f"llmeval: cannot write the response cache at {path} ({exc.strerror or exc}); "
+                "this run's answers are not stored",
+                CacheWarning,
+                stacklevel=2,
+            )
+
+
+class _Stored(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class _StoredCompletion(_Stored):
+    text: str
+    finish_reason: Literal["stop", "length"]
+    completion_tokens: NonNegativeInt
+
+
+class _StoredGeneration(_Stored):
+    completions: list[_StoredCompletion] = Field(min_length=1)
+    prompt_tokens: NonNegativeInt
+
+
+class _StoredLoglikelihood(_Stored):
+    logprob: float
+    is_greedy: bool
+    num_tokens: NonNegativeInt
+    truncated_tokens: NonNegativeInt = 0
+
+
+class _StoredRolling(_Stored):
+    logprob: float
+    num_tokens: NonNegativeInt
+    num_words: NonNegativeInt
+    num_bytes: NonNegativeInt
 
 
 # Raised when the way an engine computes a kind of answer changes, so that what an older,
@@ -305,5 +371,6 @@ def _canonical(request: object) -> Any:
 
 
 def _generation_from_json(data: dict[str, Any]) -> GenerationResult:
-    completions = tuple(Completion(**c) for c in data["completions"])
-    return GenerationResult(completions=completions, prompt_tokens=int(data["prompt_tokens"]))
+    stored = _StoredGeneration.model_validate(data)
+    completions = tuple(Completion(**c.model_dump()) for c in stored.completions)
+    return GenerationResult(completions=completions, prompt_tokens=stored.prompt_tokens)

@@ -136,6 +136,79 @@ def test_a_corrupt_entry_is_ignored_with_a_warning_and_rebuilt(tmp_path: Path) -
     assert json.loads(entry.read_text())["result"]["completions"][0]["text"] == "a:1"  # rebuilt
 
 
+GOOD = {"completions": [{"text": "x", "finish_reason": "stop", "completion_tokens": 1}], "prompt_tokens": 1}
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "null",
+        "[1, 2]",
+        '"x"',
+        "[" * 100_000 + "]" * 100_000,  # deeper than the JSON parser recurses
+        json.dumps({"schema": 1, "result": None}),
+        json.dumps({"schema": 1, "result": {**GOOD, "completions": [{**GOOD["completions"][0], "text": 5}]}}),
+        json.dumps({"schema": 1, "result": {**GOOD, "completions": []}}),
+        json.dumps(
+            {"schema": 1, "result": {**GOOD, "completions": [{**GOOD["completions"][0], "text": None}]}}
+        ),
+        json.dumps({"schema": 1, "result": {**GOOD, "prompt_tokens": "1"}}),
+        json.dumps({"schema": 1, "result": {**GOOD, "extra": 1}}),
+    ],
+    ids=[
+        "null",
+        "list",
+        "string",
+        "deep",
+        "no-result",
+        "text-5",
+        "no-choice",
+        "text-null",
+        "str-count",
+        "extra",
+    ],
+)
+def test_a_damaged_entry_is_a_warning_and_recomputed(tmp_path: Path, damage: str) -> None:
+    CachedEngine(CountingEngine(), tmp_path).generate([ask("a")])
+    (entry,) = tmp_path.rglob("*.json")
+    entry.write_text(damage)
+    inner = CountingEngine()
+    with pytest.warns(CacheWarning, match=r"ignoring unreadable cache entry"):
+        assert CachedEngine(inner, tmp_path).generate([ask("a")])[0].text == "a:1"
+    assert inner.calls == [1]
+    assert json.loads(entry.read_text())["result"]["completions"][0]["text"] == "a:1"
+
+
+def test_an_entry_with_the_wrong_number_of_samples_is_recomputed(tmp_path: Path) -> None:
+    spec = GenerationSpec(max_tokens=4, temperature=1.0, seed=7, n=2)
+    CachedEngine(CountingEngine(), tmp_path).generate([ask("a", spec)])
+    (entry,) = tmp_path.rglob("*.json")
+    data = json.loads(entry.read_text())
+    data["result"]["completions"] = data["result"]["completions"][:1]
+    entry.write_text(json.dumps(data))
+    inner = CountingEngine()
+    [result] = CachedEngine(inner, tmp_path).generate([ask("a", spec)])
+    assert inner.calls == [1] and len(result.completions) >= 1
+
+
+def test_folders_and_files_in_the_wrong_places_never_crash(tmp_path: Path) -> None:
+    CachedEngine(CountingEngine(), tmp_path).generate([ask("a")])
+    (entry,) = tmp_path.rglob("*.json")
+    entry.unlink()
+    entry.mkdir()  # a folder where the entry should be
+    inner = CountingEngine()
+    with pytest.warns(CacheWarning, match=r"ignoring unreadable cache entry .*Is a directory"):
+        assert CachedEngine(inner, tmp_path).generate([ask("a")])[0].text == "a:1"
+    assert entry.is_file() and inner.calls == [1]
+    # A file where a shard folder should be, and a cache path that is a file: the run goes on uncached.
+    for cache in (tmp_path / "other", tmp_path / "a-file"):
+        shard = cache / entry.parent.name if cache.name == "other" else cache
+        shard.parent.mkdir(parents=True, exist_ok=True)
+        shard.write_text("not a folder")
+        with pytest.warns(CacheWarning, match=r"cannot write the response cache .*answers are not stored"):
+            assert CachedEngine(CountingEngine(), cache).generate([ask("a"), ask("b")])[0].text == "a:1"
+
+
 def test_loglikelihoods_and_rolling_are_cached(tmp_path: Path) -> None:
     inner = CountingEngine()
     cached = CachedEngine(inner, tmp_path)
