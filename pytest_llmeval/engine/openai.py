@@ -17,10 +17,11 @@ import email.utils
 import json
 import math
 import os
+import queue
 import re
+import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -183,6 +184,7 @@ class OpenAIEngine:
             transport=transport,
         )
         self._concurrency = concurrency
+        self._stop = threading.Event()  # set when a batch is abandoned: its other requests stop
         self._timeout = timeout
         self._retries = retries
         self._backoff = backoff
@@ -232,8 +234,9 @@ class OpenAIEngine:
         url = f"{self._base_url}{path}"
         last, wait = "", 0.0
         for attempt in range(self._retries + 1):
-            if attempt:
-                time.sleep(wait or min(self._backoff * 2 ** (attempt - 1), 10.0))
+            delay = (wait or min(self._backoff * 2 ** (attempt - 1), 10.0)) if attempt else 0.0
+            if self._stop.wait(delay) if delay else self._stop.is_set():  # waits, unless stopped
+                raise EngineError(f"{method} {url}: stopped: another request of the batch failed")
             try:
                 status, headers, content = self._send(method, path, body)
             except httpx.TimeoutException:
@@ -275,10 +278,47 @@ class OpenAIEngine:
             return response.status_code, response.headers, b"".join(chunks)
 
     def _parallel(self, work: Callable[[Any], _T], items: Sequence[Any]) -> list[_T]:
+        """``[work(item) for item in items]``, up to ``concurrency`` at a time.
+
+        The workers are daemon threads: on Ctrl-C the main thread stops waiting at once and the
+        process can exit within a second, where a thread pool would be joined at exit and wait
+        for every request in flight (and its retries). The first request that fails for good
+        stops the others (no new attempt starts) and its error is raised.
+        """
+        self._stop.clear()
         if len(items) <= 1:
             return [work(item) for item in items]
-        with ThreadPoolExecutor(max_workers=self._concurrency) as pool:
-            return list(pool.map(work, items))
+        results: list[Any] = [None] * len(items)
+        pending: queue.SimpleQueue[int] = queue.SimpleQueue()
+        for index in range(len(items)):
+            pending.put(index)
+        failures: list[BaseException] = []
+
+        def serve() -> None:
+            while not self._stop.is_set():
+                try:
+                    index = pending.get_nowait()
+                except queue.Empty:
+                    return
+                try:
+                    results[index] = work(items[index])
+                except BaseException as exc:  # handed to the caller below
+                    failures.append(exc)  # list.append is atomic: the first one is the cause
+                    self._stop.set()
+
+        count = min(self._concurrency, len(items))
+        workers = [threading.Thread(target=serve, daemon=True) for _ in range(count)]
+        for worker in workers:
+            worker.start()
+        try:
+            for worker in workers:
+                worker.join()
+        except BaseException:  # Ctrl-C: the workers stop at their next attempt; nobody waits for them
+            self._stop.set()
+            raise
+        if failures:
+            raise failures[0]
+        return results
 
     # ----- generation -----
 

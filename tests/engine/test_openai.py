@@ -91,6 +91,10 @@ class StubServer:
                         self.end_headers()
                         self.wfile.write(data)
                         return
+                    if step == "hang":  # longer than any test waits; ends when the client goes
+                        for _ in range(300):
+                            time.sleep(0.1)
+                            self.wfile.write(b"")
                     if step == "slow":
                         time.sleep(1.0)
                     if step == "key" and self.headers.get("Authorization") != "Bearer right-key":
@@ -175,6 +179,35 @@ def test_retry_after_is_honoured_with_a_cap(stub: StubServer) -> None:
     assert _retry_after("3600") == MAX_RETRY_AFTER_S and _retry_after("-5") == 0.0
     assert _retry_after("soon") == 0.0 and _retry_after(None) == 0.0
     assert 0.0 < _retry_after(email.utils.formatdate(time.time() + 5, usegmt=True)) <= 5.0
+
+
+def test_ctrl_c_during_a_batch_exits_within_two_seconds(stub: StubServer, tmp_path: Path) -> None:
+    """Every request hangs on the server; SIGINT must not wait for them (or their retries)."""
+    stub.script = ["hang"] * 40
+    script = tmp_path / "run.py"
+    script.write_text(
+        "import sys\n"
+        "from pytest_llmeval.engine.openai import OpenAIEngine\n"
+        "from pytest_llmeval.engine.types import GenerationRequest\n"
+        f"engine = OpenAIEngine(None, base_url={stub.url!r}, timeout=60.0, concurrency=8)\n"
+        "print('asking', flush=True)\n"
+        "engine.generate([GenerationRequest(prompt=f'q{i}') for i in range(16)])\n"
+    )
+    process = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert process.stdout is not None and process.stdout.readline() == b"asking\n"
+        deadline = time.monotonic() + 30
+        while stub.in_flight < 8:  # the batch is in flight
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        started = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
+        elapsed = time.monotonic() - started
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode != 0 and elapsed < 2.0, elapsed
 
 
 def test_wrong_api_key_is_reported_without_the_key(stub: StubServer, monkeypatch: pytest.MonkeyPatch) -> None:
