@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from .cases import Case
+from .engine.types import EngineError
 from .gpus import GPUAssignmentError, pin_worker
 from .llm import LLM
 from .progress import PrefetchProgress
@@ -258,6 +259,10 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
+    if call.when == "call" and call.excinfo is not None and isinstance(call.excinfo.value, EngineError):
+        # The engine or server failed this request: the cause in one line, not a traceback
+        # through the plugin (the request's text and the server's answer are in the message).
+        report.longrepr = f"llmeval: {type(call.excinfo.value).__name__}: {call.excinfo.value}"
     if call.when != "call" or active_key not in item.stash:
         return report
     active = item.stash[active_key]

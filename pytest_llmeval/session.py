@@ -28,7 +28,7 @@ from .baselines.gate import fingerprint_of
 from .cases import Case
 from .engine import ModelLoadError, create_engine, engine_identity
 from .engine.cache import CachedEngine
-from .engine.types import GenerationRequest, GenerationSpec, LoglikelihoodRequest
+from .engine.types import GenerationRequest, GenerationSpec, LoglikelihoodRequest, ServerUnavailable
 from .llm import LLM
 from .report import RunReport, build_report, git_commit
 from .report.publish import publish
@@ -209,19 +209,31 @@ class LLMEvalSession:
         # cache as soon as it is done, so an interrupted run keeps them. Prompts are sorted by
         # length first, so a chunk is what one big call would have batched together anyway.
         step = max(64, len(cases) // 20)
-        for requests in generation.values():
-            requests.sort(key=_prompt_size)
-            for start in range(0, len(requests), step):
-                results = engine.prefetch(requests[start : start + step])
-                fresh = [r for r in results if r.timing is not None]
-                advance(len(results), sum(c.completion_tokens for r in fresh for c in r.completions))
-        for start in range(0, len(choices), step):
-            chunk_cases = choices[start : start + step]
-            engine.loglikelihood([r for case_requests in chunk_cases for r in case_requests])
-            advance(len(chunk_cases), 0)
-        for start in range(0, len(texts), step):
-            engine.loglikelihood_rolling(texts[start : start + step])
-            advance(len(texts[start : start + step]), 0)
+        try:
+            for requests in generation.values():
+                requests.sort(key=_prompt_size)
+                for start in range(0, len(requests), step):
+                    results = engine.prefetch(requests[start : start + step])
+                    fresh = [r for r in results if r.timing is not None]
+                    advance(len(results), sum(c.completion_tokens for r in fresh for c in r.completions))
+            for start in range(0, len(choices), step):
+                chunk_cases = choices[start : start + step]
+                engine.loglikelihood([r for case_requests in chunk_cases for r in case_requests])
+                advance(len(chunk_cases), 0)
+            for start in range(0, len(texts), step):
+                engine.loglikelihood_rolling(texts[start : start + step])
+                advance(len(texts[start : start + step]), 0)
+        except ServerUnavailable as exc:
+            # Every case that still needs an answer fails at once with this, rather than each
+            # waiting through the retries again; what finished is in the cache.
+            engine.broken = exc
+            return f"llmeval: {engine.info.backend} backend: {exc}"
+        except Exception as exc:  # one bad request (too long, not encodable, refused) spoils a batch
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            return (
+                f"llmeval: pre-generation stopped ({type(exc).__name__}: {first[:300]}); the cases not "
+                "answered yet ask one by one, so only the one at fault fails"
+            )
         computed = engine.stats.misses - before
         seconds = time.perf_counter() - started
         kinds = f"{sum(map(len, generation.values()))} generations, {len(choices)} multiple choice"

@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt
 from .types import (
     Completion,
     Engine,
+    EngineError,
     EngineInfo,
     GenerationRequest,
     GenerationResult,
@@ -78,6 +79,7 @@ class CachedEngine:
         self._info = engine.info
         self._fingerprint = self._info.fingerprint()
         self._unwritable = False  # set after the first failed write: warn once, then run uncached
+        self.broken: EngineError | None = None  # a dead server: later misses fail at once with this
 
     @classmethod
     def lazy(cls, load: Callable[[], Engine], directory: Path | None, identity: str | None) -> CachedEngine:
@@ -92,7 +94,7 @@ class CachedEngine:
         cached.directory, cached.stats, cached._memory = directory, CacheStats(), {}
         cached._engine, cached._load, cached._identity, cached._load_error = None, load, identity, None
         cached._info, cached._fingerprint = known, known.fingerprint()
-        cached._unwritable = False
+        cached._unwritable, cached.broken = False, None
         return cached
 
     @property
@@ -206,6 +208,8 @@ class CachedEngine:
             else:
                 # Identical unseeded samples stay separate requests: they are independent draws.
                 missing.setdefault(key if reproducible(request) else f"{key}#{i}", []).append(i)
+        if missing and self.broken is not None:
+            raise EngineError(f"not asked: {self.broken}")  # the server gave up earlier in this run
         if missing:
             firsts = [positions[0] for positions in missing.values()]
             started = time.perf_counter()

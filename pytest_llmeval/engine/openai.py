@@ -40,6 +40,7 @@ from .types import (
     LoglikelihoodResult,
     ModelLoadError,
     RollingResult,
+    ServerUnavailable,
 )
 
 _RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
@@ -264,7 +265,7 @@ class OpenAIEngine:
             except (json.JSONDecodeError, UnicodeDecodeError):
                 quoted = redact(text, self._key)[:200]
                 raise EngineError(f"{method} {url}: the answer is not JSON: {quoted!r}") from None
-        raise EngineError(f"{method} {url}: gave up after {self._retries + 1} attempts, last: {last}")
+        raise ServerUnavailable(f"{method} {url}: gave up after {self._retries + 1} attempts, last: {last}")
 
     def _send(self, method: str, path: str, body: dict[str, Any] | None) -> tuple[int, httpx.Headers, bytes]:
         """One attempt, its body read in chunks against a deadline for the whole request."""

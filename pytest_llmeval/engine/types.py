@@ -22,6 +22,10 @@ class EngineError(RuntimeError):
     """A request the engine cannot serve (bad input, unsupported feature)."""
 
 
+class ServerUnavailable(EngineError):
+    """A server that did not answer after every retry: later requests to it would fail the same way."""
+
+
 class ModelLoadError(EngineError):
     """The configured model could not be found or loaded."""
 

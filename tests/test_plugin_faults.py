@@ -1,0 +1,101 @@
+"""Engine failures in a pytest run: one line, failed cases, a summary, and never INTERNALERROR."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+SUITE = """
+import pytest
+from pytest_llmeval import Case, expect
+
+CASES = [Case(id=f"c{i}", prompt=f"question {i}") for i in range(6)]
+
+@pytest.mark.llmeval(max_tokens=4)
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_answers(llm, case):
+    expect(llm.complete(case)).contains("hello")
+"""
+
+
+class DownServer:
+    """Lists one model, then answers every completion with 503: a server that is going down."""
+
+    def __init__(self) -> None:
+        self.posts = 0
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def reply(self, status: int, body: object) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:
+                self.reply(200, {"data": [{"id": "stub-model"}]})
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                server.posts += 1
+                self.reply(503, {"error": "Service Unavailable"})
+
+        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.http.server_port}/v1"
+        threading.Thread(target=self.http.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def down() -> Iterator[DownServer]:
+    server = DownServer()
+    yield server
+    server.http.shutdown()
+    server.http.server_close()
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_a_server_that_is_down_fails_the_cases_with_one_line(
+    pytester: pytest.Pytester, down: DownServer, workers: list[str]
+) -> None:
+    pytester.makepyfile(test_suite=SUITE)
+    result = pytester.runpytest_subprocess(
+        "-p",
+        "no:cacheprovider",
+        *workers,
+        "--llmeval-backend=openai",
+        f"--llmeval-base-url={down.url}",
+        "--llmeval-no-cache",
+        "--llmeval-report-json=run.json",
+    )
+    out = result.stdout.str() + result.stderr.str()
+    assert result.ret == pytest.ExitCode.TESTS_FAILED, out
+    assert "INTERNALERROR" not in out
+    result.assert_outcomes(failed=6)
+    result.stdout.fnmatch_lines(
+        ["answers  6 cases  pass 0.000 *errors 6*", "*JSON report written to run.json"]
+    )
+    if not workers:  # an xdist worker pre-generates inside a test, where the cases say it
+        result.stdout.fnmatch_lines(
+            [
+                f"llmeval: openai backend: POST {down.url}/completions: gave up after 5 attempts, "
+                "last: HTTP 503"
+            ]
+        )
+    # Each case: one line with the cause, not a traceback through the plugin.
+    assert "cache.py" not in out and "Traceback" not in out
+    assert (
+        out.count("llmeval: EngineError: not asked: POST") + out.count("llmeval: ServerUnavailable: POST")
+        >= 6
+    )
+    # The retries happened for one batch (per process), not again for each case.
+    assert down.posts <= 5 * 6 * (1 + len(workers) // 2)
