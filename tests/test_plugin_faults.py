@@ -6,6 +6,7 @@ import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -99,3 +100,42 @@ def test_a_server_that_is_down_fails_the_cases_with_one_line(
     )
     # The retries happened for one batch (per process), not again for each case.
     assert down.posts <= 5 * 6 * (1 + len(workers) // 2)
+
+
+BAD_INPUTS = """
+import pytest
+from pytest_llmeval import Case, expect
+
+CASES = [Case(id=f"ok{i}", prompt=f"Say something about {i}:") for i in range(3)]
+CASES += [Case(id="long", prompt="word " * 400), Case(id="surrogate", prompt="broken \\ud800 text")]
+
+@pytest.mark.llmeval(max_tokens=4)
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_inputs(llm, case):
+    expect(llm.complete(case)).matches(r"(?s).*")
+"""
+
+
+def test_a_bad_prompt_fails_its_case_only(
+    pytester: pytest.Pytester, tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    pytester.makepyfile(test_inputs=BAD_INPUTS)
+    result = pytester.runpytest_subprocess(
+        "-p",
+        "no:cacheprovider",
+        f"--llmeval-model={tiny_model_dir}",
+        f"--llmeval-cache-dir={tmp_path / 'cache'}",
+        "--llmeval-max-length=128",
+    )
+    out = result.stdout.str() + result.stderr.str()
+    assert "INTERNALERROR" not in out
+    result.assert_outcomes(passed=3, failed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "llmeval: pre-generation stopped (EngineError: *); the cases not answered yet ask one by one, *",
+            "*_ test_inputs[[]long[]] _*",
+            "llmeval: EngineError: prompt has 401 tokens, but the model's maximum length is 128",
+            "*_ test_inputs[[]surrogate[]] _*",
+            "llmeval: EngineError: the text holds a lone surrogate (U+D800 at character 7), which *",
+        ]
+    )

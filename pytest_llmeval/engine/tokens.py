@@ -29,11 +29,13 @@ class TokenRules:
 
     def encode(self, text: str) -> list[int]:
         # Tokenizer defaults, except that a text already starting with BOS gets no second one.
+        _check_encodable(text)
         add_special = not (self._bos_text and text.startswith(self._bos_text))
         return list(self.tokenizer.encode(text, add_special_tokens=add_special))
 
     def encode_pair(self, context: str, continuation: str) -> tuple[list[int], list[int]]:
         if not context:
+            _check_encodable(continuation)
             cont = list(self.tokenizer.encode(continuation, add_special_tokens=False))
             if cont and cont[0] == self.prefix_token_id:
                 return cont[:1], cont[1:]
@@ -56,6 +58,7 @@ class TokenRules:
             text = self.tokenizer.apply_chat_template(
                 [dict(m) for m in request.messages], tokenize=False, add_generation_prompt=True
             )
+            _check_encodable(text)
             ids = list(self.tokenizer.encode(text, add_special_tokens=False))
         else:
             assert request.prompt is not None
@@ -126,6 +129,17 @@ def model_max_length(config: Any, tokenizer: Any) -> int:
     if limit and limit < _TOKENIZER_INFINITY:
         return int(limit)
     return _DEFAULT_MAX_LENGTH
+
+
+def _check_encodable(text: str) -> None:
+    """A lone surrogate (half of a UTF-16 pair, e.g. from a broken decode) is no character: the
+    tokenizer would fail deep inside with a TypeError; the request fails here, saying what."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        code = ord(text[exc.start])
+        where = f"U+{code:04X} at character {exc.start}"
+        raise EngineError(f"the text holds a lone surrogate ({where}), which cannot be tokenized") from None
 
 
 def _short_hash(text: str) -> str:
