@@ -270,6 +270,7 @@ class _Reading:
     constants: set[float] = field(default_factory=set)
     initials: str = ""  # the first letters of its words in order: "mph" is in it for "miles per hour"
     dates: list[tuple[int | None, int | None, int | None, int | None]] = field(default_factory=list)
+    huge: set[str] = field(default_factory=set)  # the significant digits of its numbers read as inf
 
 
 def _norm(text: str) -> str:
@@ -316,14 +317,35 @@ def _strip_span(text: str, start: int, end: int) -> tuple[int, int]:
     return start, start + len(part.rstrip())
 
 
+# A float tells apart any two numbers of up to 15 significant digits. A longer number (or one past
+# 1.8e308) is read as inf: it takes no part in arithmetic, and it is supported only when the
+# context writes the same digits (``_huge_verdict``). Rounding it to a float instead would make two
+# different 20-digit numbers equal, and a 310-digit one overflow.
+_EXACT_DIGITS = 15
+
+
+def _float_of(digits: str) -> float:
+    """``digits`` (digits and at most one point) as a float, or inf when a float cannot hold it."""
+    if len(digits) > _EXACT_DIGITS and len(_significant(digits)) > _EXACT_DIGITS:
+        return math.inf
+    return float(digits)  # inf past 1.8e308, never an OverflowError from a str
+
+
+def _significant(digits: str) -> str:
+    """``"0012.3400"`` -> ``"12.34"``: a number's digits without the zeros that say nothing."""
+    whole, _, fraction = digits.partition(".")
+    whole, fraction = whole.lstrip("0"), fraction.rstrip("0")
+    return f"{whole}.{fraction}" if fraction else whole
+
+
 def _number_value(raw: str) -> tuple[float, bool, int]:
     """``"$1,200.50"`` -> (1200.5, False, 2); ``"40%"`` -> (40.0, True, 0)."""
     if raw.isdigit():
-        return float(raw), False, 0
+        return _float_of(raw), False, 0
     percent = raw.endswith("%") or raw.casefold().endswith("cent")
     digits = _NOT_NUMERIC.sub("", raw)
     decimals = len(digits.split(".", 1)[1]) if "." in digits else 0
-    return float(digits), percent, decimals
+    return _float_of(digits), percent, decimals
 
 
 def _words_value(words: list[str]) -> float | None:
@@ -433,7 +455,7 @@ def _lex(text: str) -> list[_Lexeme]:
         start, end = m.span()
         if kind == "num":
             if token.isdigit():
-                value = float(token)
+                value = float(token) if len(token) <= _EXACT_DIGITS else _float_of(token)
                 raw.append(_Lexeme("num", start, end, token, "", 1, value, value))
             else:
                 value, percent, decimals = _number_value(token)
@@ -455,7 +477,11 @@ def _lex(text: str) -> list[_Lexeme]:
             whole, fraction = token.split()
             numerator, denominator = fraction.split("/")
             lex = _Lexeme("num", start, end, token, decimals=2)
-            lex.value = lex.base = int(whole) + (int(numerator) / int(denominator) if int(denominator) else 0)
+            if len(token) > 2 * _EXACT_DIGITS:
+                lex.value = lex.base = math.inf  # "3 1/2" with long parts: exact text only
+            else:
+                part = int(numerator) / int(denominator) if int(denominator) else 0
+                lex.value = lex.base = int(whole) + part
             mixed.add(len(raw))
             raw.append(lex)
         else:
@@ -967,6 +993,8 @@ def _source_reading(
     reading.dates = dates
     reading.stated, reading.constants = _source_values(lexemes, words)
     reading.values = reading.stated | reading.constants
+    huge = {_huge_digits(lex) for lex in lexemes if lex.kind == "num" and lex.value == math.inf}
+    reading.huge = huge - {""}
     reading.initials = "".join(word[0] for lex in lexemes if lex.kind == "word" for word in lex.low.split())
     return reading
 
@@ -1230,7 +1258,9 @@ def _judge(reading: _Reading, source: _Reading) -> list[_Fact]:
         if not grew:
             break
     # "33.333...%, which rounds to 33%": whole numbers next to a computed fraction are its rounding.
-    rounded = {_key(f(k)) for k in known if not k.is_integer() for f in (math.floor, math.ceil)}
+    rounded = {
+        _key(f(k)) for k in known if not k.is_integer() and math.isfinite(k) for f in (math.floor, math.ceil)
+    }
     by_text: dict[tuple[str, str], tuple[bool, str]] = {}  # the verdicts of names, dates and quotes
     for fact in reading.facts:
         # Most numbers of a worked answer are results of right arithmetic: decided here, without a call.
@@ -1280,11 +1310,26 @@ def _one_step(
 _SHOWN_RIGHT = "shown arithmetic is right"
 
 
+def _huge_digits(lex: _Lexeme | _Fact) -> str:
+    return _significant(_NOT_NUMERIC.sub("", lex.text))
+
+
+def _huge_verdict(fact: _Fact, source: _Reading) -> tuple[bool, str]:
+    """A number too long for a float (see ``_float_of``) is supported only as the context writes it."""
+    digits = _huge_digits(fact)
+    if digits and digits in source.huge:
+        return (True, "stated in the context")
+    size = f"{len(digits)} significant digits" if digits else "a number word too large"
+    return (False, f"{size}: too long to compute with, and the context does not write it")
+
+
 def _verdict(
     fact: _Fact, source: _Reading, known: set[float], implied: set[float], rounded: set[float]
 ) -> tuple[bool, str]:
     if fact.kind == "number":
         value = fact.key
+        if value == math.inf:
+            return _huge_verdict(fact, source)
         # A tuple, tested with isdisjoint: no set to build for each of a long output's numbers.
         alternatives = (
             (value, fact.base_key, _key(fact.value / 100)) if fact.percent else (value, fact.base_key)
@@ -1501,7 +1546,9 @@ def consistent(output: str, samples: Sequence[str], *, min_agreement: float = 0.
     for sample in texts:
         source = _read(sample, for_source=True)
         unsupported = {fact.claim for fact in _judge(reading, source) if not fact.supported}
-        sample_words = {_bare(w) for w in source.words}
+        # The sample's numbers count as words too: a claim whose only content is "120" is backed
+        # by a sample that says 120 (its facts are judged apart, above).
+        sample_words = {_bare(w) for w in source.words} | _content_words(sample)
         for index, _ in claims:
             words = claim_words[index]
             overlap = len(words & sample_words) / len(words)
@@ -1532,7 +1579,7 @@ def _content_words(text: str) -> set[str]:
     return {
         _bare(m.group(0).casefold())
         for m in re.finditer(r"[^\W_]+(?:['\u2019][^\W_]+)*", text)
-        if len(m.group(0)) > 2 and m.group(0).casefold() not in _STOPWORDS
+        if (len(m.group(0)) > 2 or m.group(0).isdigit()) and m.group(0).casefold() not in _STOPWORDS
     }
 
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 import difflib
 import functools
 import itertools
-import math
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Literal, NamedTuple
 
-from .numbers import final_number
+from .numbers import final_decimal, show_number
 from .result import CheckResult, text_of
 from .text import normalize
 
@@ -936,10 +935,10 @@ def answer_label(answer: str) -> str:
 
 
 def _numbers_equal(a: str, b: str) -> bool:
-    x, y = final_number(a), final_number(b)
+    x, y = final_decimal(a), final_decimal(b)
     if x is None or y is None:
         return x is y
-    return math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-12)
+    return x == y  # exact: numbers are read from text, so there is no float noise to allow for
 
 
 Sameness = Literal["label", "number"] | Callable[[str, str], bool]
@@ -960,7 +959,7 @@ def counterfactual(answers: Mapping[str, str], *, same: Sameness = "label") -> C
         shown: Callable[[str], str] = answer_label
     elif same == "number":
         equal = _numbers_equal
-        shown = lambda a: "no number" if final_number(a) is None else f"{final_number(a):g}"  # noqa: E731
+        shown = lambda a: "no number" if (n := final_decimal(a)) is None else show_number(n)  # noqa: E731
     elif callable(same):
         equal, shown = same, lambda a: _clip(a.strip(), 40)
     else:

@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Sequence
 from math import comb
 
-from ..checks.numbers import clean_number, final_number
+from ..checks.numbers import clean_number, final_decimal
 from .text import normalize_answer
 
 
@@ -25,8 +25,9 @@ def pass_at_k(n: int, c: int, k: int) -> float:
 def answer_key(text: str, *, numeric: bool) -> str | None:
     """What a vote compares: the final number for numeric answers, else the SQuAD-normalised text."""
     if numeric:
-        value = final_number(text)
-        return None if value is None else f"{value:g}"
+        value = final_decimal(text)
+        # Exact: "18", "18.0" and "$18" are one vote, two 20-digit numbers are two.
+        return None if value is None else format(value.normalize(), "f")
     return normalize_answer(text)
 
 

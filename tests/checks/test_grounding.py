@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import gc
 import json
+import random
 import time
 from pathlib import Path
 from typing import Any
@@ -405,3 +406,26 @@ def test_facts_method_meets_its_targets_on_the_test_split() -> None:
     for group in (("operand", "result", "added_number", "number"), ("entity",)):
         rows = [f for item, f in flagged if item["kind"] in group]
         assert sum(rows) / len(rows) >= 0.8, f"recall on {group}: {sum(rows)}/{len(rows)}"
+
+
+def test_numbers_of_any_length_are_supported_only_when_the_context_writes_them() -> None:
+    """Differential: a number with more digits than a float holds is compared as written. The
+    plain rule is exact equality of the digits; before, a 310-digit number raised OverflowError
+    and two different 20-digit numbers compared equal as floats."""
+    rng = random.Random(5)
+    for _ in range(300):
+        digits = rng.choice([16, 17, 20, 40, 309, 310, 400])
+        stated = str(rng.randrange(10 ** (digits - 1), 10**digits))
+        written = rng.choice([stated, str(int(stated) + 1), str(int(stated) + 10 ** (digits // 2))])
+        context = f"The vault holds {stated} coins."
+        output = f"The vault holds {written} coins."
+        assert grounded_in(output, context).passed == (written == stated), (stated, written)
+        assert consistent(output, [context]).passed == (written == stated), (stated, written)
+
+
+def test_a_changed_long_number_is_named_with_why() -> None:
+    big = "9" * 310
+    result = grounded_in(f"There are {big[:-1]}8 stars.", f"There are {big} stars.")
+    assert not result.passed
+    why = "310 significant digits: too long to compute with, and the context does not write it"
+    assert why in result.reason
