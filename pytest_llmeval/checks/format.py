@@ -359,6 +359,7 @@ def _model_path(loc: Sequence[int | str]) -> str:
 def _json_schema_validator(schema_text: str) -> Any:
     # Checking a schema against its metaschema takes milliseconds: do it once per distinct schema.
     from jsonschema import SchemaError, validators
+    from referencing import Registry
 
     schema = jsonlib.loads(schema_text)
     cls = validators.validator_for(schema)
@@ -366,11 +367,28 @@ def _json_schema_validator(schema_text: str) -> Any:
         cls.check_schema(schema)
     except SchemaError as exc:
         raise ValueError(f"json(): {_clip(schema_text)} is not a JSON Schema: {exc.message}") from None
-    return cls(schema, format_checker=cls.FORMAT_CHECKER)
+    # An empty registry that retrieves nothing: a "$ref" resolves inside the schema or not at all.
+    # jsonschema would otherwise fetch an http(s) reference, so a check could reach the network.
+    registry: Any = Registry(retrieve=_refuse_remote_reference)
+    return cls(schema, format_checker=cls.FORMAT_CHECKER, registry=registry)
+
+
+def _refuse_remote_reference(uri: str) -> Any:
+    from referencing.exceptions import NoSuchResource
+
+    raise NoSuchResource(ref=uri)
 
 
 def _validate_json_schema(validator: Any, value: object) -> tuple[object, list[str]]:
-    errors = sorted(validator.iter_errors(value), key=lambda e: (str(e.json_path), e.message))
+    from referencing.exceptions import Unresolvable
+
+    try:
+        errors = sorted(validator.iter_errors(value), key=lambda e: (str(e.json_path), e.message))
+    except Unresolvable as exc:
+        message = (
+            f"json(): the schema's $ref {exc.ref!r} is not inside the schema; only local references resolve"
+        )
+        raise ValueError(message) from None
     return value, [f"{e.json_path}: {_clip(e.message, 120)}" for e in errors]
 
 

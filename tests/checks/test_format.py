@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -224,6 +226,44 @@ def test_json_caps_the_errors_it_lists() -> None:
 def test_json_rejects_a_schema_that_is_not_a_schema(schema: Any, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         json("{}", schema=schema)
+
+
+def test_json_schema_refs_resolve_inside_the_schema_and_never_over_the_network() -> None:
+    asked: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            asked.append(self.path)
+            body = b'{"type": "string"}'
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        remote = {
+            "type": "object",
+            "properties": {"name": {"$ref": f"http://127.0.0.1:{server.server_port}/s"}},
+        }
+        with pytest.raises(ValueError, match=r"\$ref 'http://127.0.0.1:\d+/s' is not inside the schema"):
+            json('{"name": 5}', schema=remote)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert asked == []
+    local = {
+        "$defs": {"name": {"type": "string"}},
+        "type": "object",
+        "properties": {"name": {"$ref": "#/$defs/name"}},
+    }
+    assert json('{"name": "Ada"}', schema=local).passed
+    wrong = json('{"name": 5}', schema=local)
+    assert not wrong.passed and "$.name: 5 is not of type 'string'" in wrong.reason
 
 
 # --- length ---------------------------------------------------------------------------------
