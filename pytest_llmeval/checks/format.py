@@ -8,7 +8,7 @@ import json as jsonlib
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from pydantic import BaseModel, ValidationError
 
@@ -369,14 +369,15 @@ def _json_schema_validator(schema_text: str) -> Any:
         raise ValueError(f"json(): {_clip(schema_text)} is not a JSON Schema: {exc.message}") from None
     # An empty registry that retrieves nothing: a "$ref" resolves inside the schema or not at all.
     # jsonschema would otherwise fetch an http(s) reference, so a check could reach the network.
-    registry: Any = Registry(retrieve=_refuse_remote_reference)
+    # (referencing's classes are attrs classes whose fields mypy does not see: hence the Any.)
+    registry: Any = cast(Any, Registry)(retrieve=_refuse_remote_reference)
     return cls(schema, format_checker=cls.FORMAT_CHECKER, registry=registry)
 
 
 def _refuse_remote_reference(uri: str) -> Any:
     from referencing.exceptions import NoSuchResource
 
-    raise NoSuchResource(ref=uri)
+    raise cast(Any, NoSuchResource)(ref=uri)
 
 
 def _validate_json_schema(validator: Any, value: object) -> tuple[object, list[str]]:
