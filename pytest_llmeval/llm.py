@@ -7,6 +7,7 @@ as a single batch and returns a list, which is how a test should ask for many an
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, overload
@@ -28,6 +29,10 @@ from .engine.types import (
 from .suite import MC_DELIMITER, active_case, case_text, choice_requests, generation_request
 
 Conversation = Sequence[Message]
+
+
+class AnswerCutWarning(UserWarning):
+    """An answer was longer than --llmeval-max-answer-chars and was cut to it."""
 
 
 class Output(str):
@@ -161,6 +166,16 @@ class LLM:
 
     def _generate(self, requests: list[GenerationRequest]) -> list[Output]:
         results = self.engine.generate(requests)
+        for result in results:
+            for sample, completion in enumerate(result.completions, 1):
+                if completion.cut_from is not None:
+                    which = f"sample {sample} of an answer" if len(result.completions) > 1 else "an answer"
+                    warnings.warn(
+                        f"llmeval: {which} of {completion.cut_from:,} characters was cut to "
+                        f"{len(completion.text):,} (--llmeval-max-answer-chars); it ends as if by length",
+                        AnswerCutWarning,
+                        stacklevel=3,
+                    )
         return [Output(result, (self, request)) for result, request in zip(results, requests, strict=True)]
 
     def resample(self, output: Output, n: int, *, temperature: float = 1.0) -> tuple[str, ...]:

@@ -94,7 +94,7 @@ class LLMEvalSession:
             try:
                 identity = engine_identity(settings) if self.cache_dir is not None else None
                 self._engines[settings] = CachedEngine.lazy(
-                    partial(create_engine, settings), self.cache_dir, identity
+                    partial(create_engine, settings), self.cache_dir, identity, settings.max_answer_chars
                 )
             except ModelLoadError as exc:
                 self._failures[settings] = exc

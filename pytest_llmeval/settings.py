@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .engine.model_files import default_cache_root
+from .engine.types import DEFAULT_MAX_ANSWER_CHARS
 
 BACKENDS = ("auto", "transformers", "vllm", "openai")
 DTYPES = ("auto", "float32", "bfloat16", "float16")
@@ -111,6 +112,12 @@ OPTIONS = (
     Option(
         "retries", "retries of a request after 429, 5xx, a timeout or a dropped connection (default: 4)", "4"
     ),
+    Option(
+        "max_answer_chars",
+        "characters one answer may have: a longer one is cut, with a warning in its case, before it is "
+        f"cached or checked (0: no cap; default: {DEFAULT_MAX_ANSWER_CHARS})",
+        str(DEFAULT_MAX_ANSWER_CHARS),
+    ),
     Option("judge_model", "model for the judge fixture: a folder, a .gguf file, a hub id or a served name"),
     Option("judge_backend", f"judge's backend, one of {', '.join(BACKENDS)} (default: the run's backend)"),
     Option("judge_base_url", "server URL for an openai-backend judge (default: --llmeval-base-url)"),
@@ -175,6 +182,7 @@ class Settings:
     concurrency: int = 8
     timeout: float = 120.0
     retries: int = 4
+    max_answer_chars: int = DEFAULT_MAX_ANSWER_CHARS
     judge_model: str | None = None
     judge_backend: str | None = None
     judge_base_url: str | None = None
@@ -400,6 +408,7 @@ _PARSERS: dict[str, Callable[[Option, str], Any]] = {
     "concurrency": _positive_int,
     "timeout": _seconds,
     "retries": _count,
+    "max_answer_chars": _count,
     "judge_backend": _choice(BACKENDS),
     "judge_base_url": _url,
     "gpus_per_worker": _positive_int,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -24,10 +25,10 @@ def test_answers(llm, case):
 """
 
 
-class DownServer:
-    """Lists one model, then answers every completion with 503: a server that is going down."""
+class StubServer:
+    """Lists one model, then answers every completion with ``answer()``: (status, JSON body)."""
 
-    def __init__(self) -> None:
+    def __init__(self, answer: Callable[[], tuple[int, object]]) -> None:
         self.posts = 0
         server = self
 
@@ -49,24 +50,33 @@ class DownServer:
             def do_POST(self) -> None:
                 self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 server.posts += 1
-                self.reply(503, {"error": "Service Unavailable"})
+                self.reply(*answer())
 
         self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.http.server_port}/v1"
         threading.Thread(target=self.http.serve_forever, daemon=True).start()
 
 
+@contextlib.contextmanager
+def stub_server(answer: Callable[[], tuple[int, object]]) -> Iterator[StubServer]:
+    server = StubServer(answer)
+    try:
+        yield server
+    finally:
+        server.http.shutdown()
+        server.http.server_close()
+
+
 @pytest.fixture
-def down() -> Iterator[DownServer]:
-    server = DownServer()
-    yield server
-    server.http.shutdown()
-    server.http.server_close()
+def down() -> Iterator[StubServer]:
+    """A server that is going down: every completion is a 503."""
+    with stub_server(lambda: (503, {"error": "Service Unavailable"})) as server:
+        yield server
 
 
 @pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
 def test_a_server_that_is_down_fails_the_cases_with_one_line(
-    pytester: pytest.Pytester, down: DownServer, workers: list[str]
+    pytester: pytest.Pytester, down: StubServer, workers: list[str]
 ) -> None:
     pytester.makepyfile(test_suite=SUITE)
     result = pytester.runpytest_subprocess(
@@ -139,3 +149,42 @@ def test_a_bad_prompt_fails_its_case_only(
             "llmeval: EngineError: the text holds a lone surrogate (U+D800 at character 7), which *",
         ]
     )
+
+
+LONG_ANSWERS = """
+import pytest
+from pytest_llmeval import Case
+
+@pytest.mark.llmeval(max_tokens=4)
+@pytest.mark.parametrize("case", [Case(id="big", prompt="Go on and on:")], ids=str)
+def test_answers(llm, case):
+    out = llm.complete(case)
+    assert len(out) == 1000 and out.finish_reason == "length"
+"""
+
+
+def test_an_answer_over_the_cap_is_cut_with_a_warning_in_its_case(pytester: pytest.Pytester) -> None:
+    text = "word " * 200_000  # 1 MB of answer
+    choice = {"index": 0, "text": text, "finish_reason": "stop"}
+    with stub_server(lambda: (200, {"choices": [choice], "usage": None})) as server:
+        pytester.makepyfile(test_long=LONG_ANSWERS)
+        result = pytester.runpytest_subprocess(
+            "-p",
+            "no:cacheprovider",
+            "--llmeval-backend=openai",
+            f"--llmeval-base-url={server.url}",
+            f"--llmeval-cache-dir={pytester.path / 'cache'}",
+            "--llmeval-max-answer-chars=1000",
+            "--llmeval-report-json=run.json",
+        )
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*test_long.py::test_answers[[]big[]]*",
+            "*AnswerCutWarning: llmeval: an answer of 1,000,000 characters was cut to 1,000 *",
+        ]
+    )
+    report = json.loads((pytester.path / "run.json").read_text(encoding="utf-8"))
+    assert len(json.dumps(report)) < 20_000
+    stored = [p.stat().st_size for p in (pytester.path / "cache").rglob("*.json")]
+    assert stored and max(stored) < 5_000

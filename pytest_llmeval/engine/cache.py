@@ -25,6 +25,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt
 
 from .types import (
+    DEFAULT_MAX_ANSWER_CHARS,
     Completion,
     Engine,
     EngineError,
@@ -68,8 +69,11 @@ class CachedEngine:
     in the cache, written the last time the same files and settings (``identity``) were loaded.
     """
 
-    def __init__(self, engine: Engine, directory: Path | None) -> None:
+    def __init__(
+        self, engine: Engine, directory: Path | None, max_answer_chars: int = DEFAULT_MAX_ANSWER_CHARS
+    ) -> None:
         self.directory = directory
+        self.max_answer_chars = max_answer_chars
         self.stats = CacheStats()
         self._memory: dict[str, Any] = {}
         self._engine: Engine | None = engine
@@ -82,16 +86,23 @@ class CachedEngine:
         self.broken: EngineError | None = None  # a dead server: later misses fail at once with this
 
     @classmethod
-    def lazy(cls, load: Callable[[], Engine], directory: Path | None, identity: str | None) -> CachedEngine:
+    def lazy(
+        cls,
+        load: Callable[[], Engine],
+        directory: Path | None,
+        identity: str | None,
+        max_answer_chars: int = DEFAULT_MAX_ANSWER_CHARS,
+    ) -> CachedEngine:
         """Load now unless the cache already knows the fingerprint of the engine ``identity`` names."""
         known = cls._known_info(directory, identity) if identity else None
         if known is None:
-            cached = cls(load(), directory)
+            cached = cls(load(), directory, max_answer_chars)
             cached._identity = identity
             cached._remember_info()
             return cached
         cached = cls.__new__(cls)
         cached.directory, cached.stats, cached._memory = directory, CacheStats(), {}
+        cached.max_answer_chars = max_answer_chars
         cached._engine, cached._load, cached._identity, cached._load_error = None, load, identity, None
         cached._info, cached._fingerprint = known, known.fingerprint()
         cached._unwritable, cached.broken = False, None
@@ -141,15 +152,28 @@ class CachedEngine:
         return self._generate(requests, keep_all=True)
 
     def _generate(self, requests: Sequence[GenerationRequest], keep_all: bool) -> list[GenerationResult]:
+        # Answers are cut to the cap before they are stored or handed out, and again when read,
+        # since the cap may have been lowered since; one stored cut shorter than the cap now
+        # allows is asked again (the cap was raised).
         return self._answer(
             "generate",
             requests,
-            lambda batch: self.engine.generate(batch),
+            lambda batch: [self._capped(result) for result in self.engine.generate(batch)],
             reproducible=lambda r: r.spec.greedy or r.spec.seed is not None,
-            decode=_generation_from_json,
-            fits=lambda request, result: len(result.completions) == request.spec.n,
+            decode=lambda data: self._capped(_generation_from_json(data)),
+            fits=lambda request, result: (
+                len(result.completions) == request.spec.n
+                and all(
+                    c.cut_from is None or len(c.text) == self.max_answer_chars for c in result.completions
+                )
+            ),
             keep_all=keep_all,
         )
+
+    def _capped(self, result: GenerationResult) -> GenerationResult:
+        if not self.max_answer_chars or all(len(c.text) <= self.max_answer_chars for c in result.completions):
+            return result
+        return replace(result, completions=tuple(c.capped(self.max_answer_chars) for c in result.completions))
 
     def loglikelihood(self, requests: Sequence[LoglikelihoodRequest]) -> list[LoglikelihoodResult]:
         return self._answer(
@@ -316,6 +340,7 @@ class _StoredCompletion(_Stored):
     text: str
     finish_reason: Literal["stop", "length"]
     completion_tokens: NonNegativeInt
+    cut_from: NonNegativeInt | None = None
 
 
 class _StoredGeneration(_Stored):

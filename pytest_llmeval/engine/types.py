@@ -11,7 +11,7 @@ import json
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Literal, Protocol, runtime_checkable
 
 FinishReason = Literal["stop", "length"]
@@ -86,11 +86,27 @@ class GenerationRequest:
                     raise EngineError(f"each message needs 'role' and 'content', got {dict(message)!r}")
 
 
+# A few hundred KB of text is far past any answer an eval wants; a runaway server or model past it
+# would otherwise fill memory, the cache and every report (4 answers of 30 MB made a 1 GB process).
+DEFAULT_MAX_ANSWER_CHARS = 262_144
+
+
 @dataclass(frozen=True)
 class Completion:
+    """One generated answer. ``cut_from`` is the length the engine returned when the answer was
+    longer than the cap (``--llmeval-max-answer-chars``) and was cut to it; None when it is whole."""
+
     text: str
     finish_reason: FinishReason
     completion_tokens: int
+    cut_from: int | None = None
+
+    def capped(self, limit: int) -> Completion:
+        """This answer cut to ``limit`` characters (0: no limit); a cut answer ends by "length"."""
+        if not limit or len(self.text) <= limit:
+            return self
+        whole = self.cut_from if self.cut_from is not None else len(self.text)
+        return replace(self, text=self.text[:limit], finish_reason="length", cut_from=whole)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import random
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -321,3 +322,56 @@ def test_answers_of_a_retired_computation_are_never_served(tmp_path: Path) -> No
     assert cached.loglikelihood_rolling(["some text"])[0].logprob == -1.0
     assert cached.generate([GenerationRequest(prompt="s", spec=SEEDED)])[0].text != "old"
     assert cached.generate([GenerationRequest(prompt="g", spec=GREEDY)])[0].text == "kept"
+
+
+class LongEngine(CountingEngine):
+    """Answers each prompt with a text of the length the prompt names: "300" -> 300 characters."""
+
+    def generate(self, requests: Sequence[GenerationRequest]) -> list[GenerationResult]:
+        self.calls.append(len(requests))
+        return [
+            GenerationResult(
+                tuple(Completion(_long_text(r.prompt or "", i), "stop", 1) for i in range(r.spec.n)), 1
+            )
+            for r in requests
+        ]
+
+
+def _long_text(prompt: str, sample: int) -> str:
+    size = int(prompt.split()[0])
+    return "".join(chr(0x61 + (j * 7 + sample) % 26) for j in range(size))
+
+
+def test_an_answer_over_the_cap_is_cut_before_it_is_stored(tmp_path: Path) -> None:
+    inner = LongEngine()
+    (result,) = CachedEngine(inner, tmp_path, max_answer_chars=100).generate([ask("5000 a")])
+    (completion,) = result.completions
+    assert completion.text == _long_text("5000", 0)[:100]
+    assert (completion.finish_reason, completion.cut_from) == ("length", 5000)
+    stored = [p.stat().st_size for p in tmp_path.rglob("*.json") if "engines" not in p.parts]
+    assert len(stored) == 1 and stored[0] < 1000  # the cut text, not the whole
+    whole = CachedEngine(LongEngine(), tmp_path / "other", max_answer_chars=0).generate([ask("5000 a")])
+    assert whole[0].text == _long_text("5000", 0) and whole[0].completions[0].cut_from is None
+
+
+def test_answers_match_a_plain_cut_whatever_caps_earlier_runs_stored_them_under(tmp_path: Path) -> None:
+    """Differential: a sequence of runs with random caps on one cache directory, each answer
+    against the plain computation (the engine's whole text cut to this run's cap). A lowered cap
+    cuts stored answers further; a raised one asks the engine again for answers stored cut."""
+    rng = random.Random(3)
+    prompts = [f"{rng.choice([5, 90, 100, 101, 250, 3000])} p{i}" for i in range(12)]
+    for _ in range(30):
+        cap = rng.choice([0, 1, 50, 100, 101, 250, 4000])
+        asked = rng.sample(prompts, 5)
+        spec = rng.choice([GREEDY, dataclasses.replace(SEEDED, n=2)])
+        results = CachedEngine(LongEngine(), tmp_path, max_answer_chars=cap).generate(
+            [ask(p, spec) for p in asked]
+        )
+        for prompt, result in zip(asked, results, strict=True):
+            assert len(result.completions) == spec.n
+            for sample, completion in enumerate(result.completions):
+                whole = _long_text(prompt, sample)
+                cut = cap and len(whole) > cap
+                assert completion.text == (whole[:cap] if cut else whole), (prompt, cap)
+                assert completion.cut_from == (len(whole) if cut else None)
+                assert completion.finish_reason == ("length" if cut else "stop")
