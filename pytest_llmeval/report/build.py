@@ -23,6 +23,7 @@ from ..suite import CaseRecord, SuiteResult
 from .model import CaseReport, CheckReport, MetricReport, RunReport, SuiteReport
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+REPORT_TEXT_CHARS = 20_000  # per text: an answer, a prompt, a sample, a reason
 
 
 def build_report(
@@ -153,8 +154,12 @@ def _case(record: CaseRecord, entry: CaseEntry | None) -> CaseReport:
 
 
 def _text(text: str) -> str:
-    """Lone surrogates, which records keep (``not_garbled`` must see them), as U+FFFD: UTF-8 and
-    so JSON and HTML files cannot hold them, and a report must never fail to be written."""
+    """A text as reports hold it: at most REPORT_TEXT_CHARS, with a note where it was cut (200
+    cases of 256 KB answers would make a 50 MB page), and lone surrogates, which records keep
+    (``not_garbled`` must see them), as U+FFFD: UTF-8, so JSON and HTML, cannot hold them, and a
+    report must never fail to be written."""
+    if len(text) > REPORT_TEXT_CHARS:
+        text = f"{text[:REPORT_TEXT_CHARS]}\n[... cut by the report: {len(text):,} characters in all]"
     return _SURROGATE.sub("\ufffd", text)
 
 

@@ -16,6 +16,7 @@ from pytest_llmeval.baselines.gate import build_baseline, fingerprint_of
 from pytest_llmeval.cases import Case
 from pytest_llmeval.checks import contains
 from pytest_llmeval.report import build_report, git_commit
+from pytest_llmeval.report.build import REPORT_TEXT_CHARS
 from pytest_llmeval.suite import SuiteResult
 
 from .factory import COMMIT, CREATED, MATH, SUPPORT, XSS_ID, XSS_OUTPUT, Run, record
@@ -154,6 +155,20 @@ def test_lone_surrogates_do_not_stop_the_report(tmp_path: Path) -> None:
     report = build_report([SuiteResult(SUPPORT, (rec,))], None, {})
     assert report.suites[0].cases[0].output == "caf\ufffd ok"
     (tmp_path / "r.json").write_text(report.to_json(), encoding="utf-8")
+
+
+def test_long_texts_are_cut_with_a_note_and_short_ones_kept_whole(tmp_path: Path) -> None:
+    long = "x" * 300_000
+    rec = record(SUPPORT, Case(id="s", prompt="p" * 50_000), long, [contains(long, "y")])
+    report = build_report([SuiteResult(SUPPORT, (rec,))], None, {})
+    case = report.suites[0].cases[0]
+    assert case.output == "x" * REPORT_TEXT_CHARS + "\n[... cut by the report: 300,000 characters in all]"
+    assert case.prompt is not None and case.prompt.endswith(
+        "[... cut by the report: 50,000 characters in all]"
+    )
+    short = "y" * REPORT_TEXT_CHARS
+    rec = record(SUPPORT, Case(id="s", prompt="p"), short, [contains(short, "y")])
+    assert build_report([SuiteResult(SUPPORT, (rec,))], None, {}).suites[0].cases[0].output == short
 
 
 needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
