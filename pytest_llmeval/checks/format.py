@@ -12,7 +12,7 @@ from typing import Any, NamedTuple, cast
 
 from pydantic import BaseModel, ValidationError
 
-from .result import CheckResult, text_of
+from .result import CheckResult, refusal, text_of
 from .text import normalize
 
 __all__ = [
@@ -280,6 +280,8 @@ def json(output: str, *, schema: Schema | None = None) -> JsonResult:
     """
     output = text_of(output, "json")
     validate = _validator(schema)
+    if (refused := refusal("json", len(output))) is not None:
+        return JsonResult(refused.name, False, refused.reason, 0.0, ())
     parsed, failed = _json_candidates(output)
     if not parsed:
         if failed:
@@ -465,6 +467,8 @@ def sentences(output: str, *, min: int | None = None, max: int | None = None) ->
     """The output has between ``min`` and ``max`` sentences."""
     output = text_of(output, "sentences")
     _bounds("sentences", min, max)
+    if (refused := refusal("sentences", len(output))) is not None:
+        return refused
     count = sentence_count(output)
     overflow = output[-_EVIDENCE_CHARS:] if max is not None and count > max else ""
     return _length_result("sentences", count, "sentence", min, max, overflow, output)

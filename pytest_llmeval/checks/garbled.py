@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from itertools import islice
 
-from .result import CheckResult, text_of
+from .result import CheckResult, refusal, text_of
 
 EVIDENCE_CHARS = 80
 
@@ -813,6 +813,8 @@ def not_garbled(
         raise ValueError(
             f"not_garbled: max_perplexity must be a finite number above 1, got {max_perplexity!r}"
         )
+    if (refused := refusal("not_garbled", len(output))) is not None:
+        return refused
     findings = garbled_findings(output, script=script, reference=reference, max_perplexity=max_perplexity)
     if not findings:
         return CheckResult.of("not_garbled", True, "no sign of degenerate text")

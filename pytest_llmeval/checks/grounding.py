@@ -30,7 +30,7 @@ from functools import lru_cache
 from operator import attrgetter
 from typing import Any, Literal, Protocol
 
-from .result import CheckInputError, CheckResult, text_of
+from .result import CheckInputError, CheckResult, refusal, text_of
 
 Method = Literal["facts", "nli", "judge"]
 METHODS: tuple[str, ...] = ("facts", "nli", "judge")
@@ -1481,6 +1481,10 @@ def grounded_in(
         raise ValueError("grounded_in: nli_model is only used with method='nli'")
     if judge is not None and method != "judge":
         raise ValueError("grounded_in: judge is only used with method='judge'")
+    if (
+        refused := refusal("grounded_in", len(output) + len(context), "the output with its context")
+    ) is not None:
+        return refused
     if method == "nli":
         if nli_model is None:
             raise ValueError(
@@ -1537,6 +1541,9 @@ def consistent(output: str, samples: Sequence[str], *, min_agreement: float = 0.
         raise ValueError("consistent: samples is empty; sample the model more than once")
     texts = [text_of(sample, "consistent (a sample)") for sample in samples]
     _check_share("min_agreement", min_agreement)
+    size = len(output) + sum(map(len, texts))
+    if (refused := refusal("consistent", size, "the output with its samples")) is not None:
+        return refused
     reading = _read(output)
     claim_words = [_content_words(output[start:end]) for start, end in reading.claims]
     claims = [(i, span) for i, span in enumerate(reading.claims) if claim_words[i]]

@@ -39,6 +39,32 @@ def string_argument(value: object, check: str, argument: str) -> str:
     raise CheckInputError(f"{check}: {argument} must be a string, got {type(value).__name__} {value!r:.60}")
 
 
+# The most characters a check reads, for the checks whose cost would pass about 2 s on a 5 MB
+# input on a laptop CPU (bench/bench_huge_inputs.py). Over it a check does not run: it fails and
+# says it could not check, rather than stall a run for minutes or pass what it never read. Every
+# limit is above --llmeval-max-answer-chars' default (262,144), so any answer a model gives can
+# be checked. The other checks take well under 2 s at 5 MB.
+SIZE_LIMITS: dict[str, int] = {
+    "grounded_in": 400_000,  # output and context together
+    "consistent": 400_000,  # output and samples together
+    "not_garbled": 1_000_000,
+    "similar_to": 1_000_000,  # output and reference each; ROUGE-L also by ROUGE_CELLS
+    "json": 1_000_000,
+    "sentences": 1_000_000,
+    "no_pii": 1_000_000,
+    "no_leak": 1_000_000,
+}
+
+
+def refusal(check: str, size: int, what: str = "the output") -> CheckResult | None:
+    """A failed result saying ``check`` could not read ``size`` characters; None within its limit."""
+    limit = SIZE_LIMITS[check]
+    if size <= limit:
+        return None
+    reason = f"could not check: {what} is {size:,} characters, over {check}'s limit of {limit:,}"
+    return CheckResult(check, False, reason, 0.0, ())
+
+
 @dataclass(frozen=True)
 class CheckResult:
     """What a check decided and why.

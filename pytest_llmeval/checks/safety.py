@@ -12,7 +12,7 @@ from importlib import resources
 from typing import Any, Literal, NamedTuple
 
 from .numbers import final_decimal, show_number
-from .result import CheckResult, text_of
+from .result import CheckResult, refusal, text_of
 from .text import normalize
 
 __all__ = [
@@ -290,6 +290,8 @@ def no_pii(output: str, *, kinds: Sequence[PiiKind] | str = _PII_KINDS) -> Check
     unknown = [k for k in wanted if k not in _FINDERS]
     if not wanted or unknown:
         raise ValueError(f"no_pii(): kinds must be some of {list(_PII_KINDS)}, got {list(wanted)!r}")
+    if (refused := refusal("no_pii", len(output))) is not None:
+        return refused
     found: list[_Pii] = []
     # Cards and IBANs first: their digit runs must not also be reported as phone numbers.
     for kind in ("card", "iban", "email", "phone"):
@@ -576,6 +578,8 @@ def no_leak(
         raise ValueError(f"no_leak(): window must be a whole number of words >= 3, got {window!r}")
     if not 0.0 < similarity <= 1.0:
         raise ValueError(f"no_leak(): similarity must be in (0, 1], got {similarity!r}")
+    if (refused := refusal("no_leak", len(output))) is not None:
+        return refused
     for text in secrets:
         leak = _leaked_span(output, text, window, similarity)
         if leak is not None:

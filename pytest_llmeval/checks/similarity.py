@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import builtins
 import functools
+import re
 import warnings
 from typing import TYPE_CHECKING, Literal
 
-from .result import CheckResult, text_of
+from .result import CheckResult, refusal, text_of
 from .text import _shorten
 
 if TYPE_CHECKING:
@@ -47,6 +48,9 @@ def similar_to(
         raise ValueError(f"similar_to: min must be in [0, 1], got {min}")
     if method not in ("auto", "embedding", "rouge"):
         raise ValueError(f"similar_to: method must be 'auto', 'embedding' or 'rouge', got {method!r}")
+    for text, what in ((output, "the output"), (reference, "the reference")):
+        if (refused := refusal("similar_to", len(text), what)) is not None:
+            return refused
     if not output.strip() or not reference.strip():
         empty = "output" if not output.strip() else "reference"
         return CheckResult("similar_to", False, f"the {empty} is empty", 0.0)
@@ -65,6 +69,14 @@ def similar_to(
                 stacklevel=2,
             )
     if score is None:
+        # ROUGE-L's longest common subsequence fills a table of one cell per pair of tokens.
+        cells = _rouge_tokens(output) * _rouge_tokens(reference)
+        if cells > ROUGE_CELLS:
+            reason = (
+                f"could not check: ROUGE-L would compare {cells:,} pairs of words, over the limit of "
+                f"{ROUGE_CELLS:,} (output words x reference words)"
+            )
+            return CheckResult("similar_to", False, reason, 0.0, ())
         score = rouge_l(output, reference)
     score = builtins.max(0.0, builtins.min(1.0, score))  # float rounding can pass 1.0
     passed = score >= min
@@ -78,6 +90,16 @@ def embedding_similarity(first: str, second: str, model: str | None = None) -> f
     encoder = _encoder(model)
     vectors = encoder.encode([first, second], normalize_embeddings=True, convert_to_numpy=True)
     return float(vectors[0] @ vectors[1])
+
+
+# About a second of rouge-score's pure-Python table on a laptop CPU (bench/bench_huge_inputs.py).
+ROUGE_CELLS = 1_500_000
+_NOT_ROUGE_TOKEN = re.compile(r"[^a-z0-9]+")
+
+
+def _rouge_tokens(text: str) -> int:
+    """How many tokens rouge-score's tokenizer makes of ``text``: lowercase runs of a-z and 0-9."""
+    return len(_NOT_ROUGE_TOKEN.sub(" ", text.lower()).split())
 
 
 def rouge_l(output: str, reference: str) -> float:
