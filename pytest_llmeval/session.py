@@ -418,11 +418,14 @@ def summary_lines(
         low, high = result.pass_rate_interval()
         xfailed = sum(not r.passed and not r.error for r in result.records)
         errors = sum(r.error for r in result.records)
-        verdict = "ok"
+        problems = []
+        if errors:  # a suite whose cases could not run is never "ok", whatever else holds
+            problems.append(f"{errors} case(s) raised an error")
         if result.threshold_failures():
-            verdict = "below threshold (subset, not enforced)" if subset else "below threshold"
+            problems.append("below threshold (subset, not enforced)" if subset else "below threshold")
         if result.spec.name in failing:
-            verdict = "FAILED the gate" if verdict == "ok" else verdict + ", FAILED the gate"
+            problems.append("FAILED the gate")
+        verdict = ", ".join(problems) or "ok"
         bound = f" (min {result.spec.min_pass_rate})" if result.spec.min_pass_rate is not None else ""
         metrics = "".join(f"  {v.text()}" for v in result.metrics[0])
         lines.append(

@@ -128,10 +128,10 @@ class SuiteReport(_Model):
         decisions = {c.decision for c in self.comparisons}
         if Decision.REGRESSED in decisions:
             return "REGRESSED"
+        if self.problems():  # errors and missed bounds fail a suite, compared or not
+            return "FAILED"
         if self.not_compared is not None:
             return "NOT COMPARED"
-        if self.problems():
-            return "FAILED"
         if Decision.WARNING in decisions or self.warnings:
             return "WARNING"
         if Decision.IMPROVED in decisions:
