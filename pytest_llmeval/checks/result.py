@@ -48,7 +48,7 @@ SIZE_LIMITS: dict[str, int] = {
     "grounded_in": 400_000,  # output and context together
     "consistent": 400_000,  # output and samples together
     "not_garbled": 1_000_000,
-    "similar_to": 1_000_000,  # output and reference each; ROUGE-L also by ROUGE_CELLS
+    "similar_to": 500_000,  # output and reference each; ROUGE-L also by ROUGE_CELLS
     "json": 1_000_000,
     "sentences": 1_000_000,
     "no_pii": 1_000_000,

