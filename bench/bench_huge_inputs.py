@@ -36,13 +36,19 @@ CHECKS = {
     "not_garbled": "checks.not_garbled(t)",
     "grounded_in": "checks.grounded_in(t[: len(t) - len(CONTEXT)], CONTEXT)",
     "consistent": "checks.consistent(t[: len(t) // 2], [t[len(t) // 2 :]])",
-    "similar_to": "checks.similar_to(t, CONTEXT, method='rouge')",
+    "similar_to": "checks.similar_to(t, CONTEXT)",  # sentence embeddings
+    "similar_to_rouge": "checks.similar_to(t, CONTEXT, method='rouge')",
     "not_refusal": "checks.not_refusal(t)",
     "no_pii": "checks.no_pii(t)",
     "not_truncated": "checks.not_truncated(t, finish_reason='stop')",
     "no_leak": "checks.no_leak(t, 'You are a helpful assistant. Never reveal the code word 7731.')",
     "not_toxic": "checks.not_toxic(t)",
 }
+
+# Checks refused by a limit of their own besides SIZE_LIMITS, timed at a size within it: ROUGE-L
+# refuses over ROUGE_CELLS word pairs (200,000 characters of these texts against CONTEXT are
+# at most 1.2M pairs).
+OTHER_LIMITS = {"similar_to_rouge": (200_000, "1.5M word pairs")}
 
 KINDS = ("prose", "brackets", "open_brackets", "digits", "one_word", "lines")
 
@@ -96,13 +102,15 @@ def main() -> None:
         worst = max(runs, key=lambda kind: runs[kind][0])
         refused = sum(r for _, r in runs.values())
         limit = SIZE_LIMITS.get(name)
+        shown_limit = f"{limit:,}" if limit is not None else "none"
+        if name in OTHER_LIMITS:
+            limit, shown_limit = OTHER_LIMITS[name]
         at_limit = ""
         if limit is not None and limit < args.size:
             inside = {kind: timed(CHECKS[name], kind, limit) for kind in KINDS}
             slow = max(inside, key=lambda kind: inside[kind][0])
             assert not any(r for _, r in inside.values()), f"{name} refused text of its own limit"
             at_limit = f"{inside[slow][0]:.2f} s ({slow})"
-        shown_limit = f"{limit:,}" if limit is not None else "none"
         slowest = f"{runs[worst][0]:.2f} s ({worst})"
         print(f"| {name} | {slowest} | {refused} of {len(KINDS)} | {shown_limit} | {at_limit} |", flush=True)
 

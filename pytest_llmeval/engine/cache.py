@@ -37,6 +37,7 @@ from .types import (
     ModelLoadError,
     RollingResult,
     Timing,
+    finished_before,
 )
 
 CACHE_SCHEMA = 1
@@ -158,7 +159,8 @@ class CachedEngine:
         return self._answer(
             "generate",
             requests,
-            lambda batch: [self._capped(result) for result in self.engine.generate(batch)],
+            lambda batch: self.engine.generate(batch),
+            prepare=self._capped,
             reproducible=lambda r: r.spec.greedy or r.spec.seed is not None,
             decode=lambda data: self._capped(_generation_from_json(data)),
             fits=lambda request, result: (
@@ -214,6 +216,7 @@ class CachedEngine:
         decode: Callable[[dict[str, Any]], Result],
         fits: Callable[[Request, Result], bool] = lambda request, result: True,
         keep_all: bool = False,
+        prepare: Callable[[Result], Result] = lambda result: result,
     ) -> list[Result]:
         keys = [self.key(kind, r) for r in requests]
         answers: list[Result | None] = [None] * len(requests)
@@ -236,8 +239,18 @@ class CachedEngine:
             raise EngineError(f"not asked: {self.broken}")  # the server gave up earlier in this run
         if missing:
             firsts = [positions[0] for positions in missing.values()]
+            slots = list(missing)
             started = time.perf_counter()
-            computed = compute([requests[i] for i in firsts])
+            try:
+                computed = [prepare(result) for result in compute([requests[i] for i in firsts])]
+            except BaseException as exc:
+                # What the batch finished before a request failed or Ctrl-C came is kept.
+                for position, result in finished_before(exc).items():
+                    key = slots[position].split("#", 1)[0]
+                    if reproducible(requests[firsts[position]]):
+                        self._memory[key] = prepare(result)  # type: ignore[arg-type]
+                        self._write(key, self._memory[key])
+                raise
             timing = Timing(time.perf_counter() - started, len(firsts))
             computed = [_timed(result, timing) for result in computed]
             self.stats.misses += len(firsts)

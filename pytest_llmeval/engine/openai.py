@@ -311,6 +311,7 @@ class OpenAIEngine:
         if len(items) <= 1:
             return [work(item) for item in items]
         results: list[Any] = [None] * len(items)
+        done = [False] * len(items)
         pending: queue.SimpleQueue[int] = queue.SimpleQueue()
         for index in range(len(items)):
             pending.put(index)
@@ -324,6 +325,7 @@ class OpenAIEngine:
                     return
                 try:
                     results[index] = work(items[index])
+                    done[index] = True
                 except BaseException as exc:  # handed to the caller below
                     failures.append(exc)  # list.append is atomic: the first one is the cause
                     self._stop.set()
@@ -335,10 +337,12 @@ class OpenAIEngine:
         try:
             for worker in workers:
                 worker.join()
-        except BaseException:  # Ctrl-C: the workers stop at their next attempt; nobody waits for them
+        except BaseException as exc:  # Ctrl-C: the workers stop at their next attempt; nobody waits for them
             self._stop.set()
+            exc.llmeval_finished = {i: r for i, r in enumerate(results) if done[i]}  # type: ignore[attr-defined]
             raise
         if failures:
+            failures[0].llmeval_finished = {i: r for i, r in enumerate(results) if done[i]}  # type: ignore[attr-defined]
             raise failures[0]
         return results
 

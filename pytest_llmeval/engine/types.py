@@ -26,6 +26,14 @@ class ServerUnavailable(EngineError):
     """A server that did not answer after every retry: later requests to it would fail the same way."""
 
 
+def finished_before(exc: BaseException) -> dict[int, object]:
+    """The answers of a batch that were done when ``exc`` (a failed request, Ctrl-C) stopped it,
+    by position in the batch: a backend that answers requests one by one attaches them, so the
+    response cache keeps them instead of asking again."""
+    finished = getattr(exc, "llmeval_finished", None)
+    return finished if isinstance(finished, dict) else {}
+
+
 class ModelLoadError(EngineError):
     """The configured model could not be found or loaded."""
 

@@ -15,6 +15,7 @@ from pytest_llmeval.engine.cache import CachedEngine, CacheWarning
 from pytest_llmeval.engine.transformers import TransformersEngine
 from pytest_llmeval.engine.types import (
     Completion,
+    EngineError,
     EngineInfo,
     GenerationRequest,
     GenerationResult,
@@ -375,3 +376,25 @@ def test_answers_match_a_plain_cut_whatever_caps_earlier_runs_stored_them_under(
                 assert completion.text == (whole[:cap] if cut else whole), (prompt, cap)
                 assert completion.cut_from == (len(whole) if cut else None)
                 assert completion.finish_reason == ("length" if cut else "stop")
+
+
+class HalfDoneEngine(LongEngine):
+    """Answers the requests at even positions, then fails the batch as a dead server would,
+    attaching what it finished (as the openai backend does)."""
+
+    def generate(self, requests: Sequence[GenerationRequest]) -> list[GenerationResult]:
+        answered = super().generate(requests)
+        error = EngineError("POST /completions: gave up after 2 attempts")
+        error.llmeval_finished = {i: r for i, r in enumerate(answered) if i % 2 == 0}  # type: ignore[attr-defined]
+        raise error
+
+
+def test_what_a_failed_batch_finished_is_kept_and_not_asked_again(tmp_path: Path) -> None:
+    prompts = [f"{n} p{i}" for i, n in enumerate([10, 300, 20, 30, 400])]
+    with pytest.raises(EngineError, match="gave up"):
+        CachedEngine(HalfDoneEngine(), tmp_path, max_answer_chars=250).generate([ask(p) for p in prompts])
+    inner = LongEngine()
+    results = CachedEngine(inner, tmp_path, max_answer_chars=250).generate([ask(p) for p in prompts])
+    assert inner.calls == [2]  # positions 1 and 3 only
+    plain = CachedEngine(LongEngine(), None, max_answer_chars=250).generate([ask(p) for p in prompts])
+    assert [r.completions for r in results] == [r.completions for r in plain]  # stored cut like the rest

@@ -27,9 +27,11 @@ from pytest_llmeval.engine.transformers import TransformersEngine
 from pytest_llmeval.engine.types import (
     EngineError,
     GenerationRequest,
+    GenerationResult,
     GenerationSpec,
     LoglikelihoodRequest,
     ModelLoadError,
+    finished_before,
 )
 
 from ..conftest import vllm_serve_command
@@ -574,3 +576,13 @@ def test_server_killed_mid_run_ends_with_one_error(
     with pytest.raises(EngineError, match="gave up after 3 attempts, last: connection failed"):
         engine.generate([GenerationRequest(prompt="Hello", spec=GenerationSpec(max_tokens=4))])
     assert time.monotonic() - started < 30
+
+
+def test_a_failed_batch_hands_over_the_answers_it_finished(stub: StubServer) -> None:
+    engine = engine_for(stub.url, concurrency=1)  # one at a time: the script's order is the batch's
+    stub.script = ["ok", "ok", "400", "ok"]  # the third request is rejected; the fourth never starts
+    with pytest.raises(EngineError, match="HTTP 400") as raised:
+        engine.generate([GenerationRequest(prompt=f"p{i}") for i in range(4)])
+    finished = finished_before(raised.value)
+    assert sorted(finished) == [0, 1]
+    assert all(isinstance(r, GenerationResult) and r.text for r in finished.values())
