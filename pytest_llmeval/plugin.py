@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Callable, Generator
 from pathlib import Path
@@ -125,6 +126,11 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         session.close()
         config.pluginmanager.unregister(session)
         del config.stash[session_key]
+        if session.interrupted:
+            # After Ctrl-C the process is about to end: the interpreter's last garbage collection
+            # would walk every object torch, transformers and vLLM made (seconds), and a user
+            # waits for it. Frozen objects are left to the operating system to free.
+            gc.freeze()
 
 
 # ----- eval suites: which items are cases, and how a case's outcome is decided -----

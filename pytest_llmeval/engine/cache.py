@@ -250,6 +250,11 @@ class CachedEngine:
                     if reproducible(requests[firsts[position]]):
                         self._memory[key] = prepare(result)  # type: ignore[arg-type]
                         self._write(key, self._memory[key])
+                if isinstance(exc, KeyboardInterrupt):
+                    # Raised afresh from here: pytest prints a Ctrl-C's traceback with every frame's
+                    # arguments, and below here those are vLLM's LLM, whose repr asks the engine
+                    # core that Ctrl-C stopped and waits forever, and torch tensors and models.
+                    raise KeyboardInterrupt from None
                 raise
             timing = Timing(time.perf_counter() - started, len(firsts))
             computed = [_timed(result, timing) for result in computed]

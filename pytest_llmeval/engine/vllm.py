@@ -40,6 +40,7 @@ class VLLMEngine:
         engine_args: Mapping[str, Any] | None = None,
         lora: str | None = None,
     ) -> None:
+        self._interrupted = False  # Ctrl-C came during a call: close() kills the engine core at once
         cache_root = cache_root or default_cache_root()
         source = resolve_model(model, cache_root)
         adapter = resolve_lora(lora, cache_root) if lora else None
@@ -95,7 +96,16 @@ class VLLMEngine:
         llm, self._llm = self._llm, None
         if llm is not None:
             # Stops the engine-core process now rather than whenever the garbage collector gets to it.
-            llm.llm_engine.engine_core.shutdown()
+            # A core that Ctrl-C caught mid-step ignores the SIGTERM this sends, and vLLM waits 5 s
+            # before it kills it: after Ctrl-C it is killed at once.
+            llm.llm_engine.engine_core.shutdown(timeout=0.0 if self._interrupted else None)
+
+    def _run(self, prompts: Any, params: Any) -> Any:
+        try:
+            return self._llm.generate(prompts, params, use_tqdm=False)
+        except KeyboardInterrupt:
+            self._interrupted = True
+            raise
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[GenerationResult]:
         from vllm import SamplingParams
@@ -123,7 +133,7 @@ class VLLMEngine:
                     structured_outputs=structured,
                 )
             )
-        outputs = self._llm.generate(prompts, params, use_tqdm=False)
+        outputs = self._run(prompts, params)
         results = []
         for prompt, output in zip(prompts, outputs, strict=True):
             completions = tuple(
@@ -161,7 +171,7 @@ class VLLMEngine:
             dropped.append(drop)
         # prompt_logprobs=1 returns each prompt token's own logprob and rank; rank 1 means greedy.
         params = SamplingParams(max_tokens=1, temperature=0.0, prompt_logprobs=1, detokenize=False)
-        outputs = self._llm.generate(prompts, params, use_tqdm=False)
+        outputs = self._run(prompts, params)
         results = []
         for (_, continuation), prompt, output, drop in zip(pairs, prompts, outputs, dropped, strict=True):
             ids = prompt["prompt_token_ids"]

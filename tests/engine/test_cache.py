@@ -398,3 +398,23 @@ def test_what_a_failed_batch_finished_is_kept_and_not_asked_again(tmp_path: Path
     assert inner.calls == [2]  # positions 1 and 3 only
     plain = CachedEngine(LongEngine(), None, max_answer_chars=250).generate([ask(p) for p in prompts])
     assert [r.completions for r in results] == [r.completions for r in plain]  # stored cut like the rest
+
+
+class InterruptedEngine(CountingEngine):
+    """Ctrl-C arrives inside the engine, whose repr (like vLLM's LLM after Ctrl-C) never returns."""
+
+    def __repr__(self) -> str:
+        raise AssertionError("the engine's repr was asked for")
+
+    def generate(self, requests: Sequence[GenerationRequest]) -> list[GenerationResult]:
+        raise KeyboardInterrupt
+
+
+def test_ctrl_c_inside_an_engine_is_raised_without_the_engines_frames(tmp_path: Path) -> None:
+    with pytest.raises(KeyboardInterrupt) as raised:
+        CachedEngine(InterruptedEngine(), tmp_path).generate([ask("a")])
+    # What pytest prints for a KeyboardInterrupt: every frame with its arguments' reprs.
+    shown = str(raised.getrepr(funcargs=True))
+    assert "KeyboardInterrupt" in shown and "cache.py" in shown
+    assert "raised in repr()" not in shown and "raise KeyboardInterrupt\n" not in shown
+    assert raised.value.__suppress_context__
