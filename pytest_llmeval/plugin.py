@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import gc
 import os
+import sys
 from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import Any
@@ -127,10 +129,24 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         config.pluginmanager.unregister(session)
         del config.stash[session_key]
         if session.interrupted:
-            # After Ctrl-C the process is about to end: the interpreter's last garbage collection
-            # would walk every object torch, transformers and vLLM made (seconds), and a user
-            # waits for it. Frozen objects are left to the operating system to free.
-            gc.freeze()
+            _end_quickly()
+
+
+def _end_quickly() -> None:
+    """After Ctrl-C the process is about to end, and its last garbage collection would walk every
+    object torch, transformers and vLLM made: 2-3 s that a user waits for. Frozen objects are left
+    to the operating system. Extension modules built with nanobind (triton) then report at exit
+    the objects nobody freed, 30 lines that say nothing about the run: stderr is closed for that
+    last step, after everything else has been written."""
+    gc.freeze()
+
+    def quiet_exit() -> None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+
+    atexit.register(quiet_exit)
 
 
 # ----- eval suites: which items are cases, and how a case's outcome is decided -----
