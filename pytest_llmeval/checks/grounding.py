@@ -1553,12 +1553,12 @@ def consistent(output: str, samples: Sequence[str], *, min_agreement: float = 0.
     for sample in texts:
         source = _read(sample, for_source=True)
         unsupported = {fact.claim for fact in _judge(reading, source) if not fact.supported}
-        # The sample's numbers count as words too: a claim whose only content is "120" is backed
-        # by a sample that says 120 (its facts are judged apart, above).
-        sample_words = {_bare(w) for w in source.words} | _content_words(sample)
+        sample_words = {_bare(w) for w in source.words}
         for index, _ in claims:
-            words = claim_words[index]
-            overlap = len(words & sample_words) / len(words)
+            # Numbers are judged as facts, above; the words are what the sample must share. A claim
+            # that is only numbers ("The answer is 120.") is backed by its facts alone.
+            words = {w for w in claim_words[index] if not w.isdigit()}
+            overlap = len(words & sample_words) / len(words) if words else 1.0
             if index not in unsupported and overlap >= 0.5:
                 backing[index] += 1
     weak = [(i, span) for i, span in claims if backing[i] / len(texts) < min_agreement]

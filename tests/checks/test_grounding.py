@@ -432,3 +432,16 @@ def test_a_changed_long_number_is_named_with_why() -> None:
     assert not result.passed
     why = "310 significant digits: too long to compute with, and the context does not write it"
     assert why in result.reason
+
+
+@pytest.mark.parametrize(
+    ("output", "sample", "backed"),
+    [
+        ("The answer is 120.", "The answer is 120.", True),  # was "not backed": numbers were words
+        ("The answer is 12.", "The answer is twelve.", True),
+        ("The answer is 12.", "The answer is 13.", False),  # was "no claims to compare": a pass
+        ("Paris has 120 bridges.", "Paris has 130 bridges.", False),
+    ],
+)
+def test_a_claim_of_numbers_alone_is_backed_by_its_facts(output: str, sample: str, backed: bool) -> None:
+    assert consistent(output, [sample]).passed is backed
