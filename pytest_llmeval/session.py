@@ -438,9 +438,10 @@ def summary_lines(
 def gate_lines(
     run: RunGate, reasons: Mapping[tuple[str, str], str] | None = None
 ) -> list[tuple[str, dict[str, bool]]]:
-    """The gate's part of the summary: one line per compared metric (DESIGN.md's shape), what the
-    suite could have detected, the flips, and the notes and warnings. With ``reasons`` (-v), every
-    flipped case gets a line with why it fails now; without, the first ten are named."""
+    """The gate's part of the summary: one line per compared metric (metric, old -> new, the change
+    with its interval, p, the decision), what the suite could have detected, the flips, and the
+    notes and warnings. With ``reasons`` (-v), every flipped case gets a line with why it fails
+    now; without, the first ten are named."""
     lines: list[tuple[str, dict[str, bool]]] = []
     for suite in run.suites:
         for comparison in suite.comparisons:

@@ -332,8 +332,9 @@ class Verdict:
 def decide(
     active: ActiveCase, error: BaseException | None, *, strict: bool, duration: float
 ) -> tuple[CaseRecord, Verdict]:
-    """The rules of DESIGN.md: failed checks make a case x, or a failure when it is critical or
-    the run is strict; an exception that is not a check failure is always a real failure."""
+    """A case's outcome: failed checks make it x (an expected failure), or a failure when the case
+    is critical or the run is strict; an exception that is not a check failure is always a real
+    failure."""
     checks = list(active.checks)
     is_error = error is not None and not isinstance(error, AssertionError)
     if isinstance(error, AssertionError):  # a plain assert in a suite is one more check

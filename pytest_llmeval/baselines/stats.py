@@ -127,7 +127,7 @@ class Comparison:
 
     def summary_line(self) -> str:
         """E.g. ``support_answers  pass 0.842 -> 0.815  d -2.7pt [-4.1,-1.3]  p=0.0004  REGRESSED
-        7 flipped pass->fail`` (DESIGN.md's shape, on one line)."""
+        7 flipped pass->fail``, on one line (the shape the README's gate section shows)."""
         if self.decision is Decision.NOT_COMPARED:
             return f"{self.suite}  {self.metric}  NOT COMPARED (no paired cases)"
         low, high = self.interval
