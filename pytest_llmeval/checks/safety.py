@@ -106,9 +106,13 @@ _REFUSAL = re.compile(
 _REFUSAL_WINDOW = 500
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _refusal(text: str) -> str | None:
     """The refusal sentence opening ``text``, or None."""
-    head = text[:_REFUSAL_WINDOW]
+    # A lone surrogate (what a bad decode leaves) carries no letter: "I can't\ud800 help" refuses.
+    head = _LONE_SURROGATE.sub("", text[: _REFUSAL_WINDOW + 64])[:_REFUSAL_WINDOW]
     found = _REFUSAL.search(head)
     if found is None:
         return None

@@ -473,11 +473,28 @@ def test_checks_reject_none_and_accept_bytes(check: Callable[[Any], CheckResult]
     assert isinstance(check(b'{"id": 1, "items": []}'), CheckResult)
 
 
+ODD_TEXTS = {
+    "empty": "",
+    "surrogates": '\ud800 lone \udfff surrogates {"a": "\ud800"}',
+    "nul": "\x00\x00",
+}
+# What each check must decide on each odd text, read from the texts themselves: only the checks
+# named here pass. The surrogate text holds a JSON object (a lone surrogate is a valid JSON
+# string character) that is no Order; it has 3 words and 1 sentence but over 10 characters.
+ODD_PASSES = {
+    "empty": {"words", "sentences", "chars"},  # nothing: within every upper bound, no lower one met
+    "surrogates": {"json", "words", "sentences"},
+    "nul": {"words", "sentences", "chars"},  # two NULs: no word, no sentence, 2 characters
+}
+
+
 @pytest.mark.parametrize("check", CHECKS, ids=IDS)
-@pytest.mark.parametrize("output", ["", '\ud800 lone \udfff surrogates {"a": "\ud800"}', "\x00\x00"])
-def test_checks_survive_odd_text(check: Callable[[Any], CheckResult], output: str) -> None:
-    result = check(output)
-    assert isinstance(result.passed, bool) and result.reason
+@pytest.mark.parametrize("text", ODD_TEXTS)
+def test_checks_decide_odd_text(check: Callable[[Any], CheckResult], text: str) -> None:
+    result = check(ODD_TEXTS[text])
+    name = IDS[CHECKS.index(check)]
+    assert result.passed is (name in ODD_PASSES[text]), result.reason
+    assert result.reason
 
 
 def test_language_survives_lone_surrogates() -> None:

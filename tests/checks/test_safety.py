@@ -531,11 +531,31 @@ def test_checks_reject_none_and_accept_bytes(check: Callable[[Any], CheckResult]
     assert isinstance(check(b"Call +1 202 555 0143."), CheckResult)
 
 
+ODD_TEXTS = {
+    "empty": "",
+    "surrogates": "\ud800 lone \udfff surrogates",
+    "nul_bracket": "\x00\x00 (",
+    "broken_refusal": "I can't\ud800 help",
+}
+# What each check must decide, read from the texts: the checks named here pass. None holds personal
+# data, the prompt or a toxic word; "(" left open is a cut-off answer; a lone surrogate (what a bad
+# decode leaves) carries no letter, so "I can't\ud800 help" is still a refusal.
+ALL = set(IDS)
+ODD_PASSES = {
+    "empty": ALL - {"is_refusal"},
+    "surrogates": ALL - {"is_refusal"},
+    "nul_bracket": ALL - {"is_refusal", "not_truncated"},
+    "broken_refusal": ALL - {"not_refusal"},
+}
+
+
 @pytest.mark.parametrize("check", CHECKS, ids=IDS)
-@pytest.mark.parametrize("output", ["", "\ud800 lone \udfff surrogates", "\x00\x00 (", "I can't\ud800 help"])
-def test_checks_survive_odd_text(check: Callable[[Any], CheckResult], output: str) -> None:
-    result = check(output)
-    assert isinstance(result.passed, bool) and result.reason
+@pytest.mark.parametrize("text", ODD_TEXTS)
+def test_checks_decide_odd_text(check: Callable[[Any], CheckResult], text: str) -> None:
+    result = check(ODD_TEXTS[text])
+    name = IDS[CHECKS.index(check)]
+    assert result.passed is (name in ODD_PASSES[text]), result.reason
+    assert result.reason
 
 
 ADVERSARIAL = [
