@@ -38,55 +38,67 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from pytest_llmeval.checks.grounding import grounded_in, judge_prompt
 
-CORPUS = Path(__file__).resolve().parent.parent / "tests" / "data" / "grounding" / "corpus.jsonl"
-Item = dict[str, str]
+DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
+# The tuning corpus (made by a script that edits GSM8K solutions; its dev split tuned the facts
+# method) and the independent one (real SmolLM2 outputs, labelled by reading; never tuned on).
+CORPORA = {"tuning": DATA / "grounding" / "corpus.jsonl", "independent": DATA / "grounding2" / "corpus.jsonl"}
+Item = dict[str, Any]
 
 
-def load() -> list[Item]:
-    return [json.loads(line) for line in CORPUS.read_text(encoding="utf-8").splitlines() if line.strip()]
+def load(path: Path) -> list[Item]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def report(name: str, items: list[Item], flagged: list[bool]) -> None:
+def label(item: Item, one_step: bool) -> str:
+    """The item's label under the rule asked for: with one_step=True, an output whose only
+    unsupported numbers are one unshown step from known ones counts as grounded."""
+    return "grounded" if one_step and item.get("one_step") is True else str(item["label"])
+
+
+def report(name: str, items: list[Item], flagged: list[bool], one_step: bool = False) -> None:
     for split in ("dev", "test"):
         rows = [(item, f) for item, f in zip(items, flagged, strict=True) if item["split"] == split]
         if not rows:
             continue
-        tp = sum(1 for item, f in rows if f and item["label"] == "unsupported")
-        fp = sum(1 for item, f in rows if f and item["label"] == "grounded")
-        fn = sum(1 for item, f in rows if not f and item["label"] == "unsupported")
+        tp = sum(1 for item, f in rows if f and label(item, one_step) == "unsupported")
+        fp = sum(1 for item, f in rows if f and label(item, one_step) == "grounded")
+        fn = sum(1 for item, f in rows if not f and label(item, one_step) == "unsupported")
         precision = tp / (tp + fp) if tp + fp else 0.0
         recall = tp / (tp + fn) if tp + fn else 0.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
         print(
-            f"{name:6s} {split:4s} n={len(rows):3d}  precision {precision:.3f}  recall {recall:.3f}  "
+            f"{name:24s} {split:4s} n={len(rows):3d}  precision {precision:.3f}  recall {recall:.3f}  "
             f"F1 {f1:.3f}  (tp {tp}, fp {fp}, fn {fn})"
         )
         total, hits = Counter[str](), Counter[str]()
         for item, f in rows:
-            key = f"{item['label']}/{item['kind']}"
+            key = f"{label(item, one_step)}/{item['kind']}"
             total[key] += 1
             hits[key] += f
-        print("            flagged: " + ", ".join(f"{k} {hits[k]}/{total[k]}" for k in sorted(total)))
+        print("    flagged: " + ", ".join(f"{k} {hits[k]}/{total[k]}" for k in sorted(total)))
 
 
-def run_facts(items: list[Item]) -> list[bool]:
-    flagged = [not grounded_in(item["output"], item["context"]).passed for item in items]
-    report("facts", items, flagged)
+def run_facts(corpus: str, items: list[Item]) -> None:
+    for one_step in (False, True):
+        flagged = [not grounded_in(i["output"], i["context"], one_step=one_step).passed for i in items]
+        report(f"facts {corpus}" + (" one_step" if one_step else ""), items, flagged, one_step)
+
+
+def facts_cost(items: list[Item]) -> None:
     chars = sum(len(item["output"]) for item in items)
     read = chars + sum(len(item["context"]) for item in items)  # the check reads both texts
     best = min(
         _cpu(lambda: [grounded_in(item["output"], item["context"]) for item in items]) for _ in range(3)
     )
     big_answer = items[0]["output"] + "\n"
-    big = big_answer * (1_000_000 // len(big_answer))
-    one_mb = min(_cpu(lambda: grounded_in(big, items[0]["context"])) for _ in range(2))
+    big = big_answer * (390_000 // len(big_answer))  # just under the check's size limit (400,000)
+    largest = min(_cpu(lambda: grounded_in(big, items[0]["context"])) for _ in range(2))
     print(
-        f"facts  cost: {best * 1e6 / chars:.3f} ms CPU per 1,000 output chars over the corpus, "
+        f"facts cost: {best * 1e6 / chars:.3f} ms CPU per 1,000 output chars over the corpus, "
         f"{best * 1e6 / read:.3f} per 1,000 chars read (output and context; "
         f"{best * 1e3 / len(items):.2f} ms per item, each context read once per pass); "
-        f"{one_mb * 1e6 / len(big):.3f} ms per 1,000 chars on a {len(big):,}-char answer"
+        f"{largest * 1e6 / len(big):.3f} ms per 1,000 chars on a {len(big):,}-char answer"
     )
-    return flagged
 
 
 def _cpu(work: Callable[[], object]) -> float:
@@ -155,9 +167,15 @@ def main() -> None:
     parser.add_argument("--judge-items", type=int, default=50, help="items per split for the judge")
     parser.add_argument("--judge-max-tokens", type=int, default=48)
     args = parser.parse_args()
-    items = load()
-    print(f"corpus: {len(items)} items from {CORPUS.name}")
-    run_facts(items)
+    corpora = {name: load(path) for name, path in CORPORA.items() if path.is_file()}
+    for name, path in CORPORA.items():
+        print(
+            f"corpus {name}: {len(corpora.get(name, []))} items from {path.relative_to(DATA.parent.parent)}"
+        )
+    for name, corpus in corpora.items():
+        run_facts(name, corpus)
+    items = corpora["tuning"]
+    facts_cost(items)
     if args.nli_model:
         run_nli(items, args.nli_model)
     else:

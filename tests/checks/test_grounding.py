@@ -56,9 +56,16 @@ def test_a_number_the_context_does_not_state_fails_and_is_named() -> None:
     assert result.evidence == ("She sells 23 of them.",)
 
 
-def test_a_made_up_number_one_step_from_the_context_passes_by_design() -> None:
-    # 12 = 16 - 4: an answer that skips a step looks the same; the docstring names this price.
-    assert grounded_in("Her ducks lay 16 eggs a day. She sells 12 of them.", EGGS).passed
+def test_a_number_one_unshown_step_from_the_context_is_unsupported_unless_one_step_is_asked() -> None:
+    # 12 = 16 - 4: by default only stated numbers and shown arithmetic count. one_step=True accepts
+    # an answer that skips a step, and so a made-up number one step away too (the price it names).
+    output = "Her ducks lay 16 eggs a day. She sells 12 of them."
+    strict = grounded_in(output, EGGS)
+    assert not strict.passed
+    assert "'12' (not in the context and no shown computation gives it)" in strict.reason
+    assert grounded_in(output, EGGS, one_step=True).passed
+    with pytest.raises(ValueError, match="one_step is only used with method='facts'"):
+        grounded_in(output, EGGS, method="judge", one_step=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -91,8 +98,9 @@ def test_an_operand_from_nowhere_is_flagged_even_when_the_sum_is_right() -> None
 
 def test_one_unshown_step_is_accepted_and_a_made_up_value_is_not() -> None:
     shown = "She uses 3 + 4 = 7 eggs, so she has 9 eggs left and earns 9 * $2 = $18."
-    assert grounded_in(shown, EGGS).passed  # 9 = 16 - 7, one step from numbers already supported
-    made_up = grounded_in("She has 11 eggs left, so she earns 11 * $2 = $22.", EGGS)
+    assert not grounded_in(shown, EGGS).passed  # 9 = 16 - 7 is not shown
+    assert grounded_in(shown, EGGS, one_step=True).passed  # one step from numbers already supported
+    made_up = grounded_in("She has 11 eggs left, so she earns 11 * $2 = $22.", EGGS, one_step=True)
     assert not made_up.passed
     assert "'11' (not in the context and no shown computation gives it)" in made_up.reason
     assert "'$22'" not in made_up.reason  # right arithmetic on 11: the root cause is reported once
@@ -175,7 +183,8 @@ def test_a_context_is_read_once_for_many_outputs() -> None:
         first.reason,
         first.evidence,
     )
-    assert grounded_in("She sells 9 * 2 = $18 of eggs.", EGGS).passed  # the shared reading is unchanged
+    # The shared reading is unchanged (9 is one unshown step: 16 - 3 - 4).
+    assert grounded_in("She sells 9 * 2 = $18 of eggs.", EGGS, one_step=True).passed
     assert not grounded_in("Her ducks lay 16 eggs a day.", LIBRARY).passed  # another context, read anew
     assert grounded_in("Her ducks lay 16 eggs a day.", EGGS).passed
     assert grounding._source.cache_info().misses == 2

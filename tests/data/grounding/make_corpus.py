@@ -30,6 +30,7 @@ import json
 import random
 import re
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 USED = HERE / "gsm8k_used.jsonl"
@@ -320,10 +321,10 @@ def select(gsm8k: Path) -> None:
             out.write(json.dumps({"index": i, **rows[i]}, ensure_ascii=False) + "\n")
 
 
-def build() -> list[dict[str, str]]:
+def build() -> list[dict[str, Any]]:
     rng = random.Random(SEED)
     rows = [json.loads(line) for line in USED.read_text(encoding="utf-8").splitlines() if line.strip()]
-    items: list[dict[str, str]] = []
+    items: list[dict[str, Any]] = []
     for position, row in enumerate(rows):
         split = "dev" if position % 2 == 0 else "test"
         question, answer, source = row["question"], row["answer"], f"gsm8k:{row['index']}"
@@ -349,10 +350,35 @@ def build() -> list[dict[str, str]]:
         source = f"handwritten:{position}"
         items.append(item(row["context"], row["grounded"], "grounded", "factual", split, source))
         items.append(item(row["context"], row["unsupported"], "unsupported", row["kind"], split, source))
+    return relabel(items)
+
+
+# Read by a person under the default rule (a number must be stated or derived by shown arithmetic):
+# the grounded outputs that state something neither the context nor shown arithmetic gives, most
+# often one unshown step. Their label becomes "unsupported", with "one_step" saying whether the
+# lenient one_step=True rule accepts them (every unsupported number one step from known ones).
+STRICT = HERE / "strict_labels.json"
+# Two readings counted a unit constant as unstated that the rule lists (365 days a year, 4 weeks a
+# month: see the README); they stay grounded.
+STATED_CONSTANTS = {"gsm8k:76|reference", "gsm8k:572|reordered"}
+
+
+def relabel(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    strict = json.loads(STRICT.read_text(encoding="utf-8"))
+    for row in items:
+        key = f"{row['source']}|{row['kind']}"
+        entry = strict.get(key)
+        if row["label"] != "grounded" or entry is None or key in STATED_CONSTANTS:
+            continue
+        if entry.get("unsure") and entry.get("lean") == "grounded":
+            continue
+        row["label"] = "unsupported"
+        row["one_step"] = entry["one_step"]
+        row["note"] = entry["why"]
     return items
 
 
-def item(context: str, output: str, label: str, kind: str, split: str, source: str) -> dict[str, str]:
+def item(context: str, output: str, label: str, kind: str, split: str, source: str) -> dict[str, Any]:
     return {
         "context": context,
         "output": output,

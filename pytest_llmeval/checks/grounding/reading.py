@@ -1,0 +1,467 @@
+"""Reading a text for ``grounded_in``: its claims, and the facts in them (numbers with their role in
+the arithmetic, names, dates, quotes); or, for a source, what those facts are judged against."""
+
+from __future__ import annotations
+
+import bisect
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from operator import attrgetter
+
+from ..result import CheckInputError, text_of
+from .arithmetic import (
+    _ambiguous,
+    _Equation,
+    _equation_before,
+    _evaluate,
+    _expression_after,
+    _has_operator,
+    _is_fraction,
+    _is_variable,
+    _matches_result,
+)
+from .lexing import (
+    _CONNECTORS,
+    _DATE,
+    _DATE_HINT,
+    _EQ_WORDS,
+    _LABELS,
+    _MONTHS,
+    _ORDINAL_FORMS,
+    _ORDINALS,
+    _QUOTE,
+    _RARE_ZIPF,
+    _SCALES,
+    _STARTERS,
+    _STOPWORDS,
+    _TITLES,
+    _UNIT_CONSTANTS,
+    _UNITS,
+    _UNIVERSAL,
+    _WEEKDAYS,
+    _bare,
+    _claim_spans,
+    _huge_digits,
+    _key,
+    _lex,
+    _Lexeme,
+    _norm,
+)
+from .relations import context_relations
+
+
+@dataclass(slots=True)
+class _Fact:
+    kind: str  # number, date, name, quote
+    text: str
+    start: int
+    end: int
+    claim: int
+    value: float = 0.0
+    base: float = 0.0
+    key: float = 0.0  # _key(value) and _key(base), asked for many times
+    base_key: float = 0.0
+    percent: bool = False
+    role: str = "stated"  # stated, operand, result, algebra
+    equation: _Equation | None = None
+    fraction: float | None = None  # the value of "3/4" for its 3 and its 4
+    date: tuple[int | None, int | None, int | None, int | None] = (None, None, None, None)
+    # The verdict, set by ``_judge`` on the facts of the output it judges: kept on the fact rather
+    # than in an object of its own, one fewer allocation for each of a long output's numbers.
+    supported: bool = False
+    why: str = ""
+
+
+@dataclass
+class _Reading:
+    """What a text says that can be checked: its claims, facts, equations and vocabulary.
+
+    An output's reading has facts and equations; a source's (``_source_reading``) has none, and
+    instead the words, numbers, dates and text that the output's facts are judged against."""
+
+    text: str
+    claims: list[tuple[int, int]]
+    facts: list[_Fact]
+    equations: list[_Equation]
+    words: set[str]
+    normalized: str
+    values: set[float] = field(default_factory=set)  # stated | constants
+    stated: set[float] = field(default_factory=set)
+    constants: set[float] = field(default_factory=set)
+    initials: str = ""  # the first letters of its words in order: "mph" is in it for "miles per hour"
+    dates: list[tuple[int | None, int | None, int | None, int | None]] = field(default_factory=list)
+    huge: set[str] = field(default_factory=set)  # the significant digits of its numbers read as inf
+    # Relation key -> the context's numbers in it, each with the phrase that states it (``relations``).
+    relations: dict[str, dict[float, str]] = field(default_factory=dict)
+
+
+def _read(text: str, *, for_source: bool = False) -> _Reading:
+    claims = _claim_spans(text)
+    taken: list[tuple[int, int]] = []
+    facts: list[_Fact] = []
+    claim_starts = [start for start, _ in claims]
+
+    def claim_of(offset: int) -> int:
+        return max(bisect.bisect_right(claim_starts, offset) - 1, 0)
+
+    dates: list[tuple[int | None, int | None, int | None, int | None]] = []
+    for m in _QUOTE.finditer(text):
+        taken.append((m.start(), m.end()))
+        facts.append(_Fact("quote", m.group(0), m.start(), m.end(), claim_of(m.start())))
+    in_quote = _span_lookup(list(taken))
+    for m in _DATE.finditer(text) if _DATE_HINT.search(text) else ():
+        date = _date_of(m)
+        if date is None or in_quote(m.start()):
+            continue
+        dates.append(date)
+        taken.append((m.start(), m.end()))
+        facts.append(_Fact("date", m.group(0), m.start(), m.end(), claim_of(m.start()), date=date))
+    taken.sort()
+
+    lexemes = _lex(text)
+    if for_source:
+        return _source_reading(text, claims, lexemes, dates)
+    algebra, signs, candidates = _mark_claims(lexemes, claims)
+    equations: list[_Equation] = []
+    roles: dict[int, tuple[str, _Equation | None]] = {}
+    for index in signs:
+        lex = lexemes[index]
+        after = lexemes[index + 1] if index + 1 < len(lexemes) else None
+        if after is not None and after.text == "-" and index + 2 < len(lexemes):
+            after = lexemes[index + 2]  # "= -30": the sign is compared through the absolute value
+        if after is None or after.kind != "num" or after.claim != lex.claim:
+            continue
+        span = _equation_before(lexemes, index)
+        if span is None or (lex.kind == "word" and not _has_operator(span)):
+            continue  # "1/4 pound of butter makes 1 dozen" is a sentence, not arithmetic
+        rhs = _expression_after(lexemes, index)
+        end = rhs[-1].end if rhs else after.end
+        equation = _Equation(
+            [x for x in span if x.kind == "num"],
+            after,
+            text[span[0].start : end],
+            _matches_result(span, after),
+        )
+        if rhs:
+            equation.rhs = [x for x in rhs if x.kind == "num"]
+            equation.rhs_text = text[rhs[0].start : rhs[-1].end]
+            readings = [_evaluate(rhs, mask) for mask in range(1 << min(sum(map(_ambiguous, rhs)), 3))]
+            values = [v for v in readings if v is not None]
+            if values and equation.computed is not None:
+                computed = equation.computed
+                equation.rhs_value = min(values, key=lambda v: abs(v - computed))
+        equation.holds = equation.check()
+        equations.append(equation)
+        for operand in equation.operands:
+            roles.setdefault(id(operand), ("operand", equation))
+        roles[id(after)] = ("result", equation)
+        if equation.rhs and equation.holds:
+            for number in equation.rhs:
+                roles[id(number)] = ("result", equation)  # "= 8 + 18": restates the left side, checked
+
+    taken_lexemes = _indices_within(lexemes, taken)
+    run: list[_Lexeme] = []
+    # A gap between two candidates is a lexeme that ends a name.
+    previous = -2
+    for index in candidates:
+        lex = lexemes[index]
+        if run and index != previous + 1:
+            facts.extend(_names(text, run))
+            run = []
+        previous = index
+        kind = lex.kind
+        if kind == "word":
+            if lex.text[0].isupper() or (run and lex.text in _CONNECTORS):
+                if run and (lex.claim != run[-1].claim or not text[run[-1].end : lex.start].isspace()):
+                    facts.extend(_names(text, run))  # a name does not run across lines or punctuation
+                    run = []
+                if index not in taken_lexemes:
+                    run.append(lex)
+                    continue
+            if run:
+                facts.extend(_names(text, run))
+                run = []
+            continue
+        if run:
+            facts.extend(_names(text, run))
+            run = []
+        if kind == "num" and index not in taken_lexemes:
+            role, owner = roles.get(id(lex), ("stated", None))
+            if lex.value in _UNIVERSAL and role != "result":
+                continue
+            if role == "stated" and lex.value.is_integer() and index:
+                label = lexemes[index - 1].low.rsplit(" ", 1)[-1]
+                if label in _LABELS:
+                    continue
+            if lex.claim in algebra and (owner is None or owner.computed is None or role != "result"):
+                role = "algebra"
+            value = lex.value
+            key = value if value.is_integer() else round(value, 6)  # _key written out: every number
+            fact = _Fact(
+                "number",
+                lex.text,
+                lex.start,
+                lex.end,
+                lex.claim,
+                lex.value,
+                lex.base,
+                key,
+                key if lex.base == lex.value else _key(lex.base),
+                lex.percent,
+                role,
+                owner,
+            )
+            if index + 1 < len(lexemes) and lexemes[index + 1].text == "/":
+                if _is_fraction(lexemes[index : index + 3]):
+                    fact.fraction = lex.value / lexemes[index + 2].value
+            elif (
+                index >= 2 and lexemes[index - 1].text == "/" and _is_fraction(lexemes[index - 2 : index + 1])
+            ):
+                fact.fraction = lexemes[index - 2].value / lex.value
+            facts.append(fact)
+    if run:
+        facts.extend(_names(text, run))
+    facts.sort(key=attrgetter("start"))
+
+    return _Reading(text, claims, facts, equations, set(), "")
+
+
+def _source_reading(
+    text: str,
+    claims: list[tuple[int, int]],
+    lexemes: list[_Lexeme],
+    dates: list[tuple[int | None, int | None, int | None, int | None]],
+) -> _Reading:
+    """What judging against a source needs: its numbers, words, dates and text. A source's own
+    facts and arithmetic are never judged, so they are not worked out (half the cost of a context)."""
+    words = _source_words(lexemes)
+    reading = _Reading(text, claims, [], [], words, _norm(text))
+    # "Monday through Friday" names the days between too.
+    weekdays = sorted({d[3] for d in dates if d[3] is not None})
+    if len(weekdays) >= 2:
+        dates.extend((None, None, None, day) for day in range(weekdays[0], weekdays[-1] + 1))
+    if "weekend" in words or "weekends" in words:
+        dates.extend((None, None, None, day) for day in (5, 6))
+    reading.dates = dates
+    reading.stated, reading.constants = _source_values(lexemes, words)
+    reading.values = reading.stated | reading.constants
+    huge = {_huge_digits(lex.text) for lex in lexemes if lex.kind == "num" and lex.value == math.inf}
+    reading.huge = huge - {""}
+    numbers = [(lex.start, lex.end, lex.value, lex.base) for lex in lexemes if lex.kind == "num"]
+    reading.relations = context_relations(text, numbers)
+    reading.initials = "".join(word[0] for lex in lexemes if lex.kind == "word" for word in lex.low.split())
+    return reading
+
+
+def _source_words(lexemes: list[_Lexeme]) -> set[str]:
+    """Every word of a source, casefolded, without possessives; compounds also by their parts."""
+    words: set[str] = set()
+    for lex in lexemes:
+        if lex.kind == "num" and lex.low == "" and not lex.text[:1].isdigit():
+            words.update(lex.text.casefold().replace("-", " ").split())  # "three dozen" still says "dozen"
+        elif lex.kind == "word":
+            if lex.words > 1:
+                if "'" in lex.low or "\u2019" in lex.low:
+                    words.update(_bare(part) for part in lex.low.split())
+                else:
+                    words.update(lex.low.split())  # no possessive: _bare would keep every word as it is
+            elif "-" in lex.low or "/" in lex.low:
+                words.update(_bare(part) for part in re.split(r"[-/]", lex.low))
+            words.add(_bare(lex.low))
+    return words
+
+
+def _indices_within(lexemes: list[_Lexeme], spans: list[tuple[int, int]]) -> set[int]:
+    """The positions of the lexemes that start inside one of ``spans`` (few: dates and quotes)."""
+    inside: set[int] = set()
+    for low, high in spans:
+        i = bisect.bisect_left(lexemes, low, key=attrgetter("start"))
+        while i < len(lexemes) and lexemes[i].start < high:
+            inside.add(i)
+            i += 1
+    return inside
+
+
+def _span_lookup(spans: list[tuple[int, int]]) -> Callable[[int], bool]:
+    """A test "is this offset inside one of the sorted spans", cheap for offsets asked in order."""
+    position = 0
+
+    def inside(offset: int) -> bool:
+        nonlocal position
+        while position < len(spans) and spans[position][1] <= offset:
+            position += 1
+        return position < len(spans) and spans[position][0] <= offset
+
+    return inside
+
+
+def _mark_claims(
+    lexemes: list[_Lexeme], claims: list[tuple[int, int]]
+) -> tuple[set[int], list[int], list[int]]:
+    """Give each lexeme its claim and mark the words that start a sentence (or follow a colon).
+
+    Returns the claims that do algebra (a one-letter variable next to a number, operator or ``=``),
+    and, found in the same pass because a long output has hundreds of thousands of lexemes, the
+    positions of ``=`` and "is"-like words, and of the numbers and the words a name can hold.
+    """
+    starts = [start for start, _ in claims]
+    index, claim, pending = -1, 0, False
+    following = starts[0] if starts else math.inf  # where the next claim starts
+    variables: list[int] = []  # one-letter words, checked below: a loop over them only is cheaper
+    signs: list[int] = []
+    candidates: list[int] = []
+    for position, lex in enumerate(lexemes):
+        if lex.start >= following:
+            while index + 1 < len(starts) and lex.start >= starts[index + 1]:
+                index += 1
+            claim, pending = index, True
+            following = starts[index + 1] if index + 1 < len(starts) else math.inf
+        lex.claim = claim
+        kind = lex.kind
+        if kind == "word":
+            lex.sentence_start = pending
+            pending = False
+            text = lex.text
+            if text[0].isupper() or text in _CONNECTORS:
+                candidates.append(position)
+            if len(text) == 1 and _is_variable(lex):
+                variables.append(position)
+            if lex.low in _EQ_WORDS:
+                signs.append(position)
+        elif kind == "num":
+            pending = False
+            candidates.append(position)
+        elif kind == "eq":
+            signs.append(position)
+        elif lex.text == ":":
+            pending = True
+    algebra: set[int] = set()
+    arithmetic = ("num", "op", "eq", "open", "close")
+    for i in variables:
+        lex = lexemes[i]
+        if (i > 0 and lexemes[i - 1].kind in arithmetic and lexemes[i - 1].claim == lex.claim) or (
+            i + 1 < len(lexemes) and lexemes[i + 1].kind in arithmetic and lexemes[i + 1].claim == lex.claim
+        ):
+            algebra.add(lex.claim)
+    return algebra, signs, candidates
+
+
+def _names(text: str, run: list[_Lexeme]) -> list[_Fact]:
+    """Names in a run of capitalized words: "Mr. Lee", "Green Valley Market"; not "The" or "So"."""
+    while run and run[-1].text in _CONNECTORS:
+        run = run[:-1]
+    at_start = bool(run) and run[0].sentence_start
+    dropped = False
+    while run and (
+        _bare(run[0].low) in _STARTERS or run[0].low.endswith(("ing", "ly")) or run[0].text in _CONNECTORS
+    ):
+        run = run[1:]
+        dropped = True
+    # "I" (and "I'd"), and variables such as "X" in "X + 5 = 12"
+    run = [lex for lex in run if len(lex.text) > 1 and lex.text.replace("\u2019", "'").split("'")[0] != "I"]
+    if not run or (at_start and not dropped and len(run) == 1 and not _rare_word(_bare(run[0].low))):
+        return []
+    if len(run) > 6:
+        return []  # a heading or a title in Title Case, not a name
+    if all(lex.text.casefold() in _TITLES for lex in run):
+        return []
+    start, end = run[0].start, run[-1].end
+    return [_Fact("name", text[start:end], start, end, run[0].claim)]
+
+
+@lru_cache(maxsize=4096)
+def _rare_word(word: str) -> bool:
+    """A word too rare in English to start a sentence by chance: likely a name ("Tobias checked it").
+
+    A single capitalized word at a sentence start is otherwise not taken for a name, since "Shoes"
+    or "Divide" are capitalized there too. Frequent names ("John") are missed; that is the price.
+    """
+    from wordfreq import zipf_frequency
+
+    return zipf_frequency(word, "en") < _RARE_ZIPF
+
+
+def _date_of(m: re.Match[str]) -> tuple[int | None, int | None, int | None, int | None] | None:
+    """(month, day, year, weekday) of a date match; None for "May" alone, which is rarely a month."""
+    groups = m.groupdict()
+    if groups["iy"]:
+        return int(groups["im"]), int(groups["id"]), int(groups["iy"]), None
+    if groups["wd"]:
+        day = groups["wd"].casefold()
+        return None, None, None, next(i for i, name in enumerate(_WEEKDAYS) if name.startswith(day[:3]))
+    month_name = groups["bm"] or groups["am"]
+    day = groups["bd"] or groups["ad"]
+    year = groups["by"] or groups["ay"]
+    if month_name == "May" and not (day or year):
+        return None
+    return _MONTHS[month_name.casefold()], int(day) if day else None, int(year) if year else None, None
+
+
+def _source_values(lexemes: list[_Lexeme], words: set[str]) -> tuple[set[float], set[float]]:
+    """The numbers a source states (with percentages as fractions and complements, and fractions'
+    values), and the constants its words imply: ordinals, "two-thirds", "a week" (7)."""
+    stated = {_key(v) for v in _UNIVERSAL}
+    constants: set[float] = set()
+    for i, lex in enumerate(lexemes):
+        if lex.kind == "num":
+            stated.add(_key(lex.value))
+            stated.add(_key(lex.base))
+            if lex.base != lex.value:  # "3 dozen" states 12 too: an answer may write 3 x 12 = 36
+                constants.update(_key(v) for w, v in _SCALES.items() if w in lex.text.casefold())
+            if lex.percent:
+                stated.update(_key(v) for v in (lex.value / 100, 100 - lex.value, (100 - lex.value) / 100))
+            if i + 1 < len(lexemes) and lexemes[i + 1].low.split(" ", 1)[0] in ("cent", "cents"):
+                stated.add(_key(lex.value / 100))  # "5 cents" is $0.05
+            nxt = lexemes[i + 2] if i + 2 < len(lexemes) else None
+            if nxt is not None and lexemes[i + 1].text == "/" and nxt.kind == "num" and nxt.value:
+                stated.add(_key(lex.value / nxt.value))
+        elif lex.kind == "word":
+            for word in lex.low.split():
+                if word not in _ORDINAL_FORMS and "-" not in word:
+                    continue  # most words: no ordinal, no "two-thirds"
+                parts = word.split("-")
+                for part in parts:
+                    stem = part[:-1] if part.endswith("s") and part[:-1] in _ORDINALS else part
+                    if stem in _ORDINALS:
+                        constants.update(_key(v) for v in (_ORDINALS[stem], 1 / _ORDINALS[stem]))
+                if len(parts) == 2 and parts[0] in _UNITS and parts[1].rstrip("s") in _ORDINALS:
+                    numerator = _UNITS[parts[0]]
+                    constants.update(
+                        _key(v) for v in (numerator, numerator / _ORDINALS[parts[1].rstrip("s")])
+                    )
+    for word in words & _UNIT_CONSTANTS.keys():
+        constants.update(_key(v) for v in _UNIT_CONSTANTS[word])
+    if any(lex.text == "%" or lex.percent for lex in lexemes):
+        constants.add(_key(100))
+    return stated, constants - stated
+
+
+def _content_words(text: str) -> set[str]:
+    return {
+        _bare(m.group(0).casefold())
+        for m in re.finditer(r"[^\W_]+(?:['\u2019][^\W_]+)*", text)
+        if (len(m.group(0)) > 2 or m.group(0).isdigit()) and m.group(0).casefold() not in _STOPWORDS
+    }
+
+
+def _context_text(context: object) -> str:
+    if context is None:
+        raise CheckInputError("grounded_in: context is None; pass the source text the output must stick to")
+    if isinstance(context, str | bytes | bytearray):
+        return text_of(context, "grounded_in (the context)")
+    raise CheckInputError(
+        f"grounded_in: context must be the source text as str, got {type(context).__name__}"
+    )
+
+
+def _check_share(name: str, value: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= value <= 1.0:
+        raise ValueError(f"{name} must be a number in [0, 1], got {value!r}")
+
+
+def claims_of(text: str) -> list[str]:
+    """The claims (sentences and clauses) ``grounded_in`` checks one by one."""
+    return [text[s:e] for s, e in _claim_spans(text)]

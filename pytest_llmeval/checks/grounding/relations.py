@@ -1,0 +1,130 @@
+"""Relations a context states with a number, so that an output cannot move another number into them.
+
+"Peter is 4 years older than Drew" binds 4 to "years older than drew"; an output that says "Peter
+is 9 years older than Drew" has put a different number into that relation, even when the context
+writes 9 somewhere else ("Drew is 9"). Three shapes are read, each from the words right next to a
+number, with no punctuation in between:
+
+- a comparison after it: "4 years older than Drew", "5 more apples than Sam";
+- a rate after it: "$15 per hour", "3 eggs a day", "60 miles an hour";
+- a price or measure before it: "the shirt costs $5", "each box weighs 12 pounds".
+
+A relation is a key of plain words; the context's numbers in it are a set, so a context that says
+"$15 per hour on weekdays and $20 per hour on weekends" accepts both. Pronouns ("it costs") name no
+thing and form no relation: they would tie unrelated sentences together.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .lexing import _bare, _key
+
+_COMPARATIVES = (
+    "older|younger|more|less|fewer|taller|shorter|heavier|lighter|longer|bigger|smaller|cheaper|"
+    "faster|slower|higher|lower|greater|earlier|later|farther|further|wider|deeper"
+)
+# "4 years older than Drew", "5 more apples than Sam": up to two words before the comparative and
+# two after it, then "than" and what it compares with (a word, or "the" and a word).
+_COMPARISON = re.compile(
+    rf"[ \t]+((?:[a-z]+[ \t]+){{0,2}}?(?:{_COMPARATIVES})(?:[ \t]+[a-z]+){{0,2}}?[ \t]+than[ \t]+"
+    r"(?:(?:the|his|her|their|its)[ \t]+)?[\w'\u2019]+)",
+    re.IGNORECASE,
+)
+_PER_WORDS = (
+    "hour|day|week|month|year|minute|second|night|morning|piece|person|pound|kilogram|kilo|mile|"
+    "gallon|liter|litre|meter|foot|ounce|dozen|box|bag|pack|ticket|item|unit"
+)
+# "$15 per hour", "2 points per dollar", "3 eggs a day", "60 miles an hour": up to two words (the
+# unit) before the rate. "per" makes a rate of any word; "a", "each" and "every" only of the words
+# above, since "3 eggs a farmer sold" is no rate.
+_RATE = re.compile(
+    rf"[ \t]+((?:[a-z]+[ \t]+){{0,2}}?)(?:per[ \t]+([a-z]+)|(?:an?|each|every)[ \t]+((?:{_PER_WORDS})s?)\b)",
+    re.IGNORECASE,
+)
+_VERBS = "costs?|paid|pays|charges?|earns?|weighs?|sells? for|sold for|is priced at|are priced at"
+# "the shirt costs $5": the thing (one word) and the verb right before the number.
+_PRICE = re.compile(rf"\b([a-z]+)[ \t]+({_VERBS})[ \t]+$", re.IGNORECASE)
+_PRONOUNS = frozenset(
+    [
+        "it",
+        "this",
+        "that",
+        "which",
+        "what",
+        "who",
+        "he",
+        "she",
+        "they",
+        "we",
+        "you",
+        "i",
+        "one",
+        "each",
+        "all",
+        "some",
+        "both",
+        "these",
+        "those",
+        "there",
+    ]
+)
+_LOOK = 60  # characters read on each side of a number: more than any relation above needs
+
+
+def relations_around(text: str, start: int, end: int) -> list[str]:
+    """The keys of the relations that bind the number at ``text[start:end]``."""
+    keys: list[str] = []
+    after = text[end : end + _LOOK]
+    dollars = "$ " if text[start:end].lstrip().startswith("$") else ""
+    if (m := _COMPARISON.match(after)) is not None:
+        keys.append("cmp " + dollars + _words(m.group(1)).rstrip())
+    if (m := _RATE.match(after)) is not None:
+        per = m.group(2) or m.group(3)
+        keys.append("rate " + dollars + _words(m.group(1)) + "per " + _singular(per))
+    before = text[max(0, start - _LOOK) : start]
+    if (m := _PRICE.search(before)) is not None and m.group(1).casefold() not in _PRONOUNS:
+        verb = m.group(2).casefold().split()[0].rstrip("s").replace("paid", "pay").replace("sold", "sell")
+        keys.append(f"price {_singular(m.group(1))} {verb}")
+    return keys
+
+
+def _words(text: str) -> str:
+    """Plain words as one key, each singular and followed by a space: "Years older " -> "year older "."""
+    return "".join(_singular(word) + " " for word in text.split())
+
+
+def _singular(word: str) -> str:
+    """Near enough for a key: "years" and "year", "boxes" and "box", "pennies" and "penny" meet."""
+    word = _bare(word.casefold())
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith(("ches", "shes", "xes", "sses")):
+        return word[:-2]
+    if word.endswith("s") and not word.endswith(("ss", "us", "is")) and len(word) > 3:
+        return word[:-1]
+    return word
+
+
+def context_relations(text: str, numbers: list[tuple[int, int, float, float]]) -> dict[str, dict[float, str]]:
+    """For each relation key, the context's numbers in it (as keys) with the phrase that states each.
+
+    ``numbers``: (start, end, value, base) of each number the context writes."""
+    found: dict[str, dict[float, str]] = {}
+    for start, end, value, base in numbers:
+        for key in relations_around(text, start, end):
+            phrase = " ".join(text[start : start + _LOOK].split())
+            phrases = found.setdefault(key, {})
+            for number in {_key(value), _key(base)}:
+                phrases.setdefault(number, _phrase(text, start, end, key) or phrase)
+    return found
+
+
+def _phrase(text: str, start: int, end: int, key: str) -> str:
+    """The words of the relation as the context writes them, for the evidence."""
+    if key.startswith("price "):
+        m = _PRICE.search(text[max(0, start - _LOOK) : start])
+        return " ".join([*(m.group(0) if m else "").split(), text[start:end]])
+    after = text[end : end + _LOOK]
+    m = _COMPARISON.match(after) if key.startswith("cmp ") else _RATE.match(after)
+    return " ".join((text[start:end] + (m.group(0) if m else "")).split())

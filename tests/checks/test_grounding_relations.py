@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+import pytest
+
+from pytest_llmeval.checks.grounding import grounded_in
+from pytest_llmeval.checks.grounding.relations import relations_around
+
+AGES = "Drew is 9 years old. Peter is 4 years older than Drew. Peter earns $15 per hour. The shirt costs $5."
+
+
+@pytest.mark.parametrize(
+    ("output", "context_says"),
+    [
+        ("Peter is 9 years older than Drew.", "'4 years older than Drew'"),  # 9 is in the context elsewhere
+        ("Peter earns $9 per hour.", "'$15 per hour'"),
+        ("The shirt costs $9.", "'shirt costs $5'"),
+    ],
+)
+def test_a_context_number_moved_into_another_relation_is_unsupported_and_named(
+    output: str, context_says: str
+) -> None:
+    result = grounded_in(output, AGES)
+    assert not result.passed
+    assert f"the context states another number here: {context_says}" in result.reason
+
+
+def test_a_made_up_number_in_a_relation_names_the_context_number_too() -> None:
+    result = grounded_in("Peter earns $20 per hour.", AGES)
+    assert not result.passed
+    assert (
+        "not in the context and no shown computation gives it; the context says '$15 per hour'"
+        in result.reason
+    )
+
+
+@pytest.mark.parametrize(
+    "output",
+    [
+        "Peter is 4 years older than Drew.",
+        "Peter earns $15 per hour.",
+        "The shirt costs $5.",
+        "The shirt costs 5 + 4 = $9 now.",  # computed in the output: a new value on purpose
+        "It costs $9 more than Drew is old: 9 years.",  # a pronoun names no thing: no relation
+        "Drew is 9 years old.",
+    ],
+)
+def test_relations_the_context_states_or_the_output_computes_pass(output: str) -> None:
+    assert grounded_in(output, AGES).passed, grounded_in(output, AGES).reason
+
+
+def test_a_relation_with_several_numbers_accepts_each() -> None:
+    context = "She earns $15 per hour on weekdays and $20 per hour on weekends."
+    assert grounded_in("She earns $20 per hour on Saturdays.", context).passed
+    assert not grounded_in("She earns $25 per hour on Saturdays.", context).passed
+
+
+def test_points_per_dollar_from_the_issue() -> None:
+    context = "You earn 2 points per dollar. You spend $5."
+    for made_up in ("You earn 20 points.", "You earn 500 points.", "You earn 10 points."):
+        assert not grounded_in(made_up, context).passed, made_up
+    assert grounded_in("You earn 2 * 5 = 10 points.", context).passed
+    assert "'2 points per dollar'" in grounded_in("You earn 5 points per dollar.", context).reason
+
+
+def test_one_step_does_not_excuse_a_changed_relation() -> None:
+    # 9 = 4 + 5 is one step from the context's numbers, yet the relation says 4.
+    context = "Drew is 5 years old. Peter is 4 years older than Drew."
+    result = grounded_in("Peter is 9 years older than Drew.", context, one_step=True)
+    assert not result.passed
+    assert "'4 years older than Drew'" in result.reason
+
+
+@pytest.mark.parametrize(
+    ("text", "keys"),
+    [
+        ("Peter is 4 years older than Drew", ["cmp year older than drew"]),
+        ("He has 5 more apples than Sam", ["cmp more apple than sam"]),
+        ("3 eggs a day", ["rate egg per day"]),
+        ("$15 per hour", ["rate $ per hour"]),
+        ("the shirts cost $5", ["price shirt cost"]),
+        ("it costs $5", []),
+        ("3 eggs a farmer sold", []),
+        ("4, older than Drew", []),  # punctuation between: no relation
+    ],
+)
+def test_relation_keys(text: str, keys: list[str]) -> None:
+    import re
+
+    m = re.search(r"\$?\d+", text)
+    assert m is not None
+    assert relations_around(text, m.start(), m.end()) == keys
