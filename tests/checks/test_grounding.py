@@ -454,3 +454,10 @@ def test_a_changed_long_number_is_named_with_why() -> None:
 )
 def test_a_claim_of_numbers_alone_is_backed_by_its_facts(output: str, sample: str, backed: bool) -> None:
     assert consistent(output, [sample]).passed is backed
+
+
+def test_a_number_cut_off_before_its_thousands_is_not_judged() -> None:
+    # A real SmolLM2 answer stopped by max_tokens at "$8,": the context says $8,000.
+    context = "jewelry worth $5,000 or electronic gadgets worth $8,000; gadgets will rise 1.2%"
+    assert grounded_in("The gadgets will rise 1.2% (1.2% of $8,", context).passed
+    assert not grounded_in("The gadgets cost $9, and more.", context).passed

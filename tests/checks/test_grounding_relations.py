@@ -6,20 +6,25 @@ from pytest_llmeval.checks.grounding import grounded_in
 from pytest_llmeval.checks.grounding.relations import relations_around
 
 AGES = "Drew is 9 years old. Peter is 4 years older than Drew. Peter earns $15 per hour. The shirt costs $5."
+# Each number also stands in another relation of the same shape, and nowhere on its own.
+BOUND = (
+    "Peter is 4 years older than Drew, and Ann is 9 years older than Sam. Peter earns $15 per hour "
+    "and Ann $12 per day. The shirt costs $5 and the hat costs $12."
+)
 
 
 @pytest.mark.parametrize(
     ("output", "context_says"),
     [
-        ("Peter is 9 years older than Drew.", "'4 years older than Drew'"),  # 9 is in the context elsewhere
-        ("Peter earns $9 per hour.", "'$15 per hour'"),
-        ("The shirt costs $9.", "'shirt costs $5'"),
+        ("Peter is 9 years older than Drew.", "'4 years older than Drew'"),
+        ("Peter earns $12 per hour.", "'$15 per hour'"),
+        ("The shirt costs $12.", "'shirt costs $5'"),
     ],
 )
 def test_a_context_number_moved_into_another_relation_is_unsupported_and_named(
     output: str, context_says: str
 ) -> None:
-    result = grounded_in(output, AGES)
+    result = grounded_in(output, BOUND)
     assert not result.passed
     assert f"the context states another number here: {context_says}" in result.reason
 
@@ -48,6 +53,15 @@ def test_relations_the_context_states_or_the_output_computes_pass(output: str) -
     assert grounded_in(output, AGES).passed, grounded_in(output, AGES).reason
 
 
+def test_a_number_the_context_writes_on_its_own_may_fill_a_relation() -> None:
+    # "$30 to be a coach" is $30 per hour too: a number with no relation of its own is let through
+    # (from a real SmolLM2 answer to GSM8K). The price: "9 years older" passes when the context
+    # writes "Drew is 9" and "4 years older than Drew".
+    context = "Jill gets paid $20 per hour to teach and $30 to be a cheerleading coach."
+    assert grounded_in("Jill earns $20 per hour as a teacher and $30 per hour as a coach.", context).passed
+    assert grounded_in("Peter is 9 years older than Drew.", AGES).passed
+
+
 def test_a_relation_with_several_numbers_accepts_each() -> None:
     context = "She earns $15 per hour on weekdays and $20 per hour on weekends."
     assert grounded_in("She earns $20 per hour on Saturdays.", context).passed
@@ -59,7 +73,9 @@ def test_points_per_dollar_from_the_issue() -> None:
     for made_up in ("You earn 20 points.", "You earn 500 points.", "You earn 10 points."):
         assert not grounded_in(made_up, context).passed, made_up
     assert grounded_in("You earn 2 * 5 = 10 points.", context).passed
-    assert "'2 points per dollar'" in grounded_in("You earn 5 points per dollar.", context).reason
+    # 5 is written on its own ($5), so it may fill the relation: let through (see above).
+    assert grounded_in("You earn 5 points per dollar.", context).passed
+    assert "'2 points per dollar'" in grounded_in("You earn 7 points per dollar.", context).reason
 
 
 def test_one_step_does_not_excuse_a_changed_relation() -> None:

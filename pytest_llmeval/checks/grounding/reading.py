@@ -50,7 +50,7 @@ from .lexing import (
     _Lexeme,
     _norm,
 )
-from .relations import context_relations
+from .relations import ContextRelations, context_relations
 
 
 @dataclass(slots=True)
@@ -94,8 +94,7 @@ class _Reading:
     initials: str = ""  # the first letters of its words in order: "mph" is in it for "miles per hour"
     dates: list[tuple[int | None, int | None, int | None, int | None]] = field(default_factory=list)
     huge: set[str] = field(default_factory=set)  # the significant digits of its numbers read as inf
-    # Relation key -> the context's numbers in it, each with the phrase that states it (``relations``).
-    relations: dict[str, dict[float, str]] = field(default_factory=dict)
+    relations: ContextRelations = field(default_factory=ContextRelations)  # a source's relations
 
 
 def _read(text: str, *, for_source: bool = False) -> _Reading:
@@ -192,6 +191,8 @@ def _read(text: str, *, for_source: bool = False) -> _Reading:
             role, owner = roles.get(id(lex), ("stated", None))
             if lex.value in _UNIVERSAL and role != "result":
                 continue
+            if role == "stated" and text[lex.end :].strip() == ",":
+                continue  # an answer cut off at "$8," may have been writing "$8,000": not a fact
             if role == "stated" and lex.value.is_integer() and index:
                 label = lexemes[index - 1].low.rsplit(" ", 1)[-1]
                 if label in _LABELS:

@@ -17,6 +17,7 @@ thing and form no relation: they would tie unrelated sentences together.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 
 from .lexing import _bare, _key
 
@@ -106,17 +107,46 @@ def _singular(word: str) -> str:
     return word
 
 
-def context_relations(text: str, numbers: list[tuple[int, int, float, float]]) -> dict[str, dict[float, str]]:
-    """For each relation key, the context's numbers in it (as keys) with the phrase that states each.
+@dataclass
+class ContextRelations:
+    """The relations a context states: each key with its numbers (and the phrase stating each), and
+    the numbers the context also writes outside any relation."""
 
-    ``numbers``: (start, end, value, base) of each number the context writes."""
-    found: dict[str, dict[float, str]] = {}
+    bound: dict[str, dict[float, str]] = field(default_factory=dict)
+    free: set[float] = field(default_factory=set)
+
+    def conflict(self, key: str, values: tuple[float, ...], stated: bool) -> str | None:
+        """The context's phrases when a number with ``values`` may not stand in relation ``key``.
+
+        The context must state the relation with other numbers. A number the context writes with
+        no relation of its own is let through: "$20 per hour to teach and $30 to coach" means $30
+        per hour too. So is a number it writes in relations of another shape only. Whether the
+        number is in the context at all (``stated``) is the caller's verdict."""
+        numbers = self.bound.get(key)
+        if numbers is None or not numbers.keys().isdisjoint(values):
+            return None
+        if stated:
+            family = key.split(" ", 1)[0]
+            if not self.free.isdisjoint(values) or not any(
+                other.split(" ", 1)[0] == family and not bound.keys().isdisjoint(values)
+                for other, bound in self.bound.items()
+            ):
+                return None
+        return " and ".join(repr(phrase) for phrase in list(numbers.values())[:3])
+
+
+def context_relations(text: str, numbers: list[tuple[int, int, float, float]]) -> ContextRelations:
+    """The relations of a context whose numbers are ``numbers``: (start, end, value, base) each."""
+    found = ContextRelations()
     for start, end, value, base in numbers:
-        for key in relations_around(text, start, end):
-            phrase = " ".join(text[start : start + _LOOK].split())
-            phrases = found.setdefault(key, {})
-            for number in {_key(value), _key(base)}:
-                phrases.setdefault(number, _phrase(text, start, end, key) or phrase)
+        keys = relations_around(text, start, end)
+        values = {_key(value), _key(base)}
+        if not keys:
+            found.free.update(values)
+        for key in keys:
+            phrases = found.bound.setdefault(key, {})
+            for number in values:
+                phrases.setdefault(number, _phrase(text, start, end, key))
     return found
 
 

@@ -111,28 +111,29 @@ def _judge(reading: _Reading, source: _Reading, *, one_step: bool = False) -> li
             if verdict is None:
                 verdict = by_text[fact.kind, fact.text] = _verdict(fact, source, known, implied, rounded)
             fact.supported, fact.why = verdict
-    if source.relations:
+    if source.relations.bound:
         for fact in reading.facts:
-            if fact.kind == "number" and fact.why not in (_SHOWN_RIGHT, _COMPUTED):
+            if fact.kind == "number" and fact.role == "stated" and fact.why not in (_SHOWN_RIGHT, _COMPUTED):
                 _check_relations(fact, reading.text, source)
     return reading.facts
 
 
 _COMPUTED = "computed in the output"
+_STATED = "stated in the context"
 
 
 def _check_relations(fact: _Fact, text: str, source: _Reading) -> None:
-    """A number stated without arithmetic in a relation the context states with other numbers
-    ("9 years older than Drew" for the context's "4 years older than Drew") is unsupported, and the
-    reason names the context's number. Numbers the output computes are left alone: "the shirt
-    costs 5 + 2 = $7 now" restates a relation with a new value on purpose."""
-    if fact.role != "stated":
-        return  # an operand's neighbours belong to the arithmetic: "the tickets cost 5 * $10"
+    """A number put into a relation the context states with other numbers ("9 years older than
+    Drew" for the context's "4 years older than Drew") is unsupported, and the reason quotes the
+    context (``relations.ContextRelations.conflict`` says when). Only numbers stated without
+    arithmetic are looked at: "the shirt costs 5 + 2 = $7 now" restates a relation with a new value
+    on purpose, and an operand's neighbours belong to its arithmetic ("the tickets cost 5 * $10")."""
+    values = (fact.key, fact.base_key)
+    stated = fact.why == _STATED
     for key in relations_around(text, fact.start, fact.end):
-        stated = source.relations.get(key)
-        if stated is None or fact.key in stated or fact.base_key in stated:
+        says = source.relations.conflict(key, values, stated)
+        if says is None:
             continue
-        says = " and ".join(repr(phrase) for phrase in list(stated.values())[:3])
         if fact.supported:
             fact.supported, fact.why = False, f"the context states another number here: {says}"
         else:
@@ -176,7 +177,7 @@ def _huge_verdict(fact: _Fact, source: _Reading) -> tuple[bool, str]:
     """A number too long for a float (see ``_float_of``) is supported only as the context writes it."""
     digits = _huge_digits(fact.text)
     if digits and digits in source.huge:
-        return (True, "stated in the context")
+        return (True, _STATED)
     size = f"{len(digits)} significant digits" if digits else "a number word too large"
     return (False, f"{size}: too long to compute with, and the context does not write it")
 
@@ -198,7 +199,7 @@ def _verdict(
                 return (True, _SHOWN_RIGHT)
             return (False, equation.wrong_by())
         if not source.values.isdisjoint(alternatives):
-            return (True, "stated in the context")
+            return (True, _STATED)
         if fact.role == "algebra":
             return (True, "part of the output's algebra (not checked)")
         if fact.fraction is not None and _key(fact.fraction) in known:
