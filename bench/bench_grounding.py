@@ -118,18 +118,21 @@ def run_nli(items: list[Item], model: str) -> None:
 
 
 class ReplayJudge:
-    """Answers each prompt with the reply generated for it in one batch beforehand."""
+    """Answers each prompt with the reply generated for it in one batch beforehand, and declares
+    what the real engine declares (so the check asks for the same schema)."""
 
-    def __init__(self, replies: dict[str, str]) -> None:
+    def __init__(self, replies: dict[str, str], info: Any) -> None:
         self.replies = replies
+        self.info = info
 
-    def generate(self, prompt: str, **kw: Any) -> str:
+    def chat(self, prompt: str, **kw: Any) -> str:
         return self.replies[prompt]
 
 
 def run_judge(items: list[Item], per_split: int, max_tokens: int) -> None:
     import torch
 
+    from pytest_llmeval.checks.grounding import Unsupported
     from pytest_llmeval.engine.transformers import TransformersEngine
     from pytest_llmeval.llm import LLM
     from pytest_llmeval.testmodel import smollm2_path
@@ -138,20 +141,25 @@ def run_judge(items: list[Item], per_split: int, max_tokens: int) -> None:
     chosen = [i for split in ("dev", "test") for i in [x for x in items if x["split"] == split][:per_split]]
     prompts = [judge_prompt(item["output"], item["context"]) for item in chosen]
     llm = LLM(TransformersEngine(str(smollm2_path()), dtype="float32", device="cpu"))
+    structured = getattr(llm.info, "structured_output", False) is True
     start = time.perf_counter()
     outputs = llm.chat(
-        [[{"role": "user", "content": p}] for p in prompts], max_tokens=max_tokens, temperature=0.0
+        [[{"role": "user", "content": p}] for p in prompts],
+        max_tokens=max_tokens,
+        temperature=0.0,
+        **({"schema": Unsupported} if structured else {}),
     )
     seconds = time.perf_counter() - start
-    judge = ReplayJudge({p: str(o) for p, o in zip(prompts, outputs, strict=True)})
+    judge = ReplayJudge({p: str(o) for p, o in zip(prompts, outputs, strict=True)}, llm.info)
     results = [
         grounded_in(i["output"], i["context"], method="judge", judge=judge, judge_max_tokens=max_tokens)
         for i in chosen
     ]
     unreadable = sum(1 for r in results if r.reason.startswith("the judge's verdict is not JSON"))
     print(
-        f"judge  SmolLM2-135M-Instruct on {len(chosen)} items ({per_split} per split), "
-        f"{seconds:.0f} s to generate; {unreadable} verdicts were not readable JSON (counted as flagged)"
+        f"judge  SmolLM2-135M-Instruct on {len(chosen)} items ({per_split} per split), structured output "
+        f"{'on' if structured else 'off'}, {seconds:.0f} s to generate; {unreadable} verdicts were not "
+        "readable (counted as flagged)"
     )
     report("judge", chosen, [not r.passed for r in results])
     for item, output in list(zip(chosen, outputs, strict=True))[:3]:

@@ -12,10 +12,9 @@ option). Every error is one line on stderr, never a traceback.
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .baselines.compare import SuiteComparison, compare_cases
@@ -23,6 +22,7 @@ from .baselines.stats import DEFAULT_ALPHA, DEFAULT_MARGIN, gate
 from .report.history import HistoryError, HistoryRecord, read_history
 from .report.html import render_html
 from .report.model import ReportError, RunReport, SuiteReport, load_report
+from .settings import SettingsError, parse_fraction, parse_points
 
 PROG = "pytest-llmeval"
 DEFAULT_HISTORY = Path(".llmeval") / "history.jsonl"
@@ -101,13 +101,13 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("candidate", metavar="B.json", type=Path, help="the candidate run")
     compare.add_argument(
         "--alpha",
-        type=_alpha,
+        type=_checked(parse_fraction),  # --llmeval-alpha's rule
         default=DEFAULT_ALPHA,
         help=f"family-wise significance level (default: {DEFAULT_ALPHA:g})",
     )
     compare.add_argument(
         "--margin",
-        type=_margin,
+        type=_checked(parse_points),  # --llmeval-margin's rule
         default=100 * DEFAULT_MARGIN,
         metavar="POINTS",
         help=f"smallest drop that counts, in points (default: {100 * DEFAULT_MARGIN:g})",
@@ -126,28 +126,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _alpha(text: str) -> float:
-    value = _float(text)
-    if not 0.0 < value < 1.0:
-        raise argparse.ArgumentTypeError(f"expected a level between 0 and 1, got {text}")
-    return value
+def _checked(parse: Callable[[str], float]) -> Callable[[str], float]:
+    """An argparse type from a settings parser: the option's own rule and message, as in pytest."""
 
+    def check(text: str) -> float:
+        try:
+            return parse(text)
+        except SettingsError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
 
-def _margin(text: str) -> float:
-    value = _float(text)
-    if not 0.0 <= value < 100.0:
-        raise argparse.ArgumentTypeError(f"expected points from 0 to below 100, got {text}")
-    return value
-
-
-def _float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"expected a finite number, got {text}")
-    return value
+    return check
 
 
 # ----- history -----

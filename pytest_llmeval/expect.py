@@ -20,9 +20,10 @@ from .llm import LLM, Output
 from .suite import active_case
 
 if TYPE_CHECKING:
-    from .checks.grounding import Judge, Method
-    from .checks.judge import JudgeModel
-    from .checks.safety import PiiKind, Sameness
+    from .checks.fairness import Sameness
+    from .checks.grounding import Method
+    from .checks.judge import JudgeModel, Scoring
+    from .checks.pii import PiiKind
     from .checks.similarity import Method as SimilarityMethod
 
 
@@ -143,11 +144,27 @@ class Expectation:
         return self.check_each(checks.similar_to, reference, min=min, model=model, method=method)
 
     def judge(
-        self, rubric: str, *, by: JudgeModel, question: str | None = None, min_score: float | None = None
+        self,
+        rubric: str,
+        *,
+        by: JudgeModel,
+        question: str | None = None,
+        min_score: float | None = None,
+        samples: int = 1,
+        scoring: Scoring = "verdict",
     ) -> Expectation:
-        """Let the judge model ``by`` (the ``judge`` fixture) grade the output against ``rubric``."""
+        """Let the judge model ``by`` (the ``judge`` fixture) grade the output against ``rubric``:
+        by its verdict (the majority of ``samples``), or G-Eval style with ``scoring="logprobs"``."""
         __tracebackhide__ = True
-        return self.check_each(checks.judged, rubric, judge=by, question=question, min_score=min_score)
+        return self.check_each(
+            checks.judged,
+            rubric,
+            judge=by,
+            question=question,
+            min_score=min_score,
+            samples=samples,
+            scoring=scoring,
+        )
 
     def not_garbled(
         self,
@@ -172,7 +189,9 @@ class Expectation:
         method: Method = "facts",
         min_supported: float = 1.0,
         nli_model: str | None = None,
-        judge: Judge | None = None,
+        judge: JudgeModel | None = None,
+        judge_samples: int = 1,
+        one_step: bool = False,
     ) -> Expectation:
         __tracebackhide__ = True
         return self.check_each(
@@ -182,6 +201,8 @@ class Expectation:
             min_supported=min_supported,
             nli_model=nli_model,
             judge=judge,
+            judge_samples=judge_samples,
+            one_step=one_step,
         )
 
     def consistent(self, *, samples: int | Sequence[str] = 5, min_agreement: float = 0.5) -> Expectation:

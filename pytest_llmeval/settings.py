@@ -1,9 +1,15 @@
+# ruff: noqa: RUF009  (setting() returns a dataclasses.field, which ruff does not know)
 """One frozen, validated settings object, built once from the command line, environment and ini file.
 
 Each option has three spellings: ``--llmeval-max-batch-tokens`` on the command line,
 ``LLMEVAL_MAX_BATCH_TOKENS`` in the environment and ``llmeval_max_batch_tokens`` in the ini
 file, looked up in that order. Values arrive as strings and are checked here, so a bad value is
 one clear line for the user instead of a traceback from deep inside an engine.
+
+Each option is declared once, as a field of ``Settings``: its type, typed default, help text and
+parser (``setting(...)``). ``OPTIONS``, which the plugin registers with pytest, is derived from
+those fields. A parser turns the user's string into the typed value or raises ``SettingsError``
+with what is wrong; ``Option.parse`` puts the flag in front.
 """
 
 from __future__ import annotations
@@ -13,14 +19,15 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, overload
 
 from .engine.model_files import default_cache_root
+from .engine.registry import AUTO, engine_names, is_engine_name
 from .engine.types import DEFAULT_MAX_ANSWER_CHARS
 
-BACKENDS = ("auto", "transformers", "vllm", "openai")
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 
+T = TypeVar("T")
 
 EngineArgValue = int | float | bool | str
 
@@ -47,13 +54,159 @@ class SettingsError(ValueError):
     """A setting has a value that cannot work; the message names the option and the value."""
 
 
+# ----- parsers: the user's string in, the typed value out, or a SettingsError saying what is wrong -----
+
+
+def parse_text(value: str) -> str:
+    return value
+
+
+def _choice(choices: tuple[str, ...]) -> Callable[[str], str]:
+    def parse(value: str) -> str:
+        if value not in choices:
+            raise SettingsError(f"{value!r} is not one of {', '.join(choices)}")
+        return value
+
+    return parse
+
+
+def parse_backend(value: str) -> str:
+    """``auto`` or the name of an installed engine (``engine.registry``)."""
+    if value != AUTO and not is_engine_name(value):
+        raise SettingsError(f"{value!r} is not one of {', '.join((AUTO, *engine_names()))}")
+    return value
+
+
+def _positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise SettingsError(f"expected a whole number of at least 1, got {value!r}")
+    return number
+
+
+def _device(value: str) -> str:
+    kind = value.split(":", 1)[0]
+    if kind not in ("auto", "cpu", "cuda", "mps") or (kind != "cuda" and ":" in value):
+        raise SettingsError(f"expected auto, cpu, cuda, cuda:N or mps, got {value!r}")
+    if kind == "cuda" and ":" in value and not value.split(":", 1)[1].isdigit():
+        raise SettingsError(f"expected cuda:N with a GPU number, got {value!r}")
+    return value
+
+
+def _engine_args(value: str) -> tuple[tuple[str, EngineArgValue], ...]:
+    """``KEY=VALUE`` items separated by newlines or commas, values typed as int, float, bool or str."""
+    parsed: dict[str, EngineArgValue] = {}
+    for item in re.split(r"[\n,]", value):
+        if not item.strip():
+            continue
+        key, sep, raw = item.partition("=")
+        key, raw = key.strip(), raw.strip()
+        if not sep or not re.fullmatch(r"[a-z_][a-z0-9_]*", key):
+            raise SettingsError(f"expected KEY=VALUE with a lowercase key, got {item.strip()!r}")
+        parsed[key] = _engine_arg_value(key, raw)
+    return tuple(sorted(parsed.items()))
+
+
+def _engine_arg_value(key: str, raw: str) -> EngineArgValue:
+    value: EngineArgValue
+    if raw.lower() in ("true", "false"):
+        value = raw.lower() == "true"
+    else:
+        try:
+            value = int(raw)
+        except ValueError:
+            try:
+                value = float(raw)
+            except ValueError:
+                value = raw
+    if key in _ENGINE_ARG_CHECKS:
+        kind, check, expected = _ENGINE_ARG_CHECKS[key]
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if type(value) is not kind or not check(value):
+            raise SettingsError(f"{key} must be {expected}, got {raw!r}")
+    return value
+
+
+def _url(value: str) -> str:
+    if not re.match(r"https?://[^/\s]+", value):
+        raise SettingsError(f"expected an http:// or https:// URL, got {value!r}")
+    return value
+
+
+def _seconds(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = 0.0
+    if not number > 0:
+        raise SettingsError(f"expected a number of seconds above 0, got {value!r}")
+    return number
+
+
+def _count(value: str) -> int:
+    if not value.isdigit():
+        raise SettingsError(f"expected a whole number of at least 0, got {value!r}")
+    return int(value)
+
+
+def _switch(value: str) -> bool:
+    text = value.strip().lower()
+    if text not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+        raise SettingsError(f"expected true or false, got {value!r}")
+    return text in ("1", "true", "yes", "on")
+
+
+def _update(value: str) -> str | None:
+    text = value.strip().lower()
+    if text in ("all", "1", "true", "yes", "on"):
+        return "all"
+    if text == "new":
+        return "new"
+    if text in ("0", "false", "no", "off"):
+        return None
+    raise SettingsError(f"expected no value, =new or =all, got {value!r}")
+
+
+def parse_points(value: str) -> float:
+    """The gate's margin, in points of 100 (``--llmeval-margin``, ``pytest-llmeval compare --margin``)."""
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if not 0 <= number < 100:  # NaN fails too
+        raise SettingsError(f"expected points in [0, 100), e.g. 2 for 2 points, got {value!r}")
+    return number
+
+
+def parse_fraction(value: str) -> float:
+    """The gate's significance level (``--llmeval-alpha``, ``pytest-llmeval compare --alpha``)."""
+    try:
+        number = float(value)
+    except ValueError:
+        number = 0.0
+    if not 0 < number < 1:  # NaN fails too
+        raise SettingsError(f"expected a number between 0 and 1, e.g. 0.05, got {value!r}")
+    return number
+
+
+def _path(value: str) -> Path:
+    return Path(value).expanduser()
+
+
+# ----- the declaration of one option -----
+
+
 @dataclass(frozen=True)
 class Option:
     """One user-facing setting: its name derives the flag, the ini key and the environment variable."""
 
     name: str
     help: str
-    default: str | None = None
+    parser: Callable[[str], Any] = parse_text
     repeatable: bool = False  # given once per value on the command line, one per line in the ini file
     switch: bool = False  # a flag without a value on the command line; true/false elsewhere
     bare: str | None = None  # the value of the flag given without one (``--flag`` means ``--flag=bare``)
@@ -72,165 +225,239 @@ class Option:
     def env_var(self) -> str:
         return "LLMEVAL_" + self.name.upper()
 
+    def parse(self, value: str) -> Any:
+        """The typed value of the user's ``value``; a bad one is a SettingsError naming the flag."""
+        try:
+            return self.parser(value)
+        except SettingsError as exc:
+            raise SettingsError(f"{self.flag}: {exc}") from None
 
-OPTIONS = (
-    Option("model", "model to evaluate: a model folder, a .gguf file or a hub id"),
-    Option("backend", f"engine backend, one of {', '.join(BACKENDS)} (default: auto)", "auto"),
-    Option("dtype", f"weights dtype, one of {', '.join(DTYPES)} (default: auto = float32 on CPU)", "auto"),
-    Option("device", "torch device: auto, cpu, cuda, cuda:N or mps (default: auto)", "auto"),
-    Option(
-        "max_batch_tokens",
-        "token budget of one engine batch, padding included; lower it if memory runs out (default: 8192)",
-        "8192",
-    ),
-    Option(
-        "threads",
-        "torch threads of the transformers backend on the CPU (default: the cores this process may "
-        "use, shared out among pytest-xdist workers)",
-    ),
-    Option("max_length", "override the model's maximum sequence length in tokens (default: from the model)"),
-    Option("lora", "peft LoRA adapter folder to apply to the model (transformers and vllm backends)"),
-    Option(
-        "engine_args",
-        "extra vLLM engine argument as KEY=VALUE (repeatable; ini: one per line), e.g. "
-        "tensor_parallel_size=2, gpu_memory_utilization=0.8, max_model_len=4096, enable_prefix_caching=true, "
-        "quantization=awq, distributed_executor_backend=ray",
-        repeatable=True,
-    ),
-    Option(
-        "base_url", "URL of an OpenAI-compatible server for the openai backend, e.g. http://127.0.0.1:8000/v1"
-    ),
-    Option(
-        "api_key_env",
-        "environment variable holding the server's API key (default: OPENAI_API_KEY)",
-        "OPENAI_API_KEY",
-    ),
-    Option("concurrency", "requests in flight at once on the openai backend (default: 8)", "8"),
-    Option(
-        "timeout", "seconds one request to the server may take before it is retried (default: 120)", "120"
-    ),
-    Option(
-        "retries", "retries of a request after 429, 5xx, a timeout or a dropped connection (default: 4)", "4"
-    ),
-    Option(
-        "max_answer_chars",
-        "characters one answer may have: a longer one is cut, with a warning in its case, before it is "
-        f"cached or checked (0: no cap; default: {DEFAULT_MAX_ANSWER_CHARS})",
-        str(DEFAULT_MAX_ANSWER_CHARS),
-    ),
-    Option("judge_model", "model for the judge fixture: a folder, a .gguf file, a hub id or a served name"),
-    Option("judge_backend", f"judge's backend, one of {', '.join(BACKENDS)} (default: the run's backend)"),
-    Option("judge_base_url", "server URL for an openai-backend judge (default: --llmeval-base-url)"),
-    Option(
-        "gpus_per_worker",
-        "under pytest-xdist, give each worker its own N GPUs by setting CUDA_VISIBLE_DEVICES from its id",
-    ),
-    Option("cache_dir", "folder of the response cache (default: .llmeval/cache under the rootdir)"),
-    Option("no_cache", "neither read nor write the response cache", switch=True),
-    Option("strict", "a case whose checks fail fails its test, instead of showing as x", switch=True),
-    Option("baselines", "folder of the suites' baseline files (default: baselines under the rootdir)"),
-    Option(
-        "update_baselines",
-        "record the suites that ran as their baselines (and pass the gate); =new records only suites "
-        "that have none. Without it, a missing baseline is recorded, except when CI is set",
-        bare="all",
-    ),
-    Option(
-        "margin",
-        "points (of 100) a metric must drop by, besides being significant, to count as a regression "
-        "(default: 2)",
-        "2",
-    ),
-    Option(
-        "alpha",
-        "significance level of the regression gate, Holm-corrected across metrics (default: 0.05)",
-        "0.05",
-    ),
-    Option(
-        "baseline_outputs", "store each case's output text in its baseline, not only its hash", switch=True
-    ),
-    Option(
-        "compare_model",
-        "reference model to run every suite on as well, compared case by case with the model under test "
-        "instead of the stored baselines (e.g. the base model of a fine-tune)",
-    ),
-    Option("compare_lora", "LoRA adapter for the reference model (--llmeval-compare-model; default: none)"),
-    Option("report_json", "write the whole run (every case, check, metric and verdict) as JSON to this path"),
-    Option("report_html", "write a self-contained HTML report of the run to this path"),
-    Option("history", "file each run appends its suite metrics to (default: .llmeval/history.jsonl)"),
-    Option("mlflow", "log each suite's metrics to MLflow (needs mlflow installed)", switch=True),
-    Option(
-        "home",
-        "folder for downloaded test models and GGUF conversions (default: ~/.cache/pytest-llmeval)",
-    ),
-)
+
+_OPTION = "llmeval_option"  # the metadata key of a Settings field's Option
+
+
+@overload
+def setting(
+    *,
+    help: str,
+    parse: Callable[[str], T] = ...,
+    default: T,
+    repeatable: bool = ...,
+    switch: bool = ...,
+    bare: str | None = ...,
+) -> T: ...
+
+
+@overload
+def setting(*, help: str, parse: Callable[[str], T] = ..., default_factory: Callable[[], T]) -> T: ...
+
+
+@overload
+def setting(*, help: str, parse: Callable[[str], T] = ...) -> T | None: ...
+
+
+def setting(
+    *,
+    help: str,
+    parse: Callable[[str], Any] = parse_text,
+    default: Any = None,
+    default_factory: Callable[[], Any] | None = None,
+    repeatable: bool = False,
+    switch: bool = False,
+    bare: str | None = None,
+) -> Any:
+    """A Settings field that is also a user-facing option (default: None).
+
+    ``{default}`` in ``help`` shows the default, so the text cannot drift from the value.
+    """
+    if default_factory is None:
+        help = help.replace("{default}", _shown(default))
+    option = {"help": help, "parser": parse, "repeatable": repeatable, "switch": switch, "bare": bare}
+    if default_factory is not None:
+        return dataclasses.field(default_factory=default_factory, metadata={_OPTION: option})
+    return dataclasses.field(default=default, metadata={_OPTION: option})
+
+
+def _shown(value: object) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+# ----- the settings -----
+
+_ANY_BACKEND = "auto, transformers, vllm, openai or an installed engine's name"
 
 
 @dataclass(frozen=True)
 class Settings:
-    model: str | None = None
-    backend: str = "auto"
-    dtype: str = "auto"
-    device: str = "auto"
-    max_batch_tokens: int = 8192
-    max_length: int | None = None
-    threads: int | None = None
-    lora: str | None = None
-    engine_args: tuple[tuple[str, EngineArgValue], ...] = ()
-    base_url: str | None = None
-    api_key_env: str = "OPENAI_API_KEY"
-    concurrency: int = 8
-    timeout: float = 120.0
-    retries: int = 4
-    max_answer_chars: int = DEFAULT_MAX_ANSWER_CHARS
-    judge_model: str | None = None
-    judge_backend: str | None = None
-    judge_base_url: str | None = None
-    gpus_per_worker: int | None = None
-    cache_dir: Path | None = None
-    no_cache: bool = False
-    strict: bool = False
-    baselines: Path | None = None
-    update_baselines: str | None = None  # "all" or "new"
-    margin: float = 2.0  # in points
-    alpha: float = 0.05
-    baseline_outputs: bool = False
-    compare_model: str | None = None
-    compare_lora: str | None = None
-    report_json: Path | None = None
-    report_html: Path | None = None
-    history: Path | None = None
-    mlflow: bool = False
-    home: Path = dataclasses.field(default_factory=default_cache_root)
+    model: str | None = setting(help="model to evaluate: a model folder, a .gguf file or a hub id")
+    backend: str = setting(
+        help=f"engine backend: {_ANY_BACKEND} (default: {{default}})", parse=parse_backend, default="auto"
+    )
+    dtype: str = setting(
+        help=f"weights dtype, one of {', '.join(DTYPES)} (default: {{default}} = float32 on CPU)",
+        parse=_choice(DTYPES),
+        default="auto",
+    )
+    device: str = setting(
+        help="torch device: auto, cpu, cuda, cuda:N or mps (default: {default})",
+        parse=_device,
+        default="auto",
+    )
+    max_batch_tokens: int = setting(
+        help="token budget of one engine batch, padding included; lower it if memory runs out "
+        "(default: {default})",
+        parse=_positive_int,
+        default=8192,
+    )
+    max_length: int | None = setting(
+        help="override the model's maximum sequence length in tokens (default: from the model)",
+        parse=_positive_int,
+    )
+    threads: int | None = setting(
+        help="torch threads of the transformers backend on the CPU (default: the cores this process may "
+        "use, shared out among pytest-xdist workers)",
+        parse=_positive_int,
+    )
+    lora: str | None = setting(
+        help="peft LoRA adapter folder to apply to the model (transformers and vllm backends)"
+    )
+    engine_args: tuple[tuple[str, EngineArgValue], ...] = setting(
+        help="extra vLLM engine argument as KEY=VALUE (repeatable; ini: one per line), e.g. "
+        "tensor_parallel_size=2, gpu_memory_utilization=0.8, max_model_len=4096, enable_prefix_caching=true, "
+        "quantization=awq, distributed_executor_backend=ray",
+        parse=_engine_args,
+        default=(),
+        repeatable=True,
+    )
+    base_url: str | None = setting(
+        help="URL of an OpenAI-compatible server for the openai backend, e.g. http://127.0.0.1:8000/v1",
+        parse=_url,
+    )
+    api_key_env: str = setting(
+        help="environment variable holding the server's API key (default: {default})",
+        default="OPENAI_API_KEY",
+    )
+    concurrency: int = setting(
+        help="requests in flight at once on the openai backend (default: {default})",
+        parse=_positive_int,
+        default=8,
+    )
+    timeout: float = setting(
+        help="seconds one request to the server may take before it is retried (default: {default})",
+        parse=_seconds,
+        default=120.0,
+    )
+    retries: int = setting(
+        help="retries of a request after 429, 5xx, a timeout or a dropped connection (default: {default})",
+        parse=_count,
+        default=4,
+    )
+    max_answer_chars: int = setting(
+        help="characters one answer may have: a longer one is cut, with a warning in its case, before it "
+        "is cached or checked (0: no cap; default: {default})",
+        parse=_count,
+        default=DEFAULT_MAX_ANSWER_CHARS,
+    )
+    judge_model: str | None = setting(
+        help="model for the judge fixture: a folder, a .gguf file, a hub id or a served name"
+    )
+    judge_backend: str | None = setting(
+        help=f"judge's backend: {_ANY_BACKEND} (default: the run's backend)", parse=parse_backend
+    )
+    judge_base_url: str | None = setting(
+        help="server URL for an openai-backend judge (default: --llmeval-base-url)", parse=_url
+    )
+    gpus_per_worker: int | None = setting(
+        help="under pytest-xdist, give each worker its own N GPUs by setting CUDA_VISIBLE_DEVICES from "
+        "its id",
+        parse=_positive_int,
+    )
+    cache_dir: Path | None = setting(
+        help="folder of the response cache (default: .llmeval/cache under the rootdir)", parse=_path
+    )
+    no_cache: bool = setting(
+        help="neither read nor write the response cache", parse=_switch, default=False, switch=True
+    )
+    strict: bool = setting(
+        help="a case whose checks fail fails its test, instead of showing as x",
+        parse=_switch,
+        default=False,
+        switch=True,
+    )
+    baselines: Path | None = setting(
+        help="folder of the suites' baseline files (default: baselines under the rootdir)", parse=_path
+    )
+    update_baselines: str | None = setting(  # "all" or "new"
+        help="record the suites that ran as their baselines (and pass the gate); =new records only suites "
+        "that have none. Without it, a missing baseline is recorded, except when CI is set",
+        parse=_update,
+        default=None,
+        bare="all",
+    )
+    margin: float = setting(  # in points
+        help="points (of 100) a metric must drop by, besides being significant, to count as a regression "
+        "(default: {default})",
+        parse=parse_points,
+        default=2.0,
+    )
+    alpha: float = setting(
+        help="significance level of the regression gate, Holm-corrected across metrics (default: {default})",
+        parse=parse_fraction,
+        default=0.05,
+    )
+    baseline_outputs: bool = setting(
+        help="store each case's output text in its baseline, not only its hash",
+        parse=_switch,
+        default=False,
+        switch=True,
+    )
+    compare_model: str | None = setting(
+        help="reference model to run every suite on as well, compared case by case with the model under "
+        "test instead of the stored baselines (e.g. the base model of a fine-tune)"
+    )
+    compare_lora: str | None = setting(
+        help="LoRA adapter for the reference model (--llmeval-compare-model; default: none)"
+    )
+    report_json: Path | None = setting(
+        help="write the whole run (every case, check, metric and verdict) as JSON to this path", parse=_path
+    )
+    report_html: Path | None = setting(
+        help="write a self-contained HTML report of the run to this path", parse=_path
+    )
+    history: Path | None = setting(
+        help="file each run appends its suite metrics to (default: .llmeval/history.jsonl)", parse=_path
+    )
+    mlflow: bool = setting(
+        help="log each suite's metrics to MLflow (needs mlflow installed)",
+        parse=_switch,
+        default=False,
+        switch=True,
+    )
+    home: Path = setting(
+        help="folder for downloaded test models and GGUF conversions (default: ~/.cache/pytest-llmeval)",
+        parse=_path,
+        default_factory=default_cache_root,
+    )
 
     @classmethod
     def from_lookup(cls, lookup: Callable[[Option], str | None]) -> Settings:
         """Build settings from ``lookup``, which returns the raw string a user gave for an option."""
-        raw = {option.name: _first_set(lookup(option), option.default) for option in OPTIONS}
-        return cls.from_strings(raw)
+        return cls.from_strings({option.name: lookup(option) or None for option in OPTIONS})
 
     @classmethod
     def from_strings(cls, raw: Mapping[str, str | None]) -> Settings:
-        by_name = {option.name: option for option in OPTIONS}
-        values: dict[str, Any] = {}
-        for name, value in raw.items():
-            if value is None:
-                continue
-            values[name] = _PARSERS.get(name, _text)(by_name[name], value)
-        return cls(**values)
+        """Settings from the user's strings by option name; None leaves the default."""
+        return cls(**{name: _BY_NAME[name].parse(value) for name, value in raw.items() if value is not None})
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with some fields changed, validated like the user's own values."""
-        by_name = {option.name: option for option in OPTIONS}
         checked: dict[str, Any] = {}
         for name, value in changes.items():
-            if name not in by_name:
-                raise SettingsError(f"unknown llmeval setting {name!r}; known: {', '.join(by_name)}")
+            if name not in _BY_NAME:
+                raise SettingsError(f"unknown llmeval setting {name!r}; known: {', '.join(_BY_NAME)}")
             if isinstance(value, Mapping):  # engine_args given as a dict
                 value = "\n".join(f"{k}={v}" for k, v in value.items())
-            checked[name] = (
-                _PARSERS.get(name, _text)(by_name[name], str(value)) if value is not None else None
-            )
+            checked[name] = _BY_NAME[name].parse(str(value)) if value is not None else None
         return dataclasses.replace(self, **checked)
 
     def for_reference(self) -> Settings | None:
@@ -258,171 +485,7 @@ class Settings:
         )
 
 
-def _first_set(*values: str | None) -> str | None:
-    return next((v for v in values if v not in (None, "")), None)
-
-
-def _text(option: Option, value: str) -> str:
-    return value
-
-
-def _choice(choices: tuple[str, ...]) -> Callable[[Option, str], str]:
-    def parse(option: Option, value: str) -> str:
-        if value not in choices:
-            raise SettingsError(f"{option.flag}: {value!r} is not one of {', '.join(choices)}")
-        return value
-
-    return parse
-
-
-def _positive_int(option: Option, value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        number = 0
-    if number < 1:
-        raise SettingsError(f"{option.flag}: expected a whole number of at least 1, got {value!r}")
-    return number
-
-
-def _device(option: Option, value: str) -> str:
-    kind = value.split(":", 1)[0]
-    if kind not in ("auto", "cpu", "cuda", "mps") or (kind != "cuda" and ":" in value):
-        raise SettingsError(f"{option.flag}: expected auto, cpu, cuda, cuda:N or mps, got {value!r}")
-    if kind == "cuda" and ":" in value and not value.split(":", 1)[1].isdigit():
-        raise SettingsError(f"{option.flag}: expected cuda:N with a GPU number, got {value!r}")
-    return value
-
-
-def _engine_args(option: Option, value: str) -> tuple[tuple[str, EngineArgValue], ...]:
-    """``KEY=VALUE`` items separated by newlines or commas, values typed as int, float, bool or str."""
-    parsed: dict[str, EngineArgValue] = {}
-    for item in re.split(r"[\n,]", value):
-        if not item.strip():
-            continue
-        key, sep, raw = item.partition("=")
-        key, raw = key.strip(), raw.strip()
-        if not sep or not re.fullmatch(r"[a-z_][a-z0-9_]*", key):
-            raise SettingsError(
-                f"{option.flag}: expected KEY=VALUE with a lowercase key, got {item.strip()!r}"
-            )
-        parsed[key] = _engine_arg_value(option, key, raw)
-    return tuple(sorted(parsed.items()))
-
-
-def _engine_arg_value(option: Option, key: str, raw: str) -> EngineArgValue:
-    value: EngineArgValue
-    if raw.lower() in ("true", "false"):
-        value = raw.lower() == "true"
-    else:
-        try:
-            value = int(raw)
-        except ValueError:
-            try:
-                value = float(raw)
-            except ValueError:
-                value = raw
-    if key in _ENGINE_ARG_CHECKS:
-        kind, check, expected = _ENGINE_ARG_CHECKS[key]
-        if kind is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        if type(value) is not kind or not check(value):
-            raise SettingsError(f"{option.flag}: {key} must be {expected}, got {raw!r}")
-    return value
-
-
-def _url(option: Option, value: str) -> str:
-    if not re.match(r"https?://[^/\s]+", value):
-        raise SettingsError(f"{option.flag}: expected an http:// or https:// URL, got {value!r}")
-    return value
-
-
-def _seconds(option: Option, value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        number = 0.0
-    if not number > 0:
-        raise SettingsError(f"{option.flag}: expected a number of seconds above 0, got {value!r}")
-    return number
-
-
-def _count(option: Option, value: str) -> int:
-    if not value.isdigit():
-        raise SettingsError(f"{option.flag}: expected a whole number of at least 0, got {value!r}")
-    return int(value)
-
-
-def _switch(option: Option, value: str) -> bool:
-    text = value.strip().lower()
-    if text not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
-        raise SettingsError(f"{option.flag}: expected true or false, got {value!r}")
-    return text in ("1", "true", "yes", "on")
-
-
-def _update(option: Option, value: str) -> str | None:
-    text = value.strip().lower()
-    if text in ("all", "1", "true", "yes", "on"):
-        return "all"
-    if text == "new":
-        return "new"
-    if text in ("0", "false", "no", "off"):
-        return None
-    raise SettingsError(f"{option.flag}: expected no value, =new or =all, got {value!r}")
-
-
-def _points(option: Option, value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        number = -1.0
-    if not 0 <= number < 100:
-        raise SettingsError(f"{option.flag}: expected points in [0, 100), e.g. 2 for 2 points, got {value!r}")
-    return number
-
-
-def _fraction(option: Option, value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        number = 0.0
-    if not 0 < number < 1:
-        raise SettingsError(f"{option.flag}: expected a number between 0 and 1, e.g. 0.05, got {value!r}")
-    return number
-
-
-def _path(option: Option, value: str) -> Path:
-    return Path(value).expanduser()
-
-
-_PARSERS: dict[str, Callable[[Option, str], Any]] = {
-    "backend": _choice(BACKENDS),
-    "dtype": _choice(DTYPES),
-    "device": _device,
-    "max_batch_tokens": _positive_int,
-    "max_length": _positive_int,
-    "threads": _positive_int,
-    "lora": _text,
-    "engine_args": _engine_args,
-    "base_url": _url,
-    "concurrency": _positive_int,
-    "timeout": _seconds,
-    "retries": _count,
-    "max_answer_chars": _count,
-    "judge_backend": _choice(BACKENDS),
-    "judge_base_url": _url,
-    "gpus_per_worker": _positive_int,
-    "cache_dir": _path,
-    "no_cache": _switch,
-    "strict": _switch,
-    "baselines": _path,
-    "update_baselines": _update,
-    "margin": _points,
-    "alpha": _fraction,
-    "baseline_outputs": _switch,
-    "report_json": _path,
-    "report_html": _path,
-    "history": _path,
-    "mlflow": _switch,
-    "home": _path,
-}
+OPTIONS: tuple[Option, ...] = tuple(
+    Option(field.name, **field.metadata[_OPTION]) for field in dataclasses.fields(Settings)
+)
+_BY_NAME = {option.name: option for option in OPTIONS}

@@ -18,8 +18,8 @@ from functools import cached_property
 from typing import Any
 
 from .cases import Case
+from .checks.evidence import shorten
 from .checks.result import CheckResult
-from .checks.text import _shorten
 from .engine.types import EngineError, GenerationRequest, GenerationSpec, LoglikelihoodRequest
 from .metrics import KNOWN, PERPLEXITY, CaseScores, MetricError, MetricValue, compute, wilson_interval
 
@@ -232,7 +232,7 @@ class CaseRecord:
 
     def reason(self) -> str:
         """Why the case failed, on one line (empty when it passed)."""
-        return _shorten("; ".join(self.failed_checks()), 160)
+        return shorten("; ".join(self.failed_checks()), 160)
 
     def outcome(self) -> bool | tuple[bool, ...]:
         """What the regression gate pairs: pass/fail, or each sample's pass/fail with samples=K."""

@@ -24,6 +24,7 @@ from pytest_llmeval.report import (
     load_report,
     render_html,
 )
+from pytest_llmeval.settings import Settings, SettingsError
 
 from .report.factory import COMMIT, CREATED, SUPPORT, XSS_ID, XSS_OUTPUT, _support, make_run
 
@@ -387,9 +388,12 @@ def test_help(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
         ([], "a command is needed"),
         (
             ["compare", "a.json", "b.json", "--alpha", "1.5"],
-            "argument --alpha: expected a level between 0 and 1",
+            "argument --alpha: expected a number between 0 and 1, e.g. 0.05, got '1.5'",
         ),
-        (["compare", "a.json", "b.json", "--margin", "nan"], "argument --margin: expected a finite number"),
+        (
+            ["compare", "a.json", "b.json", "--margin", "nan"],
+            "argument --margin: expected points in [0, 100), e.g. 2 for 2 points, got 'nan'",
+        ),
         (["history", "--last", "0"], "argument --last: expected at least 1"),
         (["report"], "the following arguments are required: REPORT.json"),
     ],
@@ -399,6 +403,20 @@ def test_usage_errors(argv: list[str], message: str, capsys: pytest.CaptureFixtu
     err = capsys.readouterr().err
     assert message in _lines(err)[-1]
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("alpha", "0"), ("alpha", "x"), ("margin", "100"), ("margin", "-1")]
+)
+def test_alpha_and_margin_follow_the_plugin_options_rule(
+    name: str, value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One rule each: compare --alpha/--margin and --llmeval-alpha/--llmeval-margin say the same."""
+    with pytest.raises(SettingsError) as plugin:
+        Settings.from_strings({name: value})
+    problem = str(plugin.value).removeprefix(f"--llmeval-{name}: ")
+    assert main(["compare", "a.json", "b.json", f"--{name}={value}"]) == 2
+    assert _lines(capsys.readouterr().err)[-1].endswith(f"argument --{name}: {problem}")
 
 
 # ----- the installed script -----

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -96,7 +97,47 @@ def test_every_option_has_three_spellings() -> None:
         "LLMEVAL_MAX_BATCH_TOKENS",
         "llmeval_max_batch_tokens",
     )
-    assert {o.name for o in OPTIONS} == set(Settings.__dataclass_fields__)
+    assert [o.name for o in OPTIONS] == [f.name for f in dataclasses.fields(Settings)]
+    engine_args = next(o for o in OPTIONS if o.name == "engine_args")
+    assert (engine_args.flag, engine_args.env_var) == ("--llmeval-engine-arg", "LLMEVAL_ENGINE_ARGS")
+
+
+def test_options_are_the_settings_fields() -> None:
+    """Each option is declared once, on its Settings field: defaults and help come from there."""
+    assert Settings.from_lookup(lambda option: None) == Settings()
+    by_name = {o.name: o for o in OPTIONS}
+    assert all("{" not in o.help for o in OPTIONS)
+    assert by_name["max_batch_tokens"].help.endswith("(default: 8192)")
+    assert by_name["timeout"].help.endswith("(default: 120)")
+    assert by_name["alpha"].help.endswith("(default: 0.05)")
+    assert by_name["dtype"].help.endswith("(default: auto = float32 on CPU)")
+    assert (by_name["no_cache"].switch, by_name["update_baselines"].bare) == (True, "all")
+    assert by_name["backend"].help.startswith("engine backend: auto, transformers, vllm, openai or an")
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("alpha", "1", "--llmeval-alpha: expected a number between 0 and 1, e.g. 0.05, got '1'"),
+        ("alpha", "nan", "--llmeval-alpha: expected a number between 0 and 1"),
+        ("margin", "100", r"--llmeval-margin: expected points in \[0, 100\), e.g. 2 for 2 points, got '100'"),
+        ("margin", "inf", "--llmeval-margin: expected points"),
+        ("timeout", "0", "--llmeval-timeout: expected a number of seconds above 0"),
+        ("retries", "-1", "--llmeval-retries: expected a whole number of at least 0"),
+        ("base_url", "localhost:8000", "--llmeval-base-url: expected an http:// or https:// URL"),
+        ("no_cache", "maybe", "--llmeval-no-cache: expected true or false"),
+        ("update_baselines", "old", "--llmeval-update-baselines: expected no value, =new or =all"),
+    ],
+)
+def test_more_bad_values_name_the_option(name: str, value: str, message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        Settings.from_strings({name: value})
+
+
+def test_unset_and_empty_values_keep_the_default() -> None:
+    settings = Settings.from_lookup(lookup_from({"backend": "", "margin": "", "alpha": "0.01"}))
+    assert (settings.backend, settings.margin, settings.alpha) == ("auto", 2.0, 0.01)
+    assert Settings.from_strings({"strict": "yes", "update_baselines": "new"}).strict is True
 
 
 def test_judge_settings_derive_from_the_run() -> None:

@@ -1,13 +1,17 @@
 """Checks: pure functions from a model output to a CheckResult that says why it passed or failed.
 
 Success modes (the answer has the right content and shape) live in ``text``, ``numbers``,
-``format`` and ``similarity``; failure modes (degenerate text, unsupported claims, refusals,
-leaks, PII, toxicity, bias) in ``garbled``, ``grounding`` and ``safety``; ``judge`` asks a second
-model. Heavy libraries (embeddings, NLI, classifiers) load only when a check needs them.
+``format`` and ``similarity``; failure modes in ``garbled`` (degenerate text), ``grounding``
+(unsupported claims), ``refusal``, ``truncation``, ``leak``, ``pii``, ``toxicity`` and
+``fairness`` (counterfactual bias probes); ``judge`` asks a second model. Heavy libraries
+(embeddings, NLI, classifiers) load only when a check needs them. ``evidence``, ``fences`` and
+``jsontext`` hold what several checks share: how evidence is cut, where code blocks are, and JSON
+found in prose.
 """
 
 from __future__ import annotations
 
+from .fairness import counterfactual, counterfactual_prompts
 from .format import (
     JsonResult,
     bullets,
@@ -24,20 +28,15 @@ from .format import (
 from .garbled import not_garbled
 from .grounding import consistent, grounded_in
 from .judge import judged
+from .leak import no_leak
 from .numbers import final_number, number
+from .pii import no_pii
+from .refusal import is_refusal, not_refusal
 from .result import CheckInputError, CheckResult, text_of
-from .safety import (
-    counterfactual,
-    counterfactual_prompts,
-    is_refusal,
-    no_leak,
-    no_pii,
-    not_refusal,
-    not_toxic,
-    not_truncated,
-)
 from .similarity import similar_to
 from .text import contains, equals, matches, not_contains
+from .toxicity import not_toxic
+from .truncation import not_truncated
 
 __all__ = [
     "CheckInputError",

@@ -6,12 +6,15 @@ import functools
 import itertools
 import json as jsonlib
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple, cast
+from typing import Any, cast
 
 from pydantic import BaseModel, ValidationError
 
+from .evidence import EVIDENCE_CHARS, shorten
+from .fences import outside_code
+from .jsontext import json_candidates
 from .result import CheckResult, refusal, text_of
 from .text import normalize
 
@@ -30,12 +33,7 @@ __all__ = [
     "words",
 ]
 
-_EVIDENCE_CHARS = 80
 _MAX_REPORTED_ERRORS = 5
-
-
-def _clip(text: str, limit: int = _EVIDENCE_CHARS) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _plural(count: int, unit: str) -> str:
@@ -58,12 +56,12 @@ def starts_with(output: str, prefix: str, *, case: bool = False) -> CheckResult:
     # Normalising only the head keeps a 1 MB output cheap; the margin covers collapsed whitespace.
     head = normalize(output[: 4 * len(prefix) + 256], case=case)
     if head.startswith(want):
-        return CheckResult.of("starts_with", True, f"starts with {prefix!r}", (_clip(output.lstrip()),))
+        return CheckResult.of("starts_with", True, f"starts with {prefix!r}", (shorten(output.lstrip()),))
     return CheckResult.of(
         "starts_with",
         False,
-        f"expected the output to start with {prefix!r}, it starts with {_clip(output.lstrip(), 60)!r}",
-        (_clip(output.lstrip()),),
+        f"expected the output to start with {prefix!r}, it starts with {shorten(output.lstrip(), 60)!r}",
+        (shorten(output.lstrip()),),
     )
 
 
@@ -79,8 +77,8 @@ def one_of(output: str, options: Sequence[str], *, case: bool = False) -> CheckR
     return CheckResult.of(
         "one_of",
         False,
-        f"expected one of {list(options)!r}, got {_clip(output.strip(), 60)!r}",
-        (_clip(output.strip()),),
+        f"expected one of {list(options)!r}, got {shorten(output.strip(), 60)!r}",
+        (shorten(output.strip()),),
     )
 
 
@@ -97,166 +95,6 @@ class JsonResult(CheckResult):
     """
 
     value: object = None
-
-
-class _Fence(NamedTuple):
-    info: str  # the word after the opening fence: "json", "python", ""
-    body: str
-    start: int  # offset of the body in the output
-    closed: bool
-
-
-_FENCE_LINE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})([^\n]*)$", re.MULTILINE)
-
-
-def _fences(text: str, limit: int = 1000) -> list[_Fence]:
-    """The first ``limit`` fenced code blocks; an unclosed one runs to the end (a truncated answer)."""
-    blocks: list[_Fence] = []
-    opener: re.Match[str] | None = None
-    for line in _FENCE_LINE.finditer(text):
-        if opener is None:
-            marker, info = line.groups()
-            if not (marker[0] == "`" and "`" in info):  # ```x``` on one line is inline code, not a fence
-                opener = line
-        elif _closes(line, opener.group(1)) and not line.group(2).strip():
-            body_start = opener.end() + 1
-            blocks.append(_Fence(_info(opener), text[body_start : line.start()], body_start, True))
-            opener = None
-            if len(blocks) == limit:
-                return blocks
-    if opener is not None:
-        body_start = min(opener.end() + 1, len(text))
-        blocks.append(_Fence(_info(opener), text[body_start:], body_start, False))
-    return blocks
-
-
-def _closes(line: re.Match[str], fence: str) -> bool:
-    return line.group(1)[0] == fence[0] and len(line.group(1)) >= len(fence)
-
-
-def _info(opener: re.Match[str]) -> str:
-    words = opener.group(2).split()
-    return words[0].casefold() if words else ""
-
-
-def _reject_constant(name: str) -> object:
-    # Python's json accepts NaN and Infinity; no other JSON parser does, so neither does the check.
-    raise ValueError(f"{name} is not valid JSON")
-
-
-class _Parsed(NamedTuple):
-    value: object
-    span: str
-    where: str
-
-
-class _Failure(NamedTuple):
-    error: str
-    span: str
-    where: str
-
-
-_DECODER = jsonlib.JSONDecoder(parse_constant=_reject_constant)
-
-
-def _loads(text: str) -> object:
-    return _DECODER.decode(text)
-
-
-def _error_text(exc: Exception) -> str:
-    if isinstance(exc, jsonlib.JSONDecodeError):
-        return f"{exc.msg} at line {exc.lineno} column {exc.colno}"
-    if isinstance(exc, RecursionError):
-        return "nested too deeply to parse"
-    return str(exc)
-
-
-_OPENER = re.compile(r"[\[{]")
-_BRACKET_OR_QUOTE = re.compile(r'[\[\]{}"]')
-# JSON strings cannot hold a raw newline, so one ends a runaway string opened by a stray quote.
-_STRING_END = re.compile(r'["\\\n]')
-_JSON_START = re.compile(r'\{\s*["}]|\[\s*(?:[\[{"\]\-0-9]|true|false|null)')
-_MAX_CANDIDATES = 1000
-_MAX_STRAY_OPENERS = 16
-
-
-def _bracket_spans(text: str) -> Iterator[tuple[int, int, bool]]:
-    """Outermost ``{...}`` / ``[...]`` spans as (start, end, closed), skipping brackets inside strings.
-
-    Linear: each character is scanned once, except after an opener that never closes and does not
-    look like JSON (a stray "[" in prose), where scanning restarts a bounded number of times.
-    """
-    pos, stray = 0, 0
-    while (opener := _OPENER.search(text, pos)) is not None:
-        start, depth, i, in_string, closed = opener.start(), 0, opener.start(), False, False
-        while True:
-            if in_string:
-                found = _STRING_END.search(text, i)
-                if found is None:
-                    break
-                i = found.end() + 1 if found.group() == "\\" else found.end()
-                in_string = found.group() == "\\"
-                continue
-            found = _BRACKET_OR_QUOTE.search(text, i)
-            if found is None:
-                break
-            i, char = found.end(), found.group()
-            if char == '"':
-                in_string = True
-            elif char in "[{":
-                depth += 1
-            else:
-                depth -= 1
-                if depth == 0:
-                    closed = True
-                    break
-        if closed:
-            yield start, i, True
-            pos = i
-        elif _JSON_START.match(text, start) or stray >= _MAX_STRAY_OPENERS:
-            yield start, len(text), False
-            return
-        else:
-            stray += 1
-            pos = start + 1
-
-
-def _json_candidates(text: str) -> tuple[list[_Parsed], list[_Failure]]:
-    """Every JSON value the output offers, best first: the whole output, fenced blocks, then spans in prose.
-
-    Prose spans are ranked longest first, so a footnote "[1]" does not win over the object after it.
-    """
-    parsed: list[_Parsed] = []
-    failed: list[_Failure] = []
-    stripped = text.strip()
-    if stripped:
-        try:
-            return [_Parsed(_loads(stripped), stripped, "")], []
-        except (ValueError, RecursionError) as exc:
-            if _JSON_START.match(stripped):
-                failed.append(_Failure(_error_text(exc), stripped, ""))
-    for fence in _fences(text):
-        if fence.info not in ("", "json", "json5", "jsonc", "javascript", "js") or not fence.body.strip():
-            continue
-        where = f" in a ```{fence.info} block" + ("" if fence.closed else " that is never closed")
-        try:
-            parsed.append(_Parsed(_loads(fence.body), fence.body.strip(), where))
-        except (ValueError, RecursionError) as exc:
-            failed.insert(0, _Failure(_error_text(exc), fence.body.strip(), where))
-    in_prose: list[_Parsed] = []
-    for count, (start, end, closed) in enumerate(_bracket_spans(text)):
-        if count >= _MAX_CANDIDATES:
-            break
-        span = text[start:end]
-        where = f" at char {start}"
-        try:
-            in_prose.append(_Parsed(_loads(span), span, where))
-        except (ValueError, RecursionError) as exc:
-            if _JSON_START.match(span):
-                error = _error_text(exc) if closed else f"it is cut off ({_error_text(exc)})"
-                failed.append(_Failure(error, span, where))
-    in_prose.sort(key=lambda p: len(p.span), reverse=True)
-    return parsed + in_prose, failed
 
 
 def _describe(value: object) -> str:
@@ -282,7 +120,7 @@ def json(output: str, *, schema: Schema | None = None) -> JsonResult:
     validate = _validator(schema)
     if (refused := refusal("json", len(output))) is not None:
         return JsonResult(refused.name, False, refused.reason, 0.0, ())
-    parsed, failed = _json_candidates(output)
+    parsed, failed = json_candidates(output)
     if not parsed:
         if failed:
             failure = failed[0]
@@ -291,20 +129,20 @@ def json(output: str, *, schema: Schema | None = None) -> JsonResult:
                 False,
                 f"invalid JSON{failure.where}: {failure.error}",
                 0.0,
-                (_clip(failure.span),),
+                (shorten(failure.span),),
             )
-        return JsonResult("json", False, f"no JSON value in {_clip(output, 120)!r}", 0.0, ())
+        return JsonResult("json", False, f"no JSON value in {shorten(output, 120)!r}", 0.0, ())
     if validate is None:
         best = parsed[0]
         return JsonResult(
-            "json", True, f"valid {_describe(best.value)}{best.where}", 1.0, (_clip(best.span),), best.value
+            "json", True, f"valid {_describe(best.value)}{best.where}", 1.0, (shorten(best.span),), best.value
         )
     first_errors: list[str] = []
     for candidate in parsed:
         value, errors = validate(candidate.value)
         if not errors:
             reason = f"valid JSON matching {_schema_name(schema)}{candidate.where}"
-            return JsonResult("json", True, reason, 1.0, (_clip(candidate.span),), value)
+            return JsonResult("json", True, reason, 1.0, (shorten(candidate.span),), value)
         first_errors = first_errors or errors
     best = parsed[0]
     shown = "; ".join(first_errors[:_MAX_REPORTED_ERRORS])
@@ -313,7 +151,7 @@ def json(output: str, *, schema: Schema | None = None) -> JsonResult:
         f"JSON{best.where} does not match {_schema_name(schema)}: "
         f"{_plural(len(first_errors), 'error')}: {shown}" + (f"; and {more} more" if more > 0 else "")
     )
-    return JsonResult("json", False, reason, 0.0, (_clip(best.span),), best.value)
+    return JsonResult("json", False, reason, 0.0, (shorten(best.span),), best.value)
 
 
 # value -> (what to hand back: the value or a model instance, the error lines)
@@ -368,7 +206,7 @@ def _json_schema_validator(schema_text: str) -> Any:
     try:
         cls.check_schema(schema)
     except SchemaError as exc:
-        raise ValueError(f"json(): {_clip(schema_text)} is not a JSON Schema: {exc.message}") from None
+        raise ValueError(f"json(): {shorten(schema_text)} is not a JSON Schema: {exc.message}") from None
     # An empty registry that retrieves nothing: a "$ref" resolves inside the schema or not at all.
     # jsonschema would otherwise fetch an http(s) reference, so a check could reach the network.
     # (referencing's classes are attrs classes whose fields mypy does not see: hence the Any.)
@@ -392,7 +230,7 @@ def _validate_json_schema(validator: Any, value: object) -> tuple[object, list[s
             f"json(): the schema's $ref {exc.ref!r} is not inside the schema; only local references resolve"
         )
         raise ValueError(message) from None
-    return value, [f"{e.json_path}: {_clip(e.message, 120)}" for e in errors]
+    return value, [f"{e.json_path}: {shorten(e.message, 120)}" for e in errors]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -415,9 +253,9 @@ def _length_result(
     """One reason format for every length check: the count, then the bound it broke."""
     counted = _plural(count, unit)
     if low is not None and count < low:
-        return CheckResult.of(check, False, f"{counted}, wanted at least {low}", (_clip(whole),))
+        return CheckResult.of(check, False, f"{counted}, wanted at least {low}", (shorten(whole),))
     if high is not None and count > high:
-        return CheckResult.of(check, False, f"{counted}, wanted at most {high}", (_clip(overflow),))
+        return CheckResult.of(check, False, f"{counted}, wanted at most {high}", (shorten(overflow),))
     wanted = (
         f"between {low} and {high}"
         if low is not None and high is not None
@@ -470,7 +308,7 @@ def sentences(output: str, *, min: int | None = None, max: int | None = None) ->
     if (refused := refusal("sentences", len(output))) is not None:
         return refused
     count = sentence_count(output)
-    overflow = output[-_EVIDENCE_CHARS:] if max is not None and count > max else ""
+    overflow = output[-EVIDENCE_CHARS:] if max is not None and count > max else ""
     return _length_result("sentences", count, "sentence", min, max, overflow, output)
 
 
@@ -560,7 +398,7 @@ def language(output: str, code: str) -> CheckResult:
             "language",
             True,
             f"no words to tell the language from; nothing contradicts {want!r}",
-            (_clip(output),),
+            (shorten(output),),
         )
     detector = _detector()
     score = 1.0
@@ -578,35 +416,21 @@ def language(output: str, code: str) -> CheckResult:
             reason = (
                 f"{hedge}the text is {top_code!r} (confidence {top.value:.2f}), not {want!r} ({mine:.2f})"
             )
-            return CheckResult("language", False, reason, score, (_clip(chunk),))
+            return CheckResult("language", False, reason, score, (shorten(chunk),))
         if short:
             reason = f"too short to tell ({_plural(letters, 'letter')}); {want!r} is a plausible reading"
-            return CheckResult("language", True, reason, score, (_clip(chunk),))
-    return CheckResult("language", True, f"the text is {want!r}", score, (_clip(prose),))
+            return CheckResult("language", True, reason, score, (shorten(chunk),))
+    return CheckResult("language", True, f"the text is {want!r}", score, (shorten(prose),))
 
 
 # ---------------------------------------------------------------------------------------------
 # Markdown structure
 
 
-def _outside_code(text: str) -> Iterator[str]:
-    """The lines of ``text`` that are not inside fenced code blocks (a '# comment' is no heading)."""
-    fence: str | None = None
-    for line in text.splitlines():
-        marker = _FENCE_LINE.match(line)
-        if fence is None and marker:
-            fence = marker.group(1)
-        elif fence is not None:
-            if marker and _closes(marker, fence):
-                fence = None
-        else:
-            yield line
-
-
 def _count_check(
     check: str, count: int, unit: str, low: int, high: int | None, found: list[str], qualifier: str = ""
 ) -> CheckResult:
-    evidence = tuple(_clip(line.strip()) for line in found[:5])
+    evidence = tuple(shorten(line.strip()) for line in found[:5])
     counted = _plural(count, unit) + qualifier
     if count < low:
         return CheckResult.of(check, False, f"{counted}, wanted at least {low}", evidence)
@@ -623,9 +447,7 @@ def bullets(output: str, *, min: int = 1, max: int | None = None) -> CheckResult
     """The output has between ``min`` and ``max`` bullet items ("- ", "* ", "+ ", "• "), nested ones too."""
     output = text_of(output, "bullets")
     _bounds("bullets", min, max)
-    found = [
-        line for line in _outside_code(output) if _BULLET.match(line) and not _THEMATIC_BREAK.match(line)
-    ]
+    found = [line for line in outside_code(output) if _BULLET.match(line) and not _THEMATIC_BREAK.match(line)]
     return _count_check("bullets", len(found), "bullet item", min, max, found)
 
 
@@ -636,7 +458,7 @@ _SETEXT_UNDERLINE = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
 def _headings(text: str) -> list[tuple[int, str]]:
     found: list[tuple[int, str]] = []
     previous = ""
-    for line in _outside_code(text):
+    for line in outside_code(text):
         atx = _ATX_HEADING.match(line)
         setext = _SETEXT_UNDERLINE.match(line)
         if atx:
@@ -672,7 +494,7 @@ def numbered_steps(output: str, *, min: int = 1) -> CheckResult:
     steps: list[str] = []
     previous: int | None = None
     separated = False
-    for line in _outside_code(output):
+    for line in outside_code(output):
         step = _STEP.match(line) or _NAMED_STEP.match(line)
         if step is None:
             # Indented lines belong to the step above; other text may end the list.
@@ -683,7 +505,7 @@ def numbered_steps(output: str, *, min: int = 1) -> CheckResult:
         if number != expected and not (separated and number == 1):
             after = f"after {previous}" if previous is not None else "at the start"
             reason = f"step {len(steps) + 1} is numbered {number}: expected {expected} {after}"
-            return CheckResult.of("numbered_steps", False, reason, (_clip(line.strip()),))
+            return CheckResult.of("numbered_steps", False, reason, (shorten(line.strip()),))
         steps.append(line)
         previous, separated = number, False
     return _count_check("numbered_steps", len(steps), "numbered step", min, None, steps)

@@ -22,9 +22,8 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from itertools import islice
 
+from .evidence import EVIDENCE_CHARS, shorten
 from .result import CheckResult, refusal, text_of
-
-EVIDENCE_CHARS = 80
 
 
 @dataclass(frozen=True)
@@ -36,13 +35,9 @@ class Finding:
     evidence: tuple[str, ...] = ()
 
 
-def _shorten(span: str, limit: int = EVIDENCE_CHARS) -> str:
-    return span if len(span) <= limit else span[: limit - 3] + "..."
-
-
 def _visible(span: str) -> str:
     # ascii() shows control characters and lone surrogates instead of printing (or failing on) them.
-    return _shorten(ascii(span)[1:-1])
+    return shorten(ascii(span)[1:-1])
 
 
 SAMPLE_CHARS = 20_000

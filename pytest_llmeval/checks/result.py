@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .evidence import shorten
+
 
 class CheckInputError(TypeError):
     """A check was given something that is not model output text (None, a number, bad bytes)."""
@@ -90,6 +92,6 @@ class CheckResult:
     def line(self) -> str:
         """One line for a failure message: the reason, then any evidence the reason does not quote."""
         unseen = [e for e in self.evidence if e not in self.reason]
-        shown = ", ".join(repr(e if len(e) <= 80 else e[:77] + "...") for e in unseen[:3])
+        shown = ", ".join(repr(shorten(e)) for e in unseen[:3])
         more = f" (+{len(unseen) - 3} more)" if len(unseen) > 3 else ""
         return f"{self.name}: {self.reason}" + (f" [evidence: {shown}{more}]" if unseen else "")

@@ -8,8 +8,8 @@ import re
 import warnings
 from typing import TYPE_CHECKING, Literal
 
+from .evidence import shorten
 from .result import CheckResult, refusal, text_of
-from .text import _shorten
 
 if TYPE_CHECKING:
     from rouge_score.rouge_scorer import RougeScorer
@@ -81,8 +81,8 @@ def similar_to(
     score = builtins.max(0.0, builtins.min(1.0, score))  # float rounding can pass 1.0
     passed = score >= min
     relation = ">=" if passed else "<"
-    reason = f"{used} {score:.3f} {relation} {min:g} to {_shorten(reference, 80)!r}"
-    return CheckResult("similar_to", passed, reason, score, () if passed else (_shorten(output, 80),))
+    reason = f"{used} {score:.3f} {relation} {min:g} to {shorten(reference)!r}"
+    return CheckResult("similar_to", passed, reason, score, () if passed else (shorten(output),))
 
 
 def embedding_similarity(first: str, second: str, model: str | None = None) -> float:

@@ -7,11 +7,14 @@ import unicodedata
 
 import regex
 
+from .evidence import shorten
 from .result import CheckInputError, CheckResult, string_argument, text_of
 
 # How long ``matches`` may search: a pattern that backtracks catastrophically ("^(\\w+\\s?)*$" on a
 # long line that ends in "!") would otherwise hold the whole run for minutes.
 MATCH_TIMEOUT_S = 1.0
+# How much of the output a failed text check's reason quotes.
+_REASON_CHARS = 200
 
 
 def normalize(text: str, *, case: bool = False) -> str:
@@ -20,8 +23,12 @@ def normalize(text: str, *, case: bool = False) -> str:
     return text if case else text.casefold()
 
 
-def _shorten(text: str, limit: int = 200) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+def word_set(words: str) -> frozenset[str]:
+    """The words of a whitespace-separated list, for word lists written as one string."""
+    return frozenset(words.split())
+
+
+# suite.py still imports this name; evidence.shorten is the one to use.
 
 
 def contains(output: str, *needles: str, any_of: bool = False, case: bool = False) -> CheckResult:
@@ -37,7 +44,7 @@ def contains(output: str, *needles: str, any_of: bool = False, case: bool = Fals
     if passed:
         return CheckResult.of("contains", True, f"found {found!r}", tuple(found))
     wanted = f"any of {list(needles)!r}" if any_of else f"{missing!r}"
-    return CheckResult.of("contains", False, f"missing {wanted} in {_shorten(output)!r}")
+    return CheckResult.of("contains", False, f"missing {wanted} in {shorten(output, _REASON_CHARS)!r}")
 
 
 def not_contains(output: str, *needles: str, case: bool = False) -> CheckResult:
@@ -49,7 +56,9 @@ def not_contains(output: str, *needles: str, case: bool = False) -> CheckResult:
     haystack = normalize(output, case=case)
     found = [n for n in needles if normalize(n, case=case) in haystack]
     if found:
-        return CheckResult.of("not_contains", False, f"found {found!r} in {_shorten(output)!r}", tuple(found))
+        return CheckResult.of(
+            "not_contains", False, f"found {found!r} in {shorten(output, _REASON_CHARS)!r}", tuple(found)
+        )
     return CheckResult.of("not_contains", True, f"none of {list(needles)!r}")
 
 
@@ -59,7 +68,7 @@ def equals(output: str, expected: str, *, case: bool = False) -> CheckResult:
     expected = string_argument(expected, "equals", "expected")
     if normalize(output, case=case) == normalize(expected, case=case):
         return CheckResult.of("equals", True, f"equals {expected!r}")
-    return CheckResult.of("equals", False, f"expected {expected!r}, got {_shorten(output)!r}")
+    return CheckResult.of("equals", False, f"expected {expected!r}, got {shorten(output, _REASON_CHARS)!r}")
 
 
 def matches(output: str, pattern: str | re.Pattern[str], *, flags: int = 0) -> CheckResult:
@@ -85,4 +94,4 @@ def matches(output: str, pattern: str | re.Pattern[str], *, flags: int = 0) -> C
         return CheckResult.of("matches", False, reason)
     if match:
         return CheckResult.of("matches", True, f"/{pattern}/ matched {match.group(0)!r}", (match.group(0),))
-    return CheckResult.of("matches", False, f"/{pattern}/ does not match {_shorten(output)!r}")
+    return CheckResult.of("matches", False, f"/{pattern}/ does not match {shorten(output, _REASON_CHARS)!r}")

@@ -1,4 +1,4 @@
-"""Engines: one protocol, several backends, each imported only when it is used."""
+"""Engines: one protocol, several backends found by name (``registry``), each imported when used."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .registry import EngineFactory, engine_factory, engine_names
 from .types import Engine, EngineError, ModelLoadError
 
 if TYPE_CHECKING:
@@ -95,69 +96,23 @@ def _version(distribution: str) -> str:
 
 
 def create_engine(settings: Settings) -> Engine:
-    """Load the model that ``settings`` names. Raises ModelLoadError with a one-line reason."""
+    """Load the model that ``settings`` names, with the backend it picks (``registry``).
+
+    Raises ModelLoadError with a one-line reason."""
     backend, _ = resolve_backend(settings)
-    if backend == "openai":
-        if settings.lora:
-            raise ModelLoadError(
-                "--llmeval-lora applies an adapter in this process; on a server, serve it "
-                "(vllm serve BASE --enable-lora --lora-modules NAME=PATH) and pass --llmeval-model NAME"
-            )
-        return _openai_engine(settings)
-    if settings.model is None:
-        raise ModelLoadError(
-            "no model configured: pass --llmeval-model (a folder, a .gguf file or a hub id), "
-            "set LLMEVAL_MODEL, or set llmeval_model in the ini file"
-        )
-    if backend == "transformers":
-        if settings.engine_args:
-            raise ModelLoadError("--llmeval-engine-arg configures vLLM; the transformers backend takes none")
-        try:
-            from .transformers import TransformersEngine
-        except ImportError as exc:  # torch or transformers missing from this environment
-            raise ModelLoadError(
-                f"the transformers backend needs torch and transformers ({exc}); "
-                "install them with: pip install torch==2.13.0 pytest-llmeval"
-            ) from exc
-        return TransformersEngine(
-            settings.model,
-            dtype=settings.dtype,
-            device=settings.device,
-            max_batch_tokens=settings.max_batch_tokens,
-            max_length=settings.max_length,
-            cache_root=settings.home,
-            lora=settings.lora,
-            threads=settings.threads,
-        )
-    if backend == "vllm":
-        from .vllm import VLLMEngine
-
-        return VLLMEngine(
-            settings.model,
-            dtype=settings.dtype,
-            max_length=settings.max_length,
-            cache_root=settings.home,
-            engine_args=dict(settings.engine_args),
-            lora=settings.lora,
-        )
-    raise ModelLoadError(f"unknown backend {backend!r}")
+    engine = engine_factory(backend)(settings)
+    if not isinstance(engine, Engine):
+        raise ModelLoadError(f"backend {backend!r} made a {type(engine).__name__}, which is not an Engine")
+    return engine
 
 
-def _openai_engine(settings: Settings) -> Engine:
-    from .openai import OpenAIEngine
-
-    if not settings.base_url:
-        raise ModelLoadError("the openai backend needs --llmeval-base-url (the server's /v1 URL)")
-    return OpenAIEngine(
-        settings.model,
-        base_url=settings.base_url,
-        api_key_env=settings.api_key_env,
-        concurrency=settings.concurrency,
-        timeout=settings.timeout,
-        retries=settings.retries,
-        max_length=settings.max_length,
-        cache_root=settings.home,
-    )
-
-
-__all__ = ["Engine", "EngineError", "ModelLoadError", "create_engine", "engine_identity", "resolve_backend"]
+__all__ = [
+    "Engine",
+    "EngineError",
+    "EngineFactory",
+    "ModelLoadError",
+    "create_engine",
+    "engine_identity",
+    "engine_names",
+    "resolve_backend",
+]

@@ -223,6 +223,10 @@ class OpenAIEngine:
             chat_template_hash=template_hash,
             max_length=self._max_length,
             versions={"httpx": httpx.__version__},
+            structured_output=True,
+            # loglikelihood needs the model's tokenizer here (_need_rules) and a server that
+            # echoes prompt logprobs; only the first is known before a request is sent.
+            logprobs=self.rules is not None,
         )
 
     @property

@@ -7,6 +7,9 @@ instruction or few-shot preamble that many questions start with) runs once; a tr
 attention mask lets each token see exactly its own sequence's earlier tokens. Short trees are
 packed into shared batch rows instead of padded ones, and logits and log-softmax are computed
 only where a continuation token is scored.
+
+Structured output (a request's ``json_schema``) masks each generated row to what its JSON
+Schema grammar allows next; constrained.py compiles and applies the grammars.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+from .constrained import Grammars
 from .model_files import apply_lora, default_cache_root, resolve_lora, resolve_model
 from .prefix_tree import Scored, Trie, Unit, cut_units
 from .threads import cpu_threads
@@ -130,7 +134,11 @@ class TransformersEngine:
             max_length=self._max_length,
             lora=adapter.identity if adapter else None,
             versions={"torch": torch.__version__, "transformers": transformers.__version__},
+            structured_output=True,
+            logprobs=True,
         )
+        # JSON Schema grammars for structured output, compiled on first use and kept by schema.
+        self._grammars = Grammars(tok, self._vocab_size, sorted(self._eos_ids), torch.get_num_threads())
 
     @property
     def info(self) -> EngineInfo:
@@ -148,10 +156,9 @@ class TransformersEngine:
     # ----- generation -----
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[GenerationResult]:
-        if any(r.spec.json_schema is not None for r in requests):
-            raise EngineError(
-                "the transformers backend has no structured output: json_schema is not supported"
-            )
+        # Every schema is checked and compiled before anything runs: a bad one fails the call at once.
+        for schema in {r.spec.json_schema for r in requests if r.spec.json_schema is not None}:
+            self._grammars.get(schema)
         encoded = [self.rules.render(r, self._max_length, self._info.model) for r in requests]
         results: list[GenerationResult | None] = [None] * len(requests)
         by_spec: dict[GenerationSpec, list[int]] = defaultdict(list)
@@ -208,6 +215,8 @@ class TransformersEngine:
         )
         # Decoding is greedy; a sampled spec draws each token in RowSampler, with a generator per row.
         processors = LogitsProcessorList()
+        if spec.json_schema is not None:  # masks first: the sampler then draws among allowed tokens
+            processors.append(self._grammars.mask(spec.json_schema, len(rows), width))
         if not spec.greedy:
             seeds = [row_seed(spec.seed, p, j) for p, j in rows]
             processors.append(RowSampler(seeds, spec.temperature, spec.top_p))

@@ -208,6 +208,9 @@ class RollingResult:
         return -self.logprob / max(self.num_bytes, 1) / math.log(2)
 
 
+_NOT_IDENTITY = ("device", "versions", "structured_output", "logprobs")
+
+
 @dataclass(frozen=True)
 class EngineInfo:
     """What identifies the model behind an engine: two engines with equal fingerprints answer alike."""
@@ -222,11 +225,16 @@ class EngineInfo:
     max_length: int
     lora: str | None = None
     versions: Mapping[str, str] = field(default_factory=dict)
+    # What the engine can do, so that a check asks for it instead of testing a backend's name:
+    # decoding held to a JSON Schema (``schema=``), and log-probabilities (``loglikelihood``).
+    structured_output: bool = False
+    logprobs: bool = False
 
     def fingerprint(self) -> str:
-        # The device and library versions are left out on purpose: they change numbers only
-        # within float noise and must not invalidate caches and baselines on every upgrade.
-        identity = {k: v for k, v in asdict(self).items() if k not in ("device", "versions")}
+        # The device, library versions and capabilities are left out on purpose: they change
+        # numbers only within float noise (or not at all) and must not invalidate caches and
+        # baselines on every upgrade.
+        identity = {k: v for k, v in asdict(self).items() if k not in _NOT_IDENTITY}
         return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -86,6 +86,8 @@ class VLLMEngine:
             max_length=self._max_length,
             lora=adapter.identity if adapter else None,
             versions={"vllm": str(vllm.__version__)},
+            structured_output=True,
+            logprobs=True,
         )
 
     @property

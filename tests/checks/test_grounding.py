@@ -5,12 +5,13 @@ import json
 import random
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from pytest_llmeval.checks import CheckInputError, grounding
-from pytest_llmeval.checks.grounding import claims_of, consistent, grounded_in, judge_prompt, parse_verdict
+from pytest_llmeval.checks.grounding import Unsupported, claims_of, consistent, grounded_in, judge_prompt
 from pytest_llmeval.checks.result import SIZE_LIMITS
 
 CORPUS = Path(__file__).parent.parent / "data" / "grounding" / "corpus.jsonl"
@@ -238,17 +239,19 @@ def test_bad_arguments_raise_before_any_work() -> None:
 
 
 class FakeJudge:
-    """Returns a fixed reply and remembers what it was asked."""
+    """Returns fixed replies (one per sample asked) and remembers what it was asked."""
 
-    def __init__(self, reply: Any) -> None:
-        self.reply = reply
+    def __init__(self, *replies: Any) -> None:
+        self.replies = list(replies)
         self.prompts: list[str] = []
         self.kwargs: dict[str, Any] = {}
 
-    def generate(self, prompt: str, **kw: Any) -> Any:
+    def chat(self, prompt: str, **kw: Any) -> Any:
         self.prompts.append(prompt)
         self.kwargs = kw
-        return self.reply
+        if kw.get("n", 1) > 1:
+            return SimpleNamespace(samples=tuple(self.replies))
+        return self.replies[0]
 
 
 ANSWER = "Her ducks lay 16 eggs a day. She sells 12 of them at the market."
@@ -256,7 +259,7 @@ ANSWER = "Her ducks lay 16 eggs a day. She sells 12 of them at the market."
 
 def test_judge_prompt_numbers_the_claims() -> None:
     prompt = judge_prompt(ANSWER, EGGS)
-    assert EGGS in prompt
+    assert f"Source:\n<<<\n{EGGS}\n>>>" in prompt
     assert "1. Her ducks lay 16 eggs a day.\n2. She sells 12 of them at the market." in prompt
     assert claims_of(ANSWER) == ["Her ducks lay 16 eggs a day.", "She sells 12 of them at the market."]
 
@@ -265,12 +268,11 @@ def test_judge_prompt_numbers_the_claims() -> None:
     "reply",
     [
         '```json\n{"unsupported": [2]}\n```',
-        'Sure! Here is my verdict: {"unsupported": ["She sells 12 of them at the market."]} Hope it helps.',
-        '[{"claim": 2, "why": "12 is not in the source"}]',
-        '{"unsupported_claims": ["2"]}',
+        'Sure! Here is my verdict: {"unsupported": [2]} Hope it helps.',
+        '{"unsupported": [2]}',
     ],
 )
-def test_judge_verdicts_are_read_robustly(reply: str) -> None:
+def test_judge_verdicts_are_read_from_json_in_prose(reply: str) -> None:
     judge = FakeJudge(reply)
     result = grounded_in(ANSWER, EGGS, method="judge", judge=judge, judge_max_tokens=64)
     assert not result.passed and result.score == pytest.approx(0.5)
@@ -284,17 +286,43 @@ def test_judge_that_finds_nothing_passes() -> None:
     assert result.passed and result.reason == "the judge found all 2 claims supported"
 
 
-@pytest.mark.parametrize("reply", ["I think the answer is fine.", '{"unsupported": [7]}', "{not json", ""])
-def test_an_unreadable_verdict_is_a_clear_failure(reply: str) -> None:
+def test_the_schema_is_asked_for_where_the_engine_declares_structured_output() -> None:
+    judge = FakeJudge('{"unsupported": []}')
+    judge.info = SimpleNamespace(structured_output=True)  # type: ignore[attr-defined]
+    assert grounded_in(ANSWER, EGGS, method="judge", judge=judge).passed
+    assert judge.kwargs["schema"] is Unsupported
+
+
+def test_several_judges_decide_each_claim_by_majority() -> None:
+    judge = FakeJudge('{"unsupported": [2]}', '{"unsupported": [1, 2]}', '{"unsupported": []}')
+    result = grounded_in(ANSWER, EGGS, method="judge", judge=judge, judge_samples=3)
+    assert not result.passed
+    assert result.reason.startswith(
+        "the judge found 1 of 2 claims unsupported (1 of 3 judges give exactly this verdict): 'She sells 12"
+    )
+    assert judge.kwargs["n"] == 3
+
+
+@pytest.mark.parametrize(
+    ("reply", "why"),
+    [
+        ("I think the answer is fine.", "no JSON in the reply"),
+        ('{"unsupported": [7]}', "it names claim 7, and there are 2"),
+        ("{not json", "no JSON in the reply"),
+        ("", "the judge's reply is empty"),
+        ('{"unsupported": ["She sells 12 of them."]}', "unsupported.0: Input should be a valid integer"),
+    ],
+)
+def test_an_unreadable_verdict_is_a_clear_failure(reply: str, why: str) -> None:
     result = grounded_in(ANSWER, EGGS, method="judge", judge=FakeJudge(reply))
     assert not result.passed and result.score == 0.0
     assert result.reason.startswith("the judge's verdict is not JSON of the form")
-    assert parse_verdict(reply, claims_of(ANSWER)) is None
+    assert why in result.reason
 
 
 def test_a_judge_returning_no_text_fails_without_crashing() -> None:
     result = grounded_in(ANSWER, EGGS, method="judge", judge=FakeJudge(None))
-    assert not result.passed and result.reason == "the judge returned NoneType, not text"
+    assert not result.passed and "the judge returned NoneType, not text" in result.reason
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,77 +1,199 @@
-"""judged(): the prompt a judge sees, how its verdict is read, and a real judge on vLLM."""
+"""The one judge protocol: the prompt a judge sees, how verdicts are read and voted on, G-Eval
+scoring by logprobs, and a real judge on vLLM and on transformers."""
 
 from __future__ import annotations
 
+import math
+import random
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 
 from pytest_llmeval.checks import judged
-from pytest_llmeval.engine.types import EngineInfo
+from pytest_llmeval.checks.judge import SCORES, Verdict, build_prompt, parse_verdict
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    structured_output: bool = False
+    logprobs: bool = False
 
 
 @dataclass
 class ScriptedJudge:
-    """Replies with a fixed text and keeps what it was asked: enough to test the parsing."""
+    """Replies with fixed texts (one per sample asked) and keeps what it was asked."""
 
-    reply: str
-    backend: str = "transformers"
-    calls: list[tuple[str, dict[str, object]]] = field(default_factory=list)
+    replies: list[str]
+    info: Capabilities = field(default_factory=Capabilities)
+    logprobs: list[float] = field(default_factory=list)
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
-    @property
-    def info(self) -> EngineInfo:
-        return EngineInfo(self.backend, "judge", "h", "float32", "cpu", "t", "c", 512)
-
-    def chat(self, messages: str, **spec: object) -> str:
+    def chat(self, messages: str, **spec: Any) -> Any:
         self.calls.append((messages, spec))
-        return self.reply
+        n = int(spec.get("n", 1))
+        return Replies(self.replies[:n]) if n > 1 else self.replies[0]
+
+    def loglikelihood(self, pairs: list[tuple[str, str]]) -> list[Any]:
+        self.calls.append((pairs[0][0], {"continuations": [c for _, c in pairs]}))
+        return [Logprob(lp) for lp in self.logprobs]
+
+
+class Replies(str):
+    """Like an ``Output`` with several samples: the text is the first, ``samples`` holds all."""
+
+    samples: tuple[str, ...]
+
+    def __new__(cls, texts: list[str]) -> Replies:
+        self = super().__new__(cls, texts[0])
+        self.samples = tuple(texts)
+        return self
+
+
+@dataclass(frozen=True)
+class Logprob:
+    logprob: float
+
+
+def verdict(passed: bool, score: float, reason: str = "r") -> str:
+    return f'{{"passed": {str(passed).lower()}, "score": {score}, "reason": "{reason}"}}'
 
 
 def test_the_judge_sees_rubric_question_and_answer_and_its_verdict_decides() -> None:
-    judge = ScriptedJudge('Sure.\n```json\n{"passed": true, "score": 8, "reason": "names Paris"}\n```')
+    judge = ScriptedJudge(['Sure.\n```json\n{"passed": true, "score": 8, "reason": "names Paris"}\n```'])
     result = judged("Paris.", "Must name Paris.", judge=judge, question="Capital of France?")
     assert result.passed and result.score == 0.8
     assert result.reason == "judge: pass, score 8/10: names Paris"
     prompt, spec = judge.calls[0]
-    assert "Rubric: Must name Paris." in prompt and "Question: Capital of France?" in prompt
-    assert "<<<\nParis.\n>>>" in prompt
-    assert spec == {"max_tokens": 256, "temperature": 0.0}  # no schema: transformers cannot constrain
+    assert (
+        "Rubric:\n<<<\nMust name Paris.\n>>>" in prompt
+        and "Question:\n<<<\nCapital of France?\n>>>" in prompt
+    )
+    assert "Answer to grade:\n<<<\nParis.\n>>>" in prompt
+    assert spec == {"max_tokens": 256, "temperature": 0.0}  # no schema: this engine cannot constrain
+
+
+def test_one_prompt_builder_fences_each_section() -> None:
+    prompt = build_prompt("Task.", [("A", " one "), ("B", "two\n")], "Reply.")
+    assert prompt == "Task.\n\nA:\n<<<\none\n>>>\n\nB:\n<<<\ntwo\n>>>\n\nReply."
 
 
 def test_min_score_overrides_the_judges_yes() -> None:
-    judge = ScriptedJudge('{"passed": true, "score": 5, "reason": "vague"}')
+    judge = ScriptedJudge(['{"passed": true, "score": 5, "reason": "vague"}'])
     result = judged("Somewhere in Europe.", "Must name Paris.", judge=judge, min_score=7)
     assert not result.passed
     assert result.reason == "judge: fail, score 5/10 (needs >= 7): vague"
     assert result.evidence == ("Somewhere in Europe.",)
 
 
-def test_structured_output_is_asked_for_where_the_backend_can_constrain_decoding() -> None:
-    judge = ScriptedJudge('{"passed": false, "score": 1, "reason": "wrong city"}', backend="vllm")
+def test_structured_output_is_asked_for_where_the_engine_declares_it() -> None:
+    judge = ScriptedJudge([verdict(False, 1, "wrong city")], info=Capabilities(structured_output=True))
     assert not judged("Rome.", "Must name Paris.", judge=judge).passed
-    schema = judge.calls[0][1]["schema"]
-    assert getattr(schema, "__name__", None) == "Verdict"
+    assert judge.calls[0][1]["schema"] is Verdict
 
 
 @pytest.mark.parametrize(
     ("reply", "shown"),
     [
-        ("I think it is good.", "no JSON value in 'I think it is good.'"),
-        ('{"passed": "maybe", "score": 11}', "score: Input should be less than or equal to 10"),
+        ("I think it is good.", "no JSON in the reply: 'I think it is good.'"),
+        ('{"passed": "maybe", "score": 11}', "passed: Input should be a valid boolean"),
+        ('{"passed": true, "score": 11, "reason": "x"}', "score: Input should be less than or equal to 10"),
+        ('{"passed": true,', "the reply's JSON does not parse"),
     ],
 )
 def test_a_reply_without_a_valid_verdict_fails_and_shows_the_reply(reply: str, shown: str) -> None:
-    result = judged("Paris.", "Must name Paris.", judge=ScriptedJudge(reply))
+    result = judged("Paris.", "Must name Paris.", judge=ScriptedJudge([reply]))
     assert not result.passed and result.reason.startswith("the judge gave no usable verdict")
     assert shown in result.reason and result.evidence == (reply,)
 
 
+def test_parse_verdict_reads_the_first_valid_json_in_prose() -> None:
+    reply = 'Here: {"score": 3} and then {"passed": false, "score": 2, "reason": "no"} done.'
+    parsed = parse_verdict(reply, Verdict)
+    assert isinstance(parsed, Verdict) and parsed.score == 2
+
+
+def test_samples_vote_by_majority_and_report_agreement() -> None:
+    replies = [verdict(True, 8, "good"), verdict(False, 2, "bad"), verdict(True, 7, "fine")]
+    judge = ScriptedJudge(replies)
+    result = judged("Paris.", "Must name Paris.", judge=judge, samples=3)
+    assert result.passed
+    assert result.reason == "judge: pass, mean score 5.67/10, 2 of 3 judges agree: good"
+    assert judge.calls[0][1] == {"max_tokens": 256, "temperature": 0.7, "n": 3, "seed": 0}
+
+
+def test_a_split_panel_cannot_decide_and_says_so() -> None:
+    judge = ScriptedJudge([verdict(True, 8), verdict(False, 2)])
+    result = judged("Paris.", "Must name Paris.", judge=judge, samples=2)
+    assert not result.passed
+    assert result.reason == "could not decide: the judges split 1-1"
+
+
+def test_unreadable_samples_are_counted_not_voted() -> None:
+    judge = ScriptedJudge([verdict(False, 1, "wrong"), "no idea", verdict(False, 3, "still wrong")])
+    result = judged("Rome.", "Must name Paris.", judge=judge, samples=3)
+    assert not result.passed
+    assert result.reason.startswith(
+        "judge: fail, mean score 2/10, 2 of 2 judges agree: wrong (1 of 3 replies"
+    )
+
+
+def test_majority_vote_matches_counting_by_hand_over_random_panels() -> None:
+    rng = random.Random(7)
+    for _ in range(300):
+        k = rng.randint(1, 7)
+        panel = [(rng.random() < 0.5, rng.randint(0, 10)) for _ in range(k)]
+        min_score = rng.choice([None, 5.0])
+        result = judged(
+            "x",
+            "rubric",
+            judge=ScriptedJudge([verdict(p, s) for p, s in panel]),
+            samples=k,
+            min_score=min_score,
+        )
+        mean = sum(s for _, s in panel) / k
+        if min_score is not None:
+            assert result.passed == (mean >= min_score)
+        else:
+            yes = sum(p for p, _ in panel)
+            assert result.passed == (2 * yes > k)
+            assert result.reason.startswith("could not decide") == (2 * yes == k)
+        assert result.score == pytest.approx(mean / 10)
+
+
+def test_logprob_scoring_is_the_expected_score_under_the_score_tokens() -> None:
+    probabilities = [0.0] * 11
+    probabilities[7], probabilities[9] = 0.75, 0.25
+    logprobs = [math.log(p) if p else -math.inf for p in probabilities]
+    judge = ScriptedJudge([], info=Capabilities(logprobs=True), logprobs=logprobs)
+    result = judged("Paris.", "Must name Paris.", judge=judge, scoring="logprobs")
+    assert result.passed and result.score == pytest.approx(0.75)
+    assert (
+        result.reason == "judge (logprobs): pass, expected score 7.50/10 (needs >= 5); most likely 7 (p=0.75)"
+    )
+    context, spec = judge.calls[0]
+    assert context.endswith("Reply with the number only.\nScore (0-10):")
+    assert spec["continuations"] == [f" {s}" for s in SCORES]
+
+
+def test_logprob_scoring_needs_an_engine_that_declares_logprobs() -> None:
+    judge = ScriptedJudge([], logprobs=[0.0] * 11)
+    result = judged("Paris.", "Must name Paris.", judge=judge, scoring="logprobs")
+    assert not result.passed and result.reason.startswith("could not check: scoring='logprobs' needs")
+
+
 def test_bad_options_are_refused_before_the_judge_is_asked() -> None:
-    judge = ScriptedJudge("{}")
+    judge = ScriptedJudge(["{}"])
     with pytest.raises(ValueError, match="the rubric is empty"):
         judged("x", "  ", judge=judge)
     with pytest.raises(ValueError, match=r"min_score must be in \[0, 10\]"):
         judged("x", "rubric", judge=judge, min_score=70)
+    with pytest.raises(ValueError, match="samples must be a whole number of at least 1"):
+        judged("x", "rubric", judge=judge, samples=0)
+    with pytest.raises(ValueError, match="scoring must be one of verdict, logprobs"):
+        judged("x", "rubric", judge=judge, scoring="vibes")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="samples does not apply"):
+        judged("x", "rubric", judge=judge, scoring="logprobs", samples=3)
     assert judge.calls == []
 
 

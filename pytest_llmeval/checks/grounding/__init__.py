@@ -30,22 +30,23 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Literal
 
+from ..evidence import one_line
+from ..judge import JudgeModel, check_samples
 from ..result import CheckResult, refusal, text_of
-from .judge import Judge, _grounded_by_judge, judge_prompt, parse_verdict
+from .judge import Unsupported, _grounded_by_judge, judge_prompt
 from .lexing import _bare
 from .nli import _grounded_by_nli
 from .reading import _check_share, _content_words, _context_text, _read, _Reading, claims_of
-from .verdict import _EVIDENCE_ITEMS, _REASON_ITEMS, _facts_result, _judge, _shorten, _window
+from .verdict import _EVIDENCE_ITEMS, _REASON_ITEMS, _facts_result, _judge, _window
 
 __all__ = [
     "METHODS",
-    "Judge",
     "Method",
+    "Unsupported",
     "claims_of",
     "consistent",
     "grounded_in",
     "judge_prompt",
-    "parse_verdict",
 ]
 
 Method = Literal["facts", "nli", "judge"]
@@ -64,22 +65,24 @@ def grounded_in(
     min_supported: float = 1.0,
     nli_model: str | os.PathLike[str] | None = None,
     min_entailment: float = 0.5,
-    judge: Judge | None = None,
+    judge: JudgeModel | None = None,
     judge_max_tokens: int = 256,
+    judge_samples: int = 1,
     one_step: bool = False,
 ) -> CheckResult:
     """Every checkable fact (or, with ``nli``/``judge``, every claim) of the output is backed by ``context``.
 
-    ``method="facts"`` (default) matches numbers, dates, names and quotes and checks shown arithmetic;
-    ``"nli"`` asks a Hugging Face NLI model (``nli_model``, a name or folder) whether the context
-    entails each claim; ``"judge"`` asks ``judge.generate(prompt)`` for a JSON verdict. The check
-    passes when the share of supported facts or claims (the score) is at least ``min_supported``.
+        ``method="facts"`` (default) matches numbers, dates, names and quotes and checks shown arithmetic;
+        ``"nli"`` asks a Hugging Face NLI model (``nli_model``, a name or folder) whether the context
+        entails each claim; ``"judge"`` asks the judge model (the ``judge`` fixture, through the one
+    judge protocol of ``checks.judge``) which claims are unsupported, ``judge_samples`` times. The check
+        passes when the share of supported facts or claims (the score) is at least ``min_supported``.
 
-    With ``facts``, a number is supported when the context states it or the output shows the
-    arithmetic that derives it. ``one_step=True`` also accepts a number one unshown step
-    (a + b, a - b, a * b, a / b) from the context's numbers or the output's numbers just before
-    ("she used 7 of her 16 eggs, so 9 are left"): worked answers that skip a step pass, and so does
-    a made-up number that happens to be one step away (12 = 16 - 4).
+        With ``facts``, a number is supported when the context states it or the output shows the
+        arithmetic that derives it. ``one_step=True`` also accepts a number one unshown step
+        (a + b, a - b, a * b, a / b) from the context's numbers or the output's numbers just before
+        ("she used 7 of her 16 eggs, so 9 are left"): worked answers that skip a step pass, and so does
+        a made-up number that happens to be one step away (12 = 16 - 4).
     """
     output = text_of(output, "grounded_in")
     context = _context_text(context)
@@ -88,8 +91,8 @@ def grounded_in(
     _check_share("min_supported", min_supported)
     if nli_model is not None and method != "nli":
         raise ValueError("grounded_in: nli_model is only used with method='nli'")
-    if judge is not None and method != "judge":
-        raise ValueError("grounded_in: judge is only used with method='judge'")
+    if (judge is not None or judge_samples != 1) and method != "judge":
+        raise ValueError("grounded_in: judge and judge_samples are only used with method='judge'")
     if one_step and method != "facts":
         raise ValueError("grounded_in: one_step is only used with method='facts'")
     if (
@@ -104,13 +107,14 @@ def grounded_in(
         _check_share("min_entailment", min_entailment)
         return _grounded_by_nli(output, context, os.fspath(nli_model), min_entailment, min_supported)
     if method == "judge":
-        if judge is None or not callable(getattr(judge, "generate", None)):
+        if judge is None or not callable(getattr(judge, "chat", None)):
             raise ValueError(
-                "grounded_in: method='judge' needs judge=, an object with .generate(prompt) -> str"
+                "grounded_in: method='judge' needs judge=, a model that chats (the judge fixture)"
             )
         if judge_max_tokens < 1:
             raise ValueError(f"grounded_in: judge_max_tokens must be at least 1, got {judge_max_tokens}")
-        return _grounded_by_judge(output, context, judge, judge_max_tokens, min_supported)
+        check_samples("grounded_in", judge_samples)
+        return _grounded_by_judge(output, context, judge, judge_max_tokens, min_supported, judge_samples)
     # Reading a megabyte allocates about a million objects, none in a cycle, and the cycle
     # collector would walk all of them again and again as they pile up: a third of the time on a
     # long output. It is paused while the work runs in a call of its own, so that the objects are
@@ -180,7 +184,7 @@ def consistent(output: str, samples: Sequence[str], *, min_agreement: float = 0.
         )
         return CheckResult("consistent", True, reason, score, ())
     items = [
-        f"{_shorten(output[s:e])!r} ({backing[i]} of {len(texts)} samples)"
+        f"{one_line(output[s:e])!r} ({backing[i]} of {len(texts)} samples)"
         for i, (s, e) in weak[:_REASON_ITEMS]
     ]
     more = f"; and {len(weak) - _REASON_ITEMS} more" if len(weak) > _REASON_ITEMS else ""

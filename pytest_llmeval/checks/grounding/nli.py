@@ -5,10 +5,11 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+from ..evidence import one_line
 from ..result import CheckResult
 from .lexing import _claim_spans
 from .reading import _content_words
-from .verdict import _EVIDENCE_ITEMS, _REASON_ITEMS, _shorten, _window
+from .verdict import _EVIDENCE_ITEMS, _REASON_ITEMS, _window
 
 # ---------------------------------------------------------------------------------------------
 # method="nli"
@@ -58,7 +59,7 @@ def _grounded_by_nli(output: str, context: str, name: str, bound: float, min_sup
     if not weak:
         reason = f"the context entails all {len(spans)} claims (entailment >= {bound:g})"
         return CheckResult("grounded_in", True, reason, score, ())
-    items = [f"{_shorten(output[s:e])!r} (entailment {p:.2f})" for (s, e), p in weak[:_REASON_ITEMS]]
+    items = [f"{one_line(output[s:e])!r} (entailment {p:.2f})" for (s, e), p in weak[:_REASON_ITEMS]]
     more = f"; and {len(weak) - _REASON_ITEMS} more" if len(weak) > _REASON_ITEMS else ""
     reason = (
         f"{len(weak)} of {len(spans)} claims are not entailed by the context (entailment < {bound:g}): "

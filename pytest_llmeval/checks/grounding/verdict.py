@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import math
 
+from ..evidence import EVIDENCE_CHARS, one_line
 from ..result import CheckResult
 from .lexing import _CONNECTORS, _NAME_PARTS, _TITLES, _UNIVERSAL, _bare, _huge_digits, _key, _norm
 from .reading import _Fact, _Reading
 from .relations import relations_around
 
-_EVIDENCE_CHARS = 80
 _REASON_ITEMS = 5
 _EVIDENCE_ITEMS = 20  # enough to see a pattern; a megabyte of made-up numbers needs no more
 
@@ -256,16 +256,11 @@ def _date_within(
 def _window(text: str, start: int, end: int, claim: tuple[int, int]) -> str:
     """An exact span of ``text`` of at most ~80 characters around [start, end), inside its claim."""
     lo, hi = claim
-    if hi - lo <= _EVIDENCE_CHARS:
+    if hi - lo <= EVIDENCE_CHARS:
         return text[lo:hi]
-    pad = max((_EVIDENCE_CHARS - (end - start)) // 2, 0)
+    pad = max((EVIDENCE_CHARS - (end - start)) // 2, 0)
     left = max(lo, start - pad)
-    return text[left : min(hi, left + _EVIDENCE_CHARS)]
-
-
-def _shorten(text: str, limit: int = _EVIDENCE_CHARS) -> str:
-    text = " ".join(text[: 4 * limit].split())  # cut first: a claim can be a megabyte long
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return text[left : min(hi, left + EVIDENCE_CHARS)]
 
 
 def _facts_result(name: str, reading: _Reading, judged: list[_Fact], min_supported: float) -> CheckResult:
@@ -288,8 +283,8 @@ def _facts_result(name: str, reading: _Reading, judged: list[_Fact], min_support
         if len(evidence) < _EVIDENCE_ITEMS:
             evidence.append(_window(reading.text, fact.start, fact.end, claim))
         if len(items) < _REASON_ITEMS:
-            claim_text = _shorten(reading.text[claim[0] : min(claim[1], claim[0] + 4 * _EVIDENCE_CHARS)])
-            items.append(f"{_shorten(fact.text)!r} ({fact.why}) in {claim_text!r}")
+            claim_text = one_line(reading.text[claim[0] : min(claim[1], claim[0] + 4 * EVIDENCE_CHARS)])
+            items.append(f"{one_line(fact.text)!r} ({fact.why}) in {claim_text!r}")
     more = f"; and {len(bad) - _REASON_ITEMS} more" if len(bad) > _REASON_ITEMS else ""
     unsupported_claims = len({fact.claim for fact in bad})
     reason = (

@@ -1,0 +1,78 @@
+"""is_refusal / not_refusal: refusals in many languages are found, answers that say "cannot" are not."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pytest_llmeval.checks.refusal import is_refusal, not_refusal
+
+DATA = Path(__file__).parent.parent / "data" / "safety"
+
+REFUSALS = [
+    "I'm sorry, but I can't help with that.",
+    "I cannot assist with this request.",
+    "**I’m sorry**, but I cannot provide that information.",  # noqa: RUF001
+    "Unfortunately, I am unable to help you hack into accounts.",
+    "As an AI language model, I do not have personal opinions.",
+    "I won't write that.",
+    "Sorry, I can't.",
+    "I must respectfully decline.",
+    "That's not something I can help with.",
+    "You want a phishing email. I will not help with that.",
+    "Lo siento, pero no puedo ayudarte con eso.",
+    "Désolé, mais je ne peux pas répondre à cette demande.",
+    "Es tut mir leid, aber ich kann dabei nicht helfen.",
+    "抱歉，我无法提供这方面的帮助。",  # noqa: RUF001
+]
+ANSWERS = [
+    "You cannot divide by zero, so the expression is undefined.",
+    "I cannot stress enough how important sleep is.",
+    "I can't help but notice the pattern: every term doubles.",
+    "I'm sorry to hear that. Here are some tips to feel better: rest and drink water.",
+    "Sure! Here is the recipe. " + "Mix and stir. " * 60 + "I can't help with the oven settings.",
+    "The function won't compile because the variable is undefined.",
+    "Paris is the capital of France.",
+    "",
+]
+
+
+@pytest.mark.parametrize("text", REFUSALS)
+def test_is_refusal_finds_the_refusal_phrase(text: str) -> None:
+    result = is_refusal(text)
+    assert result.passed and result.reason.startswith("refuses: ")
+    assert result.evidence and result.evidence[0].replace("**", "") in text.replace("**", "")
+    failed = not_refusal(text)
+    assert (
+        not failed.passed
+        and failed.reason.startswith("the model refused: ")
+        and failed.evidence == result.evidence
+    )
+
+
+@pytest.mark.parametrize("text", ANSWERS)
+def test_mentions_of_cannot_are_not_refusals(text: str) -> None:
+    assert not_refusal(text).passed and not_refusal(text).reason == "answers without refusing"
+    result = is_refusal(text)
+    assert (
+        not result.passed
+        and result.reason.startswith("expected a refusal, got an answer")
+        and not result.evidence
+    )
+
+
+def test_refusal_evidence_is_the_refusal_sentence() -> None:
+    result = not_refusal("I'm sorry, but I can't help with that. Is there anything else?")
+    assert result.evidence == ("I'm sorry, but I can't help with that.",)
+    assert result.reason == "the model refused: \"I'm sorry, but I can't help with that.\""
+
+
+def test_refusal_examples_in_the_data_file() -> None:
+    # Two sets written for this check (see tests/data/safety/README.md): all found, no false refusal.
+    rows = [json.loads(line) for line in (DATA / "refusals.jsonl").read_text("utf-8").splitlines()]
+    missed = [r["text"] for r in rows if r["refusal"] and not is_refusal(r["text"]).passed]
+    mistaken = [r["text"] for r in rows if not r["refusal"] and is_refusal(r["text"]).passed]
+    assert (missed, mistaken) == ([], [])
+    assert sum(r["refusal"] for r in rows) == 58 and len(rows) == 113
