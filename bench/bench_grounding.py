@@ -1,13 +1,18 @@
-"""How well ``grounded_in`` finds unsupported answers, per method, on the labeled corpus.
+"""How well ``grounded_in`` finds unsupported answers, per method, on two labeled corpora.
 
-The corpus is ``tests/data/grounding/corpus.jsonl`` (GSM8K answers and short factual texts, made by
-``make_corpus.py``); its dev split was used to tune the facts method, the test split was not.
-"Positive" means flagged as unsupported. Printed per method and split: precision, recall and F1,
-then per kind of item the share flagged (for unsupported kinds that is the recall, for grounded
-kinds the false-alarm rate). For the facts method also its CPU cost in ms per 1,000 characters
-of output and per 1,000 characters read (output and context), on the corpus (parsing each context
-included: the check keeps the last 16 contexts it read, so a context shared by two items is read
-once per pass) and on one 1 MB answer.
+- ``tuning``: ``tests/data/grounding/corpus.jsonl`` (GSM8K solutions edited by ``make_corpus.py``,
+  and short factual texts); its dev split was used to tune the facts method.
+- ``independent``: ``tests/data/grounding2/corpus.jsonl``, real outputs of SmolLM2-135M-Instruct and
+  of a damaged copy of it on other GSM8K problems and on reading passages, labelled by reading them;
+  made by another hand than the check's, and its test split is never used for tuning.
+
+Labels follow the check's default rule; each corpus is also scored under ``one_step=True``, where
+items marked ``"one_step": true`` count as grounded. "Positive" means flagged as unsupported.
+Printed per corpus, rule and split: precision, recall and F1, then per kind of item the share
+flagged (for unsupported kinds that is the recall, for grounded kinds the false-alarm rate). For
+the facts method also its CPU cost per 1,000 characters of output and of text read (output and
+context) on the tuning corpus (the check keeps the last 16 contexts it read, so a context shared by
+two items is read once per pass), and on one answer just under the check's size limit.
 
 Methods:
 - ``facts`` always;

@@ -489,3 +489,35 @@ def test_a_number_cut_off_before_its_thousands_is_not_judged() -> None:
     context = "jewelry worth $5,000 or electronic gadgets worth $8,000; gadgets will rise 1.2%"
     assert grounded_in("The gadgets will rise 1.2% (1.2% of $8,", context).passed
     assert not grounded_in("The gadgets cost $9, and more.", context).passed
+
+
+# ---------------------------------------------------------------------------------------------
+# Shapes of real model answers (from SmolLM2 outputs in tests/data/grounding2)
+
+
+@pytest.mark.parametrize(
+    "output",
+    [
+        "Steps:\n1. Her ducks lay 16 eggs.\n2. She eats 3.\n3. She bakes with 4.\n4) She sells the rest.",
+        "Step-3: She sells the rest at $2 per egg.",
+        "1. Calculate the total of the eggs.\n2. Rethink your plan.",  # an imperative is no name
+        "Passage: Janet's ducks lay 16 eggs per day.",  # a label before a colon is no name
+    ],
+)
+def test_list_numbers_labels_and_imperatives_are_not_facts(output: str) -> None:
+    result = grounded_in(output, EGGS)
+    assert result.passed, result.reason
+
+
+def test_a_number_after_a_month_is_a_year_only_when_it_can_be_one() -> None:
+    context = "A Reddit group has 1000 members who each post 3 times a day in March."
+    assert grounded_in("1000 * 3 = 3000 posts a day. In March, 3000 posts are made each day.", context).passed
+    dated = grounded_in("It started in March, 2021.", context)
+    assert not dated.passed and "'March, 2021' (a date the context does not give)" in dated.reason
+
+
+def test_a_note_in_parentheses_between_operands_is_skipped() -> None:
+    context = "Zeke's team has 7 more players than Carlton's. Carlton's team has 13 players."
+    assert grounded_in("13 (Carlton's team) + 7 (Zeke's team) = 20 players.", context).passed
+    wrong = grounded_in("13 (Carlton's team) + 7 (Zeke's team) = 21 players.", context)
+    assert "'21' (13 (Carlton's team) + 7 (Zeke's team) gives 20, not 21)" in wrong.reason

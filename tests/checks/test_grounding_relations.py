@@ -105,3 +105,16 @@ def test_relation_keys(text: str, keys: list[str]) -> None:
     m = re.search(r"\$?\d+", text)
     assert m is not None
     assert relations_around(text, m.start(), m.end()) == keys
+
+
+def test_a_multiplier_is_no_price() -> None:
+    context = "Claire earns 1 badge every month. Wendy earns three times as many badges as Claire."
+    assert grounded_in("Wendy earns 3 times as many as Claire.", context).passed
+
+
+def test_an_amount_of_something_is_a_relation() -> None:
+    context = "She receives a weekly allowance of $5 for 8 weeks and ends with a total of $100."
+    assert grounded_in("She ends with a total of $100.", context).passed
+    moved = grounded_in("She receives a weekly allowance of $100.", context)
+    assert not moved.passed
+    assert "the context states another number here: 'allowance of $5'" in moved.reason

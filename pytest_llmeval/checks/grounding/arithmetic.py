@@ -51,16 +51,18 @@ def _equation_before(lexemes: list[_Lexeme], eq: int) -> list[_Lexeme] | None:
     while i >= 0 and lexemes[i].claim == claim and steps < 60:
         steps += 1
         if want_operand:
-            words = 0
+            words, closes = 0, 0
             while (
                 i >= 0
                 and (lex := lexemes[i]).claim == claim
                 and (
                     lex.kind in ("close", "joint")
                     or (lex.kind == "word" and words < 8 and lex.low not in _EQ_WORDS)
+                    or (lex.kind == "open" and closes > 0)  # "13 (Carlton's team) + 7": a note
                 )
             ):
                 words += lex.words if lex.kind == "word" else 0
+                closes += (lex.kind == "close") - (lex.kind == "open")
                 i -= 1
             if i < 0 or lexemes[i].claim != claim or lexemes[i].kind != "num":
                 break
@@ -146,6 +148,12 @@ def _evaluate(span: list[_Lexeme], readings: int) -> float | None:
         elif kind == "op" or kind == "close":
             items.append((lex.text, 0.0))
         elif kind == "open":
+            end = position + 1
+            while end <= last and span[end].kind == "word":
+                end += 1
+            if end > position + 1 and end <= last and span[end].kind == "close":
+                skip = end - position  # "13 (Carlton's team) + 7": a note in words, not a factor
+                continue
             if items and items[-1][0] in ("n", ")"):
                 items.append(("*", 0.0))
             items.append((lex.text, 0.0))

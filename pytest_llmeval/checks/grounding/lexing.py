@@ -89,11 +89,15 @@ _MONTH = (
 )
 # Every date starts with a digit or a capital: the lookahead rejects other positions at once, which
 # halves the time of a search that would otherwise try all four branches at each character.
+_YEAR = r"1\d{3}|2[01]\d\d"  # a four-digit number is a year only from 1000 to 2199: not "March, 3000 posts"
 _DATE = re.compile(
     r"(?=[\dA-Z])(?:"
     r"\b(?P<iy>\d{4})-(?P<im>\d{2})-(?P<id>\d{2})\b"
-    r"|\b(?P<bd>\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?" + _MONTH.format(g="bm") + r"(?:,?\s+(?P<by>\d{4})\b)?"
-    r"|\b" + _MONTH.format(g="am") + r"(?:\s+(?P<ad>\d{1,2})(?:st|nd|rd|th)?\b)?(?:,?\s+(?P<ay>\d{4})\b)?"
+    r"|\b(?P<bd>\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?"
+    + _MONTH.format(g="bm")
+    + rf"(?:,?\s+(?P<by>{_YEAR})\b)?"
+    r"|\b" + _MONTH.format(g="am") + r"(?:\s+(?P<ad>\d{1,2})(?:st|nd|rd|th)?\b)?"
+    rf"(?:,?\s+(?P<ay>{_YEAR})\b)?"
     r"|\b(?P<wd>(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)s?"
     r"|Mon|Tues|Tue|Wed|Thurs|Thur|Thu|Fri|Sat|Sun)\b)"
 )

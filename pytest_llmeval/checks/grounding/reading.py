@@ -194,9 +194,13 @@ def _read(text: str, *, for_source: bool = False) -> _Reading:
             if role == "stated" and text[lex.end :].strip() == ",":
                 continue  # an answer cut off at "$8," may have been writing "$8,000": not a fact
             if role == "stated" and lex.value.is_integer() and index:
-                label = lexemes[index - 1].low.rsplit(" ", 1)[-1]
-                if label in _LABELS:
+                before = lexemes[index - 1]
+                if before.text == "-" and before.start == lex.start - 1 and index >= 2:
+                    before = lexemes[index - 2]  # "Step-3"
+                if before.low.rsplit(" ", 1)[-1] in _LABELS:
                     continue
+            if role == "stated" and _LIST_MARKER.match(text, lex.start) and _line_start(text, lex.start):
+                continue  # "3." or "3)" numbering a list: a position, not a quantity
             if lex.claim in algebra and (owner is None or owner.computed is None or role != "result"):
                 role = "algebra"
             value = lex.value
@@ -350,6 +354,17 @@ def _mark_claims(
     return algebra, signs, candidates
 
 
+_LIST_MARKER = re.compile(r"\d{1,3}[.)](?:[ \t]|$)", re.MULTILINE)
+# After a capitalized word that starts a sentence, these show it to be a verb or a label, not a
+# name: "Rethink your car", "Calculate the total", "Passage: ...". Names are seldom followed by them.
+_NOT_AFTER_NAME = re.compile(r"[ \t]*(?::|(?:the|a|an|your|my|his|her|their|our|its|this|that|these)\b)")
+
+
+def _line_start(text: str, offset: int) -> bool:
+    line = text.rfind("\n", 0, offset) + 1
+    return not text[line:offset].strip()
+
+
 def _names(text: str, run: list[_Lexeme]) -> list[_Fact]:
     """Names in a run of capitalized words: "Mr. Lee", "Green Valley Market"; not "The" or "So"."""
     while run and run[-1].text in _CONNECTORS:
@@ -364,6 +379,8 @@ def _names(text: str, run: list[_Lexeme]) -> list[_Fact]:
     # "I" (and "I'd"), and variables such as "X" in "X + 5 = 12"
     run = [lex for lex in run if len(lex.text) > 1 and lex.text.replace("\u2019", "'").split("'")[0] != "I"]
     if not run or (at_start and not dropped and len(run) == 1 and not _rare_word(_bare(run[0].low))):
+        return []
+    if at_start and not dropped and len(run) == 1 and _NOT_AFTER_NAME.match(text, run[0].end):
         return []
     if len(run) > 6:
         return []  # a heading or a title in Title Case, not a name

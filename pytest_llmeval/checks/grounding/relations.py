@@ -70,6 +70,17 @@ _PRONOUNS = frozenset(
         "there",
     ]
 )
+_MULTIPLIER = re.compile(r"[ \t]*(?:(?:times|x|percent)\b|[%\u00d7])", re.IGNORECASE)
+# "an allowance of $5", "a total of $100": the thing a number is the amount of, right before it.
+_OF = re.compile(r"\b([A-Za-z]{3,})[ \t]+of[ \t]+\$?$")
+# Words before "of" that name no thing a number is the amount of.
+_NOT_UNITS = frozenset(
+    {
+        *("all", "some", "both", "each", "one", "two", "three", "most", "least", "half", "third"),
+        *("quarter", "out", "instead", "none", "many", "few", "lot", "lots", "any", "rest", "part"),
+        *("made", "full", "kind", "sort", "because", "ahead", "outside", "inside", "top", "front"),
+    }
+)
 _LOOK = 60  # characters read on each side of a number: more than any relation above needs
 
 
@@ -83,8 +94,11 @@ def relations_around(text: str, start: int, end: int) -> list[str]:
     if (m := _RATE.match(after)) is not None:
         per = m.group(2) or m.group(3)
         keys.append("rate " + dollars + _words(m.group(1)) + "per " + _singular(per))
+    multiplier = _MULTIPLIER.match(text, end) is not None  # "earns 3 times ...": no price
     before = text[max(0, start - _LOOK) : start]
-    if (m := _PRICE.search(before)) is not None and m.group(1).casefold() not in _PRONOUNS:
+    if (m := _OF.search(before)) is not None and m.group(1).casefold() not in _NOT_UNITS:
+        keys.append("of " + _singular(m.group(1)))
+    if not multiplier and (m := _PRICE.search(before)) is not None and m.group(1).casefold() not in _PRONOUNS:
         verb = m.group(2).casefold().split()[0].rstrip("s").replace("paid", "pay").replace("sold", "sell")
         keys.append(f"price {_singular(m.group(1))} {verb}")
     return keys
@@ -152,8 +166,9 @@ def context_relations(text: str, numbers: list[tuple[int, int, float, float]]) -
 
 def _phrase(text: str, start: int, end: int, key: str) -> str:
     """The words of the relation as the context writes them, for the evidence."""
-    if key.startswith("price "):
-        m = _PRICE.search(text[max(0, start - _LOOK) : start])
+    if key.startswith(("price ", "of ")):
+        pattern = _PRICE if key.startswith("price ") else _OF
+        m = pattern.search(text[max(0, start - _LOOK) : start])
         return " ".join([*(m.group(0) if m else "").split(), text[start:end]])
     after = text[end : end + _LOOK]
     m = _COMPARISON.match(after) if key.startswith("cmp ") else _RATE.match(after)
