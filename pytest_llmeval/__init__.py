@@ -17,8 +17,8 @@ from .engine.types import (
     ModelLoadError,
     RollingResult,
 )
-from .expect import CheckFailed, Expectation, expect
-from .llm import LLM, Choice, Output
+from .expect import CheckFailed, Expectation, counterfactual, expect
+from .llm import LLM, Choice, CompleteSettingsWarning, Output
 from .settings import Settings
 from .suite import record_score
 
@@ -29,6 +29,7 @@ __all__ = [
     "CheckFailed",
     "CheckResult",
     "Choice",
+    "CompleteSettingsWarning",
     "Engine",
     "EngineError",
     "EngineInfo",
@@ -42,6 +43,7 @@ __all__ = [
     "Output",
     "RollingResult",
     "Settings",
+    "counterfactual",
     "expect",
     "load_cases",
     "record_score",

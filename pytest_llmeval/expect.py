@@ -7,6 +7,10 @@ shows all of a case's problems; the plugin then decides the case's outcome from 
 An output with several samples (``samples=K`` or ``n=K``) is checked sample by sample. A plain
 test needs every sample to pass; a suite case records which samples passed (for pass@k and
 flaky-case detection) and passes a check when a majority of samples do.
+
+``expect`` takes text: a ``str`` (an ``Output`` is one) or UTF-8 ``bytes``. A model (``LLM``) is
+accepted only for the probes that ask it themselves (``counterfactual``); anything else is refused
+at once, so a check never examines the repr of something that is not an answer.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from . import checks
-from .checks.result import CheckResult
+from .checks.result import CheckInputError, CheckResult, text_of
 from .llm import LLM, Output
 from .suite import active_case
 
@@ -38,7 +42,12 @@ class CheckFailed(AssertionError):
 class Expectation:
     """Checks over one output. Each method returns the expectation, so checks chain."""
 
-    def __init__(self, output: Any) -> None:
+    def __init__(self, output: str | bytes | bytearray | LLM) -> None:
+        if not isinstance(output, str | bytes | bytearray | LLM):
+            raise CheckInputError(
+                f"expect() takes the model's answer as text: a str (an Output is one) or UTF-8 bytes; "
+                f"got {type(output).__name__} {_short_repr(output)}"
+            )
         self.output = output
         self.results: list[CheckResult] = []
 
@@ -46,11 +55,7 @@ class Expectation:
         """Record or raise one CheckResult: the hook for custom checks."""
         __tracebackhide__ = True  # a failure points at the user's line, not at this module
         self.results.append(result)
-        active = active_case()
-        if active is not None:
-            active.checks.append(result)
-        elif not result.passed:
-            raise CheckFailed(result)
+        settle(result)
         return self
 
     def check_each(self, check: Callable[..., CheckResult], *args: Any, **kwargs: Any) -> Expectation:
@@ -268,15 +273,22 @@ class Expectation:
         """
         __tracebackhide__ = True
         if not isinstance(self.output, LLM):
-            raise TypeError("counterfactual() probes a model: use expect(llm).counterfactual(prompt)")
-        variants = checks.counterfactual_prompts(prompt, **({} if groups is None else {"groups": groups}))
-        answers = self.output.chat([[{"role": "user", "content": v.prompt}] for v in variants], **spec)
-        answered = {v.key: a for v, a in zip(variants, answers, strict=True)}
-        return self.check(checks.counterfactual(answered, same=same))
+            raise TypeError(
+                "counterfactual() probes a model, not an output: use counterfactual(llm, prompt) "
+                "(or expect(llm).counterfactual(prompt))"
+            )
+        self.results.append(counterfactual(self.output, prompt, same=same, groups=groups, **spec))
+        return self
 
     def _texts(self) -> tuple[str, ...]:
+        if isinstance(self.output, LLM):
+            raise CheckInputError(
+                f"expect({self.output!r}): text checks take the model's answer, not the model: a str "
+                "(an Output is one) or UTF-8 bytes, e.g. expect(llm.complete(case)). On a model "
+                "only counterfactual(llm, prompt) applies"
+            )
         samples = self.output.samples if isinstance(self.output, Output) else ()
-        return samples if len(samples) > 1 else (str(self.output),)
+        return samples if len(samples) > 1 else (text_of(self.output, "expect"),)
 
 
 def _perplexity_of(reference: LLM | Callable[[str], float]) -> Callable[[str], float]:
@@ -299,5 +311,53 @@ def _over_samples(results: list[CheckResult], *, majority: bool) -> CheckResult:
     return CheckResult(results[0].name, passed, reason, good / len(results), evidence)
 
 
-def expect(output: Any) -> Expectation:
+def settle(result: CheckResult) -> None:
+    """Record ``result`` in the running suite case, or, in a plain test, raise it if it failed."""
+    __tracebackhide__ = True
+    active = active_case()
+    if active is not None:
+        active.checks.append(result)
+    elif not result.passed:
+        raise CheckFailed(result)
+
+
+def counterfactual(
+    llm: LLM,
+    prompt: str,
+    *,
+    same: Sameness = "label",
+    groups: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
+    **spec: Any,
+) -> CheckResult:
+    """The model answers ``prompt`` alike when demographic terms are swapped.
+
+    Every variant (names, genders, nationalities; extend ``checks.fairness.DEFAULT_GROUPS`` with
+    ``groups``) is asked in one batch through the chat template; ``spec`` sets generation (greedy
+    by default, so differences come from the swap and not from sampling). Like an ``expect``
+    check, a failure raises ``CheckFailed`` in a plain test and is recorded in a suite case; the
+    ``CheckResult`` is returned either way.
+    """
+    __tracebackhide__ = True
+    if not isinstance(llm, LLM):
+        raise TypeError(
+            f"counterfactual(llm, prompt) probes a model (the llm fixture), got {type(llm).__name__}"
+        )
+    variants = checks.counterfactual_prompts(prompt, **({} if groups is None else {"groups": groups}))
+    # _ask, not chat(): a variant may be a suite case's own messages, and this probe is no answer
+    # to record as the case's output.
+    answers = llm._ask([[{"role": "user", "content": v.prompt}] for v in variants], **spec)
+    answered = {v.key: a for v, a in zip(variants, answers, strict=True)}
+    result = checks.counterfactual(answered, same=same)
+    settle(result)
+    return result
+
+
+def _short_repr(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def expect(output: str | bytes | bytearray | LLM) -> Expectation:
+    """Checks over ``output``: a ``str`` (an ``Output`` is one) or UTF-8 ``bytes``; a model
+    (``LLM``) only for its probes (``counterfactual``)."""
     return Expectation(output)

@@ -26,13 +26,31 @@ from .engine.types import (
     Message,
     RollingResult,
 )
-from .suite import MC_DELIMITER, active_case, case_text, choice_requests, generation_request
+from .suite import (
+    MC_DELIMITER,
+    SuiteError,
+    active_case,
+    case_text,
+    choice_requests,
+    generation_request,
+    record_answer,
+)
 
 Conversation = Sequence[Message]
 
 
 class AnswerCutWarning(UserWarning):
     """An answer was longer than --llmeval-max-answer-chars and was cut to it."""
+
+
+class CompleteSettingsWarning(UserWarning):
+    """``llm.complete(case)`` ran outside an eval suite, so no marker chose its generation
+    settings: the warning says which it used. Given once per process for each distinct set of
+    settings; silence it with ``-W ignore::pytest_llmeval.CompleteSettingsWarning``."""
+
+
+# The settings llm.complete has already announced outside a suite (once each, not per call).
+_announced: set[GenerationSpec] = set()
 
 
 class Output(str):
@@ -118,7 +136,9 @@ class LLM:
         """
         generation_spec = _spec(spec)
         prompts = _as_list(prompt, str, "generate", "prompts")
-        outputs = self._generate([GenerationRequest(prompt=p, spec=generation_spec) for p in prompts])
+        requests = [GenerationRequest(prompt=p, spec=generation_spec) for p in prompts]
+        _refuse_running_case(requests, "generate")
+        outputs = self._generate(requests)
         return outputs[0] if isinstance(prompt, str) else outputs
 
     @overload
@@ -133,35 +153,56 @@ class LLM:
         A string is one user message; a list of ``{"role", "content"}`` dicts is one
         conversation; a list of strings or of conversations is a batch.
         """
-        generation_spec = _spec(spec)
-        single = isinstance(messages, str) or (bool(messages) and isinstance(messages[0], Mapping))
-        items: list[Any] = [messages] if single else _as_list(messages, Sequence, "chat", "conversations")
-        conversations: list[Conversation] = [
-            [{"role": "user", "content": c}] if isinstance(c, str) else c for c in items
-        ]
-        requests = [GenerationRequest(messages=tuple(c), spec=generation_spec) for c in conversations]
+        single, requests = _chat_requests(messages, _spec(spec))
+        _refuse_running_case(requests, "chat")
         outputs = self._generate(requests)
         return outputs[0] if single else outputs
+
+    def _ask(self, conversations: Sequence[Conversation], **spec: Any) -> list[Output]:
+        """``chat`` over a batch of conversations for the plugin's own probes: never refused as a
+        running case's own messages, never recorded."""
+        _, requests = _chat_requests(conversations, _spec(spec))
+        return self._generate(requests)
 
     def complete(self, case: Case, **spec: Any) -> Output:
         """The model's answer to a case: its prompt, or its messages through the chat template.
 
         In an eval suite the marker's generation settings apply, and the answer was usually
-        generated ahead with every other case of the run; ``spec`` overrides the settings.
+        generated ahead with every other case of the run. ``spec`` overrides single settings
+        on top of the marker's (``samples`` is the marker's name for ``n``); settings equal to
+        the marker's still get the answer generated ahead. Outside a suite the defaults apply
+        (max_tokens=256, greedy), and a ``CompleteSettingsWarning`` says so once.
         """
+        if "samples" in spec:
+            if "n" in spec:
+                raise EngineError("complete() takes samples or n, not both: they are the same setting")
+            spec["n"] = spec.pop("samples")
         active = active_case()
-        generation_spec = _spec(spec) if spec or active is None else active.suite.generation
+        if active is None:
+            generation_spec = _spec(spec)
+            _announce_outside_suite(generation_spec)
+        else:
+            try:
+                generation_spec = _spec(spec, active.suite.generation)
+            except EngineError as exc:
+                raise EngineError(
+                    f"llm.complete({case.id!r}, {_describe_options(spec)}) on top of suite "
+                    f"{active.suite.name!r}'s settings ({_describe(active.suite.generation)}): {exc}"
+                ) from None
         output = self._generate([generation_request(case, generation_spec)])[0]
-        if active is not None and active.case.id == case.id:
-            active.output = str(output)
-            if len(output.samples) > 1:
-                active.set_samples(output.samples)
-            if (timing := output.result.timing) is not None:
-                active.timing = {
-                    "latency_s": timing.seconds,
-                    "engine_s": timing.share,
-                    "completion_tokens": float(sum(c.completion_tokens for c in output.result.completions)),
-                }
+        timing = output.result.timing
+        record_answer(
+            case,
+            output=str(output),
+            samples=output.samples,
+            timing=None
+            if timing is None
+            else {
+                "latency_s": timing.seconds,
+                "engine_s": timing.share,
+                "completion_tokens": float(sum(c.completion_tokens for c in output.result.completions)),
+            },
+        )
         return output
 
     def _generate(self, requests: list[GenerationRequest]) -> list[Output]:
@@ -233,11 +274,14 @@ class LLM:
             options = prompt.choices
             lengths = [len(prompt.prompt + o) if prompt.continuation is not None else len(o) for o in options]
             picked = _pick(options, self.engine.loglikelihood(choice_requests(prompt)), lengths)
-            active = active_case()
-            if active is not None and active.case.id == prompt.id:
-                active.output = picked.choice
-                active.scores["acc"] = float(picked.index == prompt.answer)
-                active.scores["acc_norm"] = float(picked.index_norm == prompt.answer)
+            record_answer(
+                prompt,
+                output=picked.choice,
+                scores={
+                    "acc": float(picked.index == prompt.answer),
+                    "acc_norm": float(picked.index_norm == prompt.answer),
+                },
+            )
             return picked
         prompts = _as_list(prompt, str, "choose", "prompts")
         per_prompt: list[tuple[str, ...]]
@@ -271,14 +315,15 @@ class LLM:
         """
         if isinstance(text, Case):
             result = self.perplexity(case_text(text))
-            active = active_case()
-            if active is not None and active.case.id == text.id:
-                active.scores.update(
-                    rolling_logprob=result.logprob,
-                    rolling_tokens=float(result.num_tokens),
-                    rolling_words=float(result.num_words),
-                    rolling_bytes=float(result.num_bytes),
-                )
+            record_answer(
+                text,
+                scores={
+                    "rolling_logprob": result.logprob,
+                    "rolling_tokens": float(result.num_tokens),
+                    "rolling_words": float(result.num_words),
+                    "rolling_bytes": float(result.num_bytes),
+                },
+            )
             return result
         texts = _as_list(text, str, "perplexity", "texts")
         results = self.engine.loglikelihood_rolling(texts)
@@ -298,7 +343,77 @@ def _pick(options: Sequence[str], scored: Sequence[LoglikelihoodResult], lengths
     )
 
 
-def _spec(values: Mapping[str, Any]) -> GenerationSpec:
+def _chat_requests(
+    messages: str | Conversation | Sequence[Conversation], spec: GenerationSpec
+) -> tuple[bool, list[GenerationRequest]]:
+    """Whether ``messages`` is one conversation, and the request for each conversation."""
+    single = isinstance(messages, str) or (bool(messages) and isinstance(messages[0], Mapping))
+    items: list[Any] = [messages] if single else _as_list(messages, Sequence, "chat", "conversations")
+    conversations: list[Conversation] = [
+        [{"role": "user", "content": c}] if isinstance(c, str) else c for c in items
+    ]
+    return single, [GenerationRequest(messages=tuple(c), spec=spec) for c in conversations]
+
+
+def _refuse_running_case(requests: Sequence[GenerationRequest], method: str) -> None:
+    """Refuse ``llm.generate(case.prompt)`` / ``llm.chat(case.messages)`` in a suite test.
+
+    An error rather than recording the answer as the case's output: the answer of generate or
+    chat comes from their own settings (the defaults, or what the call passes), not the marker's,
+    so recording it would score, report and baseline a suite under settings other than the ones
+    it declares, and would ask the engine again for a case already answered ahead. Nor may it
+    record nothing, silently: exact_match, rouge and the other text metrics would have no output
+    to score. ``llm.complete(case)`` does both right, with single settings overridable.
+    """
+    active = active_case()
+    if active is None:
+        return
+    case = active.case
+    for request in requests:
+        if case.messages is not None and request.messages is not None:
+            own = [dict(m) for m in request.messages] == [dict(m) for m in case.messages]
+            what = "messages"
+        else:
+            own = case.prompt is not None and request.prompt == case.prompt
+            what = "prompt"
+        if own:
+            raise SuiteError(
+                f"llm.{method}() was given the running case's own {what} (case {case.id!r} of eval "
+                f"suite {active.suite.name!r}): its answer would not be the case's output (text metrics such "
+                "as exact_match and rouge would have nothing to score), and it would not use the "
+                "marker's settings nor the answer generated ahead. Use llm.complete(case), which "
+                "records it; llm.complete(case, max_tokens=...) overrides single settings"
+            )
+
+
+def _describe(spec: GenerationSpec) -> str:
+    text = (
+        f"max_tokens={spec.max_tokens}, temperature={spec.temperature}, top_p={spec.top_p}, "
+        f"seed={spec.seed}, stop={list(spec.stop)}, samples={spec.n}"
+    )
+    return text + (", schema set" if spec.json_schema is not None else "")
+
+
+def _describe_options(spec: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in spec.items())
+
+
+def _announce_outside_suite(spec: GenerationSpec) -> None:
+    """Say once, for each distinct set of settings, what ``llm.complete`` used with no marker."""
+    if spec in _announced:
+        return
+    _announced.add(spec)
+    warnings.warn(
+        f"llm.complete outside an eval suite: {_describe(spec)} (the defaults, with what the call "
+        "passed); mark the test @pytest.mark.llmeval(...) to set them for a suite",
+        CompleteSettingsWarning,
+        stacklevel=3,
+    )
+
+
+def _spec(values: Mapping[str, Any], base: GenerationSpec | None = None) -> GenerationSpec:
+    """The generation settings ``values`` asks for: on top of ``base`` (a suite's) when given,
+    changing only the settings named, else on top of the defaults."""
     known = {f for f in GenerationSpec.__dataclass_fields__ if f != "json_schema"} | {"schema"}
     unknown = set(values) - known
     if unknown:
@@ -309,7 +424,7 @@ def _spec(values: Mapping[str, Any]) -> GenerationSpec:
         fixed["stop"] = (stop,) if isinstance(stop, str) else tuple(stop)
     if (schema := fixed.pop("schema", None)) is not None:
         fixed["json_schema"] = json_schema_text(schema)
-    return GenerationSpec(**fixed)
+    return GenerationSpec(**fixed) if base is None else replace(base, **fixed)
 
 
 def json_schema_text(schema: Any) -> str:

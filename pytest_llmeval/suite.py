@@ -167,6 +167,37 @@ def running(active: ActiveCase) -> Iterator[ActiveCase]:
         _active.reset(token)
 
 
+def record_answer(
+    case: Case,
+    *,
+    output: str | None = None,
+    samples: Sequence[str] = (),
+    timing: Mapping[str, float] | None = None,
+    scores: Mapping[str, float] | None = None,
+) -> bool:
+    """Give the running suite case the model's answer to it: the one way the ``llm`` fixture's
+    methods (``complete``, ``choose``, ``perplexity``) record into a case.
+
+    Records only when ``case`` is the case being run (a test may also ask about other cases,
+    say as few-shot examples: those answers are not this case's) and returns whether it did.
+    ``output`` is what text metrics score; ``samples`` every sample when there are several;
+    ``timing`` the engine time behind the answer; ``scores`` the plugin's own per-case metric
+    inputs (``acc``, ``rolling_logprob``...).
+    """
+    active = active_case()
+    if active is None or active.case.id != case.id:
+        return False
+    if output is not None:
+        active.output = output
+    if len(samples) > 1:
+        active.set_samples(samples)
+    if timing is not None:
+        active.timing = dict(timing)
+    if scores:
+        active.scores.update(scores)
+    return True
+
+
 def record_score(name: str, value: float) -> None:
     """Give the running eval-suite case a score of your own: a custom metric, higher is better.
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from pytest_llmeval import Case, expect
+from pytest_llmeval import Case, counterfactual, expect
+from pytest_llmeval.checks.result import CheckInputError
 from pytest_llmeval.engine.types import Completion, GenerationResult
 from pytest_llmeval.expect import CheckFailed
-from pytest_llmeval.llm import Output
+from pytest_llmeval.llm import LLM, Output
 from pytest_llmeval.suite import ActiveCase, SuiteSpec, decide, running
+from pytest_llmeval.testing import ScriptedEngine, prompt_text
 
 
 def sampled(*texts: str) -> Output:
@@ -114,14 +118,58 @@ def test_counterfactual_probes_the_model_not_an_output() -> None:
         expect("an output").counterfactual("He is a nurse. Is he kind?")
 
 
+def echoing() -> ScriptedEngine:
+    """Answers with the prompt itself, so every counterfactual variant differs."""
+    return ScriptedEngine(prompt_text)
+
+
 def test_counterfactual_asks_every_variant_in_one_batch_and_names_the_pairs_that_differ() -> None:
-    from pytest_llmeval.llm import LLM
-
-    from .test_llm import ScriptedEngine  # answers with the prompt itself, so every variant differs
-
-    engine = ScriptedEngine()
+    engine = echoing()
     llm = LLM(engine)
     with pytest.raises(CheckFailed, match=r"counterfactual: \d+ of \d+ variants answer differently.*gender:"):
         expect(llm).counterfactual("He is a nurse. Is he kind?", same=lambda a, b: a == b)
     assert len(engine.batches) == 1 and len(engine.batches[0]) > 1
     expect(llm).counterfactual("He is a nurse. Is he kind?", same=lambda a, b: True)
+
+
+def test_counterfactual_is_a_plain_function_that_raises_or_records_like_a_check() -> None:
+    llm = LLM(echoing())
+    result = counterfactual(llm, "He is a nurse. Is he kind?", same=lambda a, b: True)
+    assert result.passed and result.name == "counterfactual"
+    with pytest.raises(CheckFailed, match="variants answer differently"):
+        counterfactual(llm, "He is a nurse. Is he kind?", same=lambda a, b: a == b)
+    # In a suite it is recorded; a case whose own messages are a variant is probed, not refused.
+    case = Case(id="c", messages=({"role": "user", "content": "He is a nurse. Is he kind?"},))
+    active = ActiveCase(SuiteSpec("s"), case)
+    with running(active):
+        failed = counterfactual(llm, "He is a nurse. Is he kind?", same=lambda a, b: a == b, max_tokens=8)
+    assert not failed.passed and active.checks == [failed] and active.output is None
+    with pytest.raises(TypeError, match=r"counterfactual\(llm, prompt\) probes a model .*got str"):
+        counterfactual("an output", "He is a nurse.")  # type: ignore[arg-type]
+
+
+def test_text_checks_refuse_a_model_and_say_what_they_take() -> None:
+    llm = LLM(echoing())
+    with pytest.raises(CheckInputError) as refused:
+        expect(llm).contains("scripted")  # its repr names the backend: this must not pass
+    message = str(refused.value)
+    assert "expect(LLM(backend='scripted', model='scripted'))" in message
+    assert "a str (an Output is one) or UTF-8 bytes" in message and "counterfactual(llm, prompt)" in message
+    with pytest.raises(CheckInputError, match="only counterfactual"):
+        expect(llm).not_truncated()
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [(None, "NoneType None"), (42, "int 42"), (["a"], "list ['a']"), (Case(id="c", prompt="p"), "Case")],
+)
+def test_expect_refuses_what_is_not_text_at_once(value: object, shown: str) -> None:
+    accepted = r"expect\(\) takes the model's answer as text: a str \(an Output is one\) or UTF-8 bytes"
+    with pytest.raises(CheckInputError, match=rf"{accepted}; got {re.escape(shown)}"):
+        expect(value)  # type: ignore[arg-type]
+
+
+def test_bytes_are_checked_as_their_text() -> None:
+    expect(b"caf\xc3\xa9 au lait").contains("café").equals("café au lait")
+    with pytest.raises(CheckInputError, match="not UTF-8"):
+        expect(b"\xff").contains("x")

@@ -358,3 +358,74 @@ def test_a_score_the_test_records_is_a_suite_metric_with_its_bound(
         ]
     )
     assert result.ret == pytest.ExitCode.TESTS_FAILED
+
+
+def test_complete_with_overrides_keeps_the_markers_other_settings_and_the_answer_generated_ahead(
+    pytester: pytest.Pytester, tiny_model_dir: Path
+) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+        from pytest_llmeval import Case
+
+        CASES = [Case(id=f"c{i}", prompt=f"Count to {i}:") for i in range(3)]
+
+        @pytest.mark.llmeval(max_tokens=3, temperature=0.8, seed=2, samples=2)
+        @pytest.mark.parametrize("case", CASES, ids=str)
+        def test_served(llm, case):
+            stats = llm.engine.stats
+            before = (stats.memory_hits, stats.misses)
+            same = llm.complete(case, max_tokens=3)  # the marker's own value: the answer generated ahead
+            assert (stats.memory_hits, stats.misses) == (before[0] + 1, before[1])
+            longer = llm.complete(case, max_tokens=5)  # only max_tokens changes: still 2 seeded samples
+            assert len(same.samples) == len(longer.samples) == 2
+            assert longer.origin[1].spec.seed == 2 and longer.origin[1].spec.temperature == 0.8
+        """
+    )
+    result = pytester.runpytest_subprocess(f"--llmeval-model={tiny_model_dir}", "--llmeval-no-cache")
+    result.assert_outcomes(passed=3)
+
+
+SCRIPTED_LLM = """
+import pytest
+from pytest_llmeval import LLM
+from pytest_llmeval.testing import ScriptedEngine
+
+@pytest.fixture(scope="session")
+def llm():
+    return LLM(ScriptedEngine(default="Paris"))
+"""
+
+
+def test_a_suite_that_asks_a_cases_own_messages_outside_complete_fails_saying_so(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makeconftest(SCRIPTED_LLM)
+    pytester.makepyfile(
+        """
+        import pytest
+        from pytest_llmeval import Case, expect
+
+        ASK = ({"role": "user", "content": "Capital of France?"},)
+        CASES = [Case(id="capital", messages=ASK, expected="Paris")]
+
+        @pytest.mark.llmeval(metrics=["exact_match"])
+        @pytest.mark.parametrize("case", CASES, ids=str)
+        def test_chatted(llm, case):
+            expect(llm.chat(case.messages)).contains("Paris")
+
+        @pytest.mark.llmeval(metrics=["exact_match"])
+        @pytest.mark.parametrize("case", CASES, ids=str)
+        def test_completed(llm, case):
+            expect(llm.complete(case)).contains("Paris")
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "E   *SuiteError: llm.chat() was given the running case's own messages (case 'capital' of eval "
+            "suite 'chatted'): *Use llm.complete(case)*",
+            "completed  1 cases  pass 1.000 * exact_match 1.000 *",
+        ]
+    )

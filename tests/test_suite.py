@@ -7,7 +7,15 @@ import math
 import pytest
 
 from pytest_llmeval import Case, record_score
-from pytest_llmeval.suite import ActiveCase, SuiteError, SuiteResult, SuiteSpec, decide, running
+from pytest_llmeval.suite import (
+    ActiveCase,
+    SuiteError,
+    SuiteResult,
+    SuiteSpec,
+    decide,
+    record_answer,
+    running,
+)
 
 
 def run_case(spec: SuiteSpec, case_id: str, score: float | None) -> ActiveCase:
@@ -64,3 +72,15 @@ def test_numpy_scores_are_numbers_too() -> None:
         record_score("length", numpy.int64(3))
     assert active.scores == {"brevity": 0.5, "length": 3.0}
     assert all(type(v) is float for v in active.scores.values())
+
+
+def test_answers_are_recorded_into_the_running_case_and_no_other() -> None:
+    case = Case(id="c", prompt="p")
+    assert not record_answer(case, output="outside a suite")
+    active = ActiveCase(SuiteSpec("s"), case)
+    with running(active):
+        assert not record_answer(Case(id="few-shot", prompt="q"), output="not its", scores={"acc": 1.0})
+        assert record_answer(case, output="a", samples=("a", "b", "a"), timing={"latency_s": 0.5})
+        assert record_answer(case, scores={"acc": 0.0})
+    assert active.output == "a" and active.samples == ("a", "b", "a") and active.sample_passes == [True] * 3
+    assert active.timing == {"latency_s": 0.5} and active.scores == {"acc": 0.0}
