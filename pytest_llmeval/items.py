@@ -1,0 +1,90 @@
+"""Which collected items are suite cases, and how a case's outcome becomes its test report."""
+
+from __future__ import annotations
+
+import pytest
+
+from .cases import Case
+from .engine.types import EngineError
+from .engine_pool import EnginePool
+from .sides import MODEL
+from .suite import ActiveCase, SuiteError, SuiteSpec, decide
+
+case_key = pytest.StashKey[tuple[SuiteSpec, Case]]()
+side_key = pytest.StashKey[str]()
+active_key = pytest.StashKey[ActiveCase]()
+prefetched_key = pytest.StashKey[bool]()
+
+
+def mark_suite_items(items: list[pytest.Item]) -> None:
+    """Stash the suite and case of every item of an eval suite; a malformed suite is a usage error."""
+    owners: dict[str, str] = {}
+    case_items: dict[tuple[str, str, str], str] = {}  # (suite, side, case id) -> node id
+    for item in items:
+        marker = item.get_closest_marker("llmeval")
+        if marker is None or not isinstance(item, pytest.Function):
+            continue
+        params = getattr(item, "callspec", None)
+        cases = [v for v in (params.params.values() if params else ()) if isinstance(v, Case)]
+        if len(cases) != 1:
+            raise pytest.UsageError(
+                f"{item.nodeid}: @pytest.mark.llmeval marks an eval suite, which needs the test "
+                "parametrized over Case objects: @pytest.mark.parametrize('case', load_cases(...), ids=str)"
+            )
+        try:
+            spec = SuiteSpec.from_marker(item.originalname.removeprefix("test_"), marker.kwargs)
+        except SuiteError as exc:
+            raise pytest.UsageError(f"{item.nodeid}: {exc}") from None
+        owner = f"{item.path}::{item.originalname}"
+        if owners.setdefault(spec.name, owner) != owner:
+            raise pytest.UsageError(
+                f"two eval suites are named {spec.name!r} ({owners[spec.name]} and {owner}): "
+                "give one a name with @pytest.mark.llmeval(name=...)"
+            )
+        side = str(params.params.get("_llmeval_side", MODEL)) if params else MODEL
+        first = case_items.setdefault((spec.name, side, cases[0].id), item.nodeid)
+        if first != item.nodeid:
+            raise pytest.UsageError(
+                f"suite {spec.name!r} has two cases with the id {cases[0].id!r} ({first} and {item.nodeid}): "
+                "a baseline keeps one entry per id, so give each case its own id"
+            )
+        item.stash[case_key] = (spec, cases[0])
+        item.stash[side_key] = side
+
+
+def suite_cases(items: list[pytest.Item], side: str) -> list[tuple[SuiteSpec, Case]]:
+    """The suite cases among ``items`` that run on ``side``, in order."""
+    return [item.stash[case_key] for item in items if item.stash.get(side_key, None) == side]
+
+
+def start_case(item: pytest.Item) -> ActiveCase:
+    """The case ``item`` is about to run, remembered for its report."""
+    spec, case = item.stash[case_key]
+    active = item.stash[active_key] = ActiveCase(spec, case, side=item.stash[side_key])
+    return active
+
+
+def decide_report(
+    item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport, pool: EnginePool
+) -> None:
+    """Turn a suite case's outcome into its report: passed, failed or xfailed by the suite's
+    rules, with the case's record attached for the run's summary and gate."""
+    if call.when == "call" and call.excinfo is not None and isinstance(call.excinfo.value, EngineError):
+        # The engine or server failed this request: the cause in one line, not a traceback
+        # through the plugin (the request's text and the server's answer are in the message).
+        report.longrepr = f"llmeval: {type(call.excinfo.value).__name__}: {call.excinfo.value}"
+    if call.when != "call" or active_key not in item.stash:
+        return
+    active = item.stash[active_key]
+    error = call.excinfo.value if call.excinfo is not None else None
+    record, verdict = decide(active, error, strict=pool.settings.strict, duration=call.duration)
+    if verdict.outcome == "xfailed":
+        report.outcome = "skipped"
+        report.wasxfail = verdict.reason
+    elif verdict.outcome == "failed" and error is None:
+        report.outcome = "failed"
+        report.longrepr = verdict.reason
+    # Plain JSON-able attributes: xdist copies them from the worker's report to the controller's.
+    report.llmeval_record = record.to_json()  # type: ignore[attr-defined]
+    report.llmeval_suite = active.suite.to_json()  # type: ignore[attr-defined]
+    report.llmeval_engine = pool.engine_info(pool.side_settings(active.side))  # type: ignore[attr-defined]
