@@ -100,12 +100,12 @@ def one_megabyte() -> str:
 
 def best_time(check: Callable[[str], object], text: str, repeat: int) -> tuple[float, float]:
     """The fastest of ``repeat`` runs (wall and CPU seconds): other processes only ever add time."""
-    from pytest_llmeval.checks import garbled
+    from pytest_llmeval.checks import garbled_repetition, garbled_words
 
     walls, cpus = [], []
     for _ in range(repeat):
-        garbled._tokens.cache_clear()  # each run pays for its own tokenization
-        garbled._reading.cache_clear()
+        garbled_repetition._tokens.cache_clear()  # each run pays for its own tokenization
+        garbled_words._reading.cache_clear()
         wall, cpu = time.perf_counter(), time.process_time()
         check(text)
         walls.append(time.perf_counter() - wall)

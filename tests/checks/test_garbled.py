@@ -133,7 +133,7 @@ def test_mojibake() -> None:
 def test_mojibake_search_near_non_ascii_finds_what_a_full_search_finds() -> None:
     from ftfy.badness import BADNESS_RE
 
-    from pytest_llmeval.checks.garbled import _mojibake_matches
+    from pytest_llmeval.checks.garbled_characters import _mojibake_matches
 
     # The window reasoning rests on ftfy's pattern: no match longer than the reach.
     assert re._parser.parse(BADNESS_RE.pattern, BADNESS_RE.flags).getwidth()[1] < 8  # type: ignore[attr-defined]
