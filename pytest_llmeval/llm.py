@@ -132,7 +132,7 @@ class LLM:
         """Complete raw text prompts. ``spec``: max_tokens, temperature, top_p, seed, stop, n, schema.
 
         ``schema`` (a pydantic model class or a JSON Schema dict) asks for structured output on
-        the backends that constrain decoding (vllm, openai); transformers refuses it.
+        every engine that declares ``info.structured_output`` (all built-in backends).
         """
         generation_spec = _spec(spec)
         prompts = _as_list(prompt, str, "generate", "prompts")

@@ -58,6 +58,9 @@ class CacheStats:
     batches: int = 0  # engine calls they took
 
 
+_CAPABILITIES = {"structured_output", "logprobs"}
+
+
 class CachedEngine:
     """An Engine that answers from memory, then from disk, and sends only the misses, as one batch.
 
@@ -128,8 +131,10 @@ class CachedEngine:
                     CacheWarning,
                     stacklevel=2,
                 )
-                self._info = self._engine.info
-                self._fingerprint = self._info.fingerprint()
+            # The loaded engine's own info, which also says what it can do now (a newer library
+            # may add structured output without changing the fingerprint).
+            self._info = self._engine.info
+            self._fingerprint = self._info.fingerprint()
             self._remember_info()
         return self._engine
 
@@ -279,7 +284,10 @@ class CachedEngine:
         if path is None or not path.is_file():
             return None
         try:
-            return EngineInfo(**json.loads(path.read_text(encoding="utf-8")))
+            recorded = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(recorded, dict) or not recorded.keys() >= _CAPABILITIES:
+                return None  # written before engines declared what they can do: load to find out
+            return EngineInfo(**recorded)
         except (OSError, ValueError, TypeError) as exc:
             warnings.warn(
                 f"llmeval: ignoring unreadable {path} ({exc}); the model will be loaded",

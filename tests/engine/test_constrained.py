@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 
 import httpx
 import pytest
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import AnyUrl, BaseModel, Field, HttpUrl, ValidationError
 
 from pytest_llmeval import checks
 from pytest_llmeval.engine.constrained import Grammars, unsupported
@@ -118,9 +118,12 @@ NOT_ENFORCED = [
     ({"type": "object", "dependencies": {"a": ["b"]}}, "'dependencies'"),
     ({"allOf": [{"type": "string"}, {"enum": ["yes", "no"]}]}, "'allOf' with 2 schemas"),
     ({"type": "number", "multipleOf": 0.5}, "'multipleOf' at # is supported for integers only"),
-    ({"type": "string", "pattern": "^[a-z]+$", "maxLength": 3}, "beside 'pattern' or 'format'"),
-    ({"type": "string", "format": "date", "maxLength": 4}, "beside 'pattern' or 'format'"),
-    ({"type": "string", "format": "color-hex"}, "string format 'color-hex'"),
+    ({"type": "string", "pattern": "^[a-z]+$", "maxLength": 3}, "['maxLength'] beside 'pattern'"),
+    ({"type": "string", "pattern": "^[a-z]+$", "minLength": 1}, "['minLength'] beside 'pattern'"),
+    ({"type": "string", "format": "date", "maxLength": 4}, "['maxLength'] beside 'format'"),
+    ({"type": "string", "format": "uri", "minLength": 12}, "['minLength'] beside 'format'"),
+    ({"type": "string", "format": "uri-reference", "minLength": 1}, "['minLength'] beside 'format'"),
+    ({"type": "string", "format": "iri"}, "string format 'iri'"),
     ({"type": "string", "pattern": "^(?=a)a+$"}, "look-around in pattern"),
     ({"$ref": "http://example.com/schema.json"}, "only references inside the schema"),
     ({"$defs": {"A": {"$anchor": "a", "type": "integer"}}, "$ref": "#a"}, "only references inside"),
@@ -147,6 +150,24 @@ def test_the_reason_says_where_the_keyword_is() -> None:
 @pytest.mark.parametrize("schema", SCHEMAS, ids=[s.__name__ for s in SCHEMAS])
 def test_pydantic_schemas_are_supported(schema: type[BaseModel]) -> None:
     assert unsupported(schema.model_json_schema()) is None
+
+
+def test_formats_and_lengths_pydantic_writes() -> None:
+    """AnyUrl's minLength 1 holds for any URI; HttpUrl's maxLength would not be enforced. A format
+    no validator checks (pydantic's bytes, Path, SecretStr) is an annotation: any string."""
+
+    class Links(BaseModel):
+        home: AnyUrl
+        data: bytes
+        where: Path
+
+    class Capped(BaseModel):
+        home: HttpUrl
+
+    assert unsupported(Links.model_json_schema()) is None
+    assert unsupported(Capped.model_json_schema()) == (
+        "['maxLength'] beside 'format' at #/properties/home is not supported (the length is not enforced)"
+    )
 
 
 def test_data_is_never_read_as_a_schema() -> None:
@@ -307,6 +328,8 @@ def random_requests(rng: random.Random, count: int) -> list[GenerationRequest]:
             {},
             {"temperature": 0.8, "seed": rng.randrange(1000)},
             {"temperature": 1.0, "top_p": 0.9, "seed": rng.randrange(1000), "n": 2},
+            # A stop string ends a row mid-answer; generation pads it while its mates go on.
+            {"temperature": 0.8, "seed": rng.randrange(1000), "stop": (",",)},
         )
     ]
     requests = []
@@ -337,6 +360,13 @@ def assert_batch_mates_change_nothing(engine: TransformersEngine, seed: int, tri
 
 def test_constrained_answers_never_depend_on_batch_mates(tiny: TransformersEngine) -> None:
     assert_batch_mates_change_nothing(tiny, seed=11, trials=12, mates=8)
+
+
+def test_a_stop_string_ends_a_constrained_answer_where_it_appears(tiny: TransformersEngine) -> None:
+    outputs = LLM(tiny).generate(["a", "b c"], schema=Person, stop=[","], max_tokens=BOUNDED_TOKENS)
+    for output in outputs:
+        assert output.finish_reason == "stop"
+        assert output.startswith('{"age": ') and "," not in output  # the text before the first ","
 
 
 def test_a_cut_answer_ends_by_length_and_is_not_valid(tiny: TransformersEngine) -> None:
