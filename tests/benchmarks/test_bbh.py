@@ -7,7 +7,7 @@ import pytest
 
 from pytest_llmeval.benchmarks.bbh import load_bbh
 
-from ..conftest import DATA
+from ..helpers import DATA
 
 
 def test_lettered_options_become_the_choices() -> None:

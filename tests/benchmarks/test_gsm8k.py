@@ -7,7 +7,7 @@ import pytest
 from pytest_llmeval.benchmarks.gsm8k import load_gsm8k
 from pytest_llmeval.cases import CaseError
 
-from ..conftest import DATA
+from ..helpers import DATA
 
 
 def test_cases_carry_the_final_number_and_lm_eval_prompt() -> None:

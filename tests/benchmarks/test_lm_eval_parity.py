@@ -27,7 +27,7 @@ from pytest_llmeval.benchmarks.standard import winogrande_cases
 from pytest_llmeval.engine.transformers import TransformersEngine
 from pytest_llmeval.suite import choice_requests
 
-from ..conftest import DATA
+from ..helpers import DATA
 
 PER_TASK = 10
 TASKS: dict[str, list[str] | None] = {  # None: the lettered options (A)..(F) listed in each input

@@ -371,6 +371,7 @@ def _tiny_nli(folder: Path, labels: dict[int, str], favour: int) -> str:
     return str(folder)
 
 
+@pytest.mark.slow  # builds and runs tiny torch models: imports torch and transformers
 def test_nli_reads_the_entailment_label_from_the_config(tmp_path: Path) -> None:
     labels = {0: "CONTRADICTION", 1: "NEUTRAL", 2: "ENTAILMENT"}
     entails = _tiny_nli(tmp_path / "entails", labels, favour=2)
@@ -384,6 +385,7 @@ def test_nli_reads_the_entailment_label_from_the_config(tmp_path: Path) -> None:
     assert failed.evidence == ("Her ducks lay 16 eggs a day.", "She sells 12 of them at the market.")
 
 
+@pytest.mark.slow  # builds a tiny torch model: imports torch and transformers
 def test_a_model_without_an_entailment_label_is_refused(tmp_path: Path) -> None:
     sentiment = _tiny_nli(tmp_path / "sentiment", {0: "NEGATIVE", 1: "POSITIVE"}, favour=1)
     with pytest.raises(ValueError, match="is not an NLI model: its labels"):

@@ -11,8 +11,8 @@ from pytest_llmeval.checks.refusal import is_refusal, not_refusal
 from pytest_llmeval.checks.toxicity import not_toxic
 from pytest_llmeval.checks.truncation import not_truncated
 
+from ..helpers import LEAK_SYSTEM as SYSTEM
 from .inputs import Check, assert_decides, assert_fast, assert_rejects_none_and_reads_bytes
-from .test_leak import SYSTEM
 
 CHECKS: list[Check] = [
     is_refusal,

@@ -8,6 +8,7 @@ from pytest_llmeval.checks import CheckInputError
 from pytest_llmeval.checks.similarity import SimilarityWarning, similar_to
 
 
+@pytest.mark.slow  # a real embedding model: imports torch and sentence-transformers
 def test_a_paraphrase_passes_and_an_unrelated_answer_fails() -> None:
     same = similar_to("The capital of France is Paris.", "Paris is the French capital.")
     assert same.passed and same.score > 0.9
@@ -24,6 +25,7 @@ def test_rouge_scores_word_overlap() -> None:
     assert not similar_to("dogs bark", "the cat sat on a mat", method="rouge", min=0.1).passed
 
 
+@pytest.mark.slow  # tries the model: imports torch and sentence-transformers (about 10 s)
 def test_a_model_that_cannot_load_falls_back_to_rouge_with_a_warning() -> None:
     with pytest.warns(SimilarityWarning, match="no sentence embeddings .*using ROUGE-L instead"):
         result = similar_to("the cat sat", "the cat sat", model="/nonexistent/model")

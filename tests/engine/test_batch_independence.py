@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import torch
 
 from pytest_llmeval.engine.tokens import rolling_windows
 from pytest_llmeval.engine.transformers import TransformersEngine
@@ -65,6 +64,8 @@ def plain_score(
     model: Any, max_length: int, context: list[int], continuation: list[int]
 ) -> tuple[float, bool]:
     """The textbook computation: one pair, one full forward pass, log-softmax at every position."""
+    import torch
+
     whole = (context + continuation)[-(max_length + 1) :]
     with torch.inference_mode():
         logits = model(torch.tensor([whole[:-1]])).logits[0, -len(continuation) :].float()

@@ -8,7 +8,7 @@ import pytest
 
 from pytest_llmeval.engine.transformers import TransformersEngine
 
-from .test_transformers import bbh_requests
+from ..helpers import bbh_requests
 
 
 @pytest.mark.slow

@@ -106,7 +106,7 @@ def test_lora_identity_follows_the_adapter_weights(tmp_path: Path) -> None:
 def test_merged_lora_weights_are_saved_once_per_base_and_adapter(
     tiny_model_dir: Path, tmp_path: Path
 ) -> None:
-    from ..conftest import make_lora_adapter
+    from ..helpers import make_lora_adapter
 
     base = resolve_model(str(tiny_model_dir), tmp_path)
     first = resolve_lora(str(make_lora_adapter(tiny_model_dir, tmp_path / "a", seed=1)), tmp_path)

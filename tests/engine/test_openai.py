@@ -34,9 +34,8 @@ from pytest_llmeval.engine.types import (
     finished_before,
 )
 
-from ..conftest import vllm_serve_command
-from .test_transformers import bbh_requests
-from .test_vllm import PROMPTS
+from ..helpers import QA_PROMPTS as PROMPTS
+from ..helpers import bbh_requests, vllm_serve_command
 
 COMPLETION = {
     "choices": [{"text": "hello", "finish_reason": "stop"}],

@@ -7,9 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import torch
 
-from pytest_llmeval.benchmarks.bbh import load_bbh
 from pytest_llmeval.engine.tokens import rolling_windows
 from pytest_llmeval.engine.transformers import TransformersEngine
 from pytest_llmeval.engine.types import (
@@ -20,7 +18,7 @@ from pytest_llmeval.engine.types import (
     ModelLoadError,
 )
 
-from ..conftest import DATA
+from ..helpers import bbh_requests, make_lora_adapter
 
 PROMPTS = [
     "The capital of France is",
@@ -32,18 +30,12 @@ PROMPTS = [
 ]
 
 
-def bbh_requests(per_task: int) -> list[LoglikelihoodRequest]:
-    requests = []
-    for path in sorted((DATA / "bbh").glob("*.json")):
-        for question in load_bbh(path, limit=per_task):
-            requests.extend(LoglikelihoodRequest(question.prompt, " " + c) for c in question.choices)
-    return requests
-
-
 def plain_loglikelihood(
     engine: TransformersEngine, context: list[int], continuation: list[int]
 ) -> tuple[float, bool]:
     """The textbook computation, one pair at a time: full forward pass, log-softmax everywhere."""
+    import torch
+
     model: Any = engine._model
     whole = (context + continuation)[-(engine.info.max_length + 1) :]
     with torch.inference_mode():
@@ -282,8 +274,8 @@ def test_eager_attention_and_models_without_custom_masks_score_the_same(
 
 
 def test_bad_requests_give_clear_errors(tiny: TransformersEngine) -> None:
-    with pytest.raises(EngineError, match="json_schema is not supported"):
-        tiny.generate([GenerationRequest(prompt="x", spec=GenerationSpec(json_schema="{}"))])
+    with pytest.raises(EngineError, match="json_schema is not valid JSON"):
+        tiny.generate([GenerationRequest(prompt="x", spec=GenerationSpec(json_schema="{nope"))])
     with pytest.raises(EngineError, match="empty text"):
         tiny.loglikelihood_rolling([""])
     with pytest.raises(EngineError, match="maximum length"):
@@ -297,6 +289,7 @@ def test_a_lora_adapter_changes_scores_and_fingerprint(
     smollm2: TransformersEngine, smollm2_folder: Path, smollm2_lora: Path
 ) -> None:
     """The merged adapter scores exactly like peft's unmerged model, and differs from the base."""
+    import torch
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
 
@@ -328,8 +321,6 @@ def test_a_lora_adapter_changes_scores_and_fingerprint(
 def test_an_adapter_for_another_model_is_a_load_error(
     smollm2_folder: Path, tiny_model_dir: Path, tmp_path: Path
 ) -> None:
-    from ..conftest import make_lora_adapter
-
     adapter = make_lora_adapter(tiny_model_dir, tmp_path / "tiny-adapter")
     with pytest.raises(ModelLoadError, match=r"could not apply LoRA adapter .*tiny-adapter"):
         TransformersEngine(str(smollm2_folder), dtype="float32", device="cpu", lora=str(adapter))

@@ -12,18 +12,10 @@ from pytest_llmeval.engine.transformers import TransformersEngine
 from pytest_llmeval.engine.types import GenerationRequest, GenerationSpec, LoglikelihoodRequest
 from pytest_llmeval.engine.vllm import VLLMEngine
 
-from .test_transformers import bbh_requests
+from ..helpers import QA_PROMPTS as PROMPTS
+from ..helpers import bbh_requests
 
 pytestmark = pytest.mark.slow
-
-TOPICS = ["the moon", "bread", "a river", "chess", "rain", "a library", "coffee", "a bridge"]
-STARTS = [
-    "Explain what {} is.",
-    "Write one sentence about {}.",
-    "Why does {} matter?",
-    "Describe {} to a child.",
-]
-PROMPTS = [f"Q: {start.format(topic)}\nA:" for topic in TOPICS for start in STARTS]  # 32 prompts
 
 
 def test_greedy_texts_agree_with_transformers(smollm2_vllm: VLLMEngine, smollm2: TransformersEngine) -> None:

@@ -33,7 +33,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ..conftest import vllm_serve_command
+from ..helpers import vllm_serve_command
 from .server import FaultServer
 
 pytestmark = pytest.mark.slow
