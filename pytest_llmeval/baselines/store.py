@@ -15,8 +15,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from pydantic import ValidationError
-
+from ..documents import validated
 from ..files import write_atomically
 from .schema import SCHEMA_VERSION, Baseline
 
@@ -89,18 +88,7 @@ def read_baseline(path: Path) -> Baseline | None:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise BaselineError(f"baseline {path} is not valid JSON (line {exc.lineno}: {exc.msg})") from None
-    version = data.get("schema_version") if isinstance(data, dict) else None
-    if isinstance(version, int) and version > SCHEMA_VERSION:
-        raise BaselineError(
-            f"baseline {path} has schema version {version}, newer than this pytest-llmeval's "
-            f"{SCHEMA_VERSION}: upgrade pytest-llmeval to read it"
-        )
-    try:
-        return Baseline.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        raise BaselineError(f"baseline {path} is malformed at {where}: {first['msg']}") from None
+    return validated(data, Baseline, place=f"baseline {path}", newest=SCHEMA_VERSION, error=BaselineError)
 
 
 def dump_baseline(baseline: Baseline) -> str:

@@ -13,9 +13,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
-from .model import RunReport, _Model, validation_place
+from ..documents import validated
+from .model import RunReport, _Model
 
 HISTORY_VERSION = 1
 
@@ -90,16 +89,7 @@ def _parse_line(path: Path, number: int, line: str) -> HistoryRecord:
         data = json.loads(line)
     except json.JSONDecodeError as exc:
         raise HistoryError(f"{place} is not valid JSON ({exc.msg} at column {exc.colno})") from None
-    version = data.get("schema_version") if isinstance(data, dict) else None
-    if isinstance(version, int) and version > HISTORY_VERSION:
-        raise HistoryError(
-            f"{place} has schema version {version}, newer than this pytest-llmeval's "
-            f"{HISTORY_VERSION}: upgrade pytest-llmeval to read it"
-        )
-    try:
-        return HistoryRecord.model_validate(data)
-    except ValidationError as exc:
-        raise HistoryError(f"{place} is malformed at {validation_place(exc)}") from None
+    return validated(data, HistoryRecord, place=place, newest=HISTORY_VERSION, error=HistoryError)
 
 
 def _ends_mid_line(path: Path) -> bool:

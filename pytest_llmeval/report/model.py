@@ -12,10 +12,11 @@ import json
 import os
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..baselines.compare import CaseView, prompt_hash
 from ..baselines.stats import Comparison, Decision
+from ..documents import validated
 
 SCHEMA_VERSION = 1
 
@@ -177,23 +178,7 @@ def parse_report(text: str, *, source: str = "report") -> RunReport:
         raise ReportError(f"{source} is not valid JSON (line {exc.lineno}: {exc.msg})") from None
     if not isinstance(data, dict):
         raise ReportError(f"{source} is malformed: expected a JSON object, got {type(data).__name__}")
-    version = data.get("schema_version")
-    if isinstance(version, int) and version > SCHEMA_VERSION:
-        raise ReportError(
-            f"{source} has schema version {version}, newer than this pytest-llmeval's "
-            f"{SCHEMA_VERSION}: upgrade pytest-llmeval to read it"
-        )
-    try:
-        return RunReport.model_validate(data)
-    except ValidationError as exc:
-        raise ReportError(f"{source} is malformed at {validation_place(exc)}") from None
-
-
-def validation_place(exc: ValidationError) -> str:
-    """Where the first problem is and what it is, e.g. ``suites.0.passed: Field required``."""
-    first = exc.errors()[0]
-    where = ".".join(str(part) for part in first["loc"]) or "(top level)"
-    return f"{where}: {first['msg']}"
+    return validated(data, RunReport, place=source, newest=SCHEMA_VERSION, error=ReportError)
 
 
 def _ids(ids: list[str], shown: int = 5) -> str:
