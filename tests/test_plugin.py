@@ -43,7 +43,7 @@ def test_import_and_help_load_neither_torch_nor_vllm(tmp_path: Path) -> None:
         "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'vllm', 'transformers'))\n"
         "print('HEAVY', heavy)\n"
     )
-    # Run outside this repo, whose own test conftest imports torch on purpose.
+    # Run outside this repo, so that no conftest of its own is loaded.
     run = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path
     )
@@ -204,7 +204,7 @@ def test_judge_fixture_skips_without_a_judge_and_loads_one_when_set(
 def test_lora_reaches_the_engine_and_the_header(
     pytester: pytest.Pytester, tiny_model_dir: Path, tmp_path: Path
 ) -> None:
-    from .conftest import make_lora_adapter
+    from .helpers import make_lora_adapter
 
     adapter = make_lora_adapter(tiny_model_dir, tmp_path / "tiny-adapter")
     pytester.makepyfile(
