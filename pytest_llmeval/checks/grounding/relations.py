@@ -2,12 +2,14 @@
 
 "Peter is 4 years older than Drew" binds 4 to "years older than drew"; an output that says "Peter
 is 9 years older than Drew" has put a different number into that relation, even when the context
-writes 9 somewhere else ("Drew is 9"). Three shapes are read, each from the words right next to a
-number, with no punctuation in between:
+writes 9 in another comparison ("Ann is 9 years older than Sam"). A number the context also writes
+on its own may fill any relation (see ``ContextRelations.conflict``). Four shapes are
+read, each from the words right next to a number, with no punctuation in between:
 
 - a comparison after it: "4 years older than Drew", "5 more apples than Sam";
 - a rate after it: "$15 per hour", "3 eggs a day", "60 miles an hour";
-- a price or measure before it: "the shirt costs $5", "each box weighs 12 pounds".
+- a price or measure before it: "the shirt costs $5", "each box weighs 12 pounds";
+- an amount before it: "an allowance of $5", "a total of $100".
 
 A relation is a key of plain words; the context's numbers in it are a set, so a context that says
 "$15 per hour on weekdays and $20 per hour on weekends" accepts both. Pronouns ("it costs") name no
@@ -47,28 +49,10 @@ _VERBS = "costs?|paid|pays|charges?|earns?|weighs?|sells? for|sold for|is priced
 # "the shirt costs $5": the thing (one word) and the verb right before the number.
 _PRICE = re.compile(rf"\b([a-z]+)[ \t]+({_VERBS})[ \t]+$", re.IGNORECASE)
 _PRONOUNS = frozenset(
-    [
-        "it",
-        "this",
-        "that",
-        "which",
-        "what",
-        "who",
-        "he",
-        "she",
-        "they",
-        "we",
-        "you",
-        "i",
-        "one",
-        "each",
-        "all",
-        "some",
-        "both",
-        "these",
-        "those",
-        "there",
-    ]
+    {
+        *("it", "this", "that", "which", "what", "who", "he", "she", "they", "we", "you", "i"),
+        *("one", "each", "all", "some", "both", "these", "those", "there"),
+    }
 )
 _MULTIPLIER = re.compile(r"[ \t]*(?:(?:times|x|percent)\b|[%\u00d7])", re.IGNORECASE)
 # "an allowance of $5", "a total of $100": the thing a number is the amount of, right before it.
