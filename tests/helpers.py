@@ -86,6 +86,11 @@ def vllm_serve_command(model: Path, port: int, *extra: str) -> list[str]:
 
 # ----- a scripted backend for pytester runs of whole suites, in-process and without a model -----
 
+# Options for an in-process ``pytester.runpytest``: the outer run has already imported
+# pytest_llmeval, so the inner one cannot rewrite its asserts and would warn about it in every
+# run's summary, where tests look for warnings of their own.
+IN_PROCESS = ("-W", "ignore::pytest.PytestAssertRewriteWarning")
+
 SCRIPTED_BACKEND = "scripted"
 
 

@@ -87,6 +87,7 @@ def test_a_server_that_is_down_fails_the_cases_with_one_line(
         f"--llmeval-base-url={down.url}",
         "--llmeval-no-cache",
         "--llmeval-report-json=run.json",
+        "--llmeval-retries=2",  # 1.5 s of backoff; the default's four retries wait 7.5 s
     )
     out = result.stdout.str() + result.stderr.str()
     assert result.ret == pytest.ExitCode.TESTS_FAILED, out
@@ -98,7 +99,7 @@ def test_a_server_that_is_down_fails_the_cases_with_one_line(
     if not workers:  # an xdist worker pre-generates inside a test, where the cases say it
         result.stdout.fnmatch_lines(
             [
-                f"llmeval: openai backend: POST {down.url}/completions: gave up after 5 attempts, "
+                f"llmeval: openai backend: POST {down.url}/completions: gave up after 3 attempts, "
                 "last: HTTP 503"
             ]
         )

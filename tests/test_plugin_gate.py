@@ -17,6 +17,8 @@ import pytest
 from pytest_llmeval.baselines import read_baseline
 from pytest_llmeval.cli import main as cli_main
 
+from .helpers import IN_PROCESS
+
 SUITE = """
 import json, pathlib
 import pytest
@@ -57,7 +59,7 @@ def run(pytester: pytest.Pytester, *args: str, ci: bool = False) -> pytest.RunRe
     with pytest.MonkeyPatch.context() as patch:
         for key, value in env.items():
             patch.setenv(key, value)
-        return pytester.runpytest_subprocess("-p", "no:cacheprovider", *args)
+        return pytester.runpytest("-p", "no:cacheprovider", *IN_PROCESS, *args)
 
 
 def test_a_changed_prompt_template_is_not_compared_and_fails_under_ci(pytester: pytest.Pytester) -> None:

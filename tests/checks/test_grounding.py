@@ -215,6 +215,21 @@ def test_the_largest_output_it_reads_stays_fast() -> None:
         assert len(result.reason) < 2_000
 
 
+def test_the_linear_position_tests_agree_with_the_plain_ones_on_random_texts() -> None:
+    """Differential: the two per-number tests that used to slice the text, against those slices."""
+    from pytest_llmeval.checks.grounding.reading import _cut_off_end, _line_start
+
+    rng = random.Random(18)
+    for _ in range(3_000):
+        text = "".join(rng.choice(" \n\t\r\u2028,9a.") for _ in range(rng.randint(0, 12)))
+        cut_off_at = _cut_off_end(text)
+        for offset in range(len(text) + 1):
+            line = text.rfind("\n", 0, offset) + 1
+            assert _line_start(text, offset) == (not text[line:offset].strip()), (text, offset)
+            if offset and not text[offset - 1].isspace():  # a number's end follows its last digit
+                assert (offset == cut_off_at) == (text[offset:].strip() == ","), (text, offset)
+
+
 def test_bad_arguments_raise_before_any_work() -> None:
     with pytest.raises(CheckInputError, match="context is None"):
         grounded_in("She sells 9 eggs.", None)  # type: ignore[arg-type]

@@ -121,6 +121,7 @@ def _read(text: str, *, for_source: bool = False) -> _Reading:
     taken.sort()
 
     lexemes = _lex(text)
+    cut_off_at = _cut_off_end(text)
     if for_source:
         return _source_reading(text, claims, lexemes, dates)
     algebra, signs, candidates = _mark_claims(lexemes, claims)
@@ -191,7 +192,7 @@ def _read(text: str, *, for_source: bool = False) -> _Reading:
             role, owner = roles.get(id(lex), ("stated", None))
             if lex.value in _UNIVERSAL and role != "result":
                 continue
-            if role == "stated" and text[lex.end :].strip() == ",":
+            if role == "stated" and lex.end == cut_off_at:
                 continue  # an answer cut off at "$8," may have been writing "$8,000": not a fact
             if role == "stated" and lex.value.is_integer() and index:
                 before = lexemes[index - 1]
@@ -361,8 +362,23 @@ _NOT_AFTER_NAME = re.compile(r"[ \t]*(?::|(?:the|a|an|your|my|his|her|their|our|
 
 
 def _line_start(text: str, offset: int) -> bool:
-    line = text.rfind("\n", 0, offset) + 1
-    return not text[line:offset].strip()
+    """Only spaces stand between ``offset`` and the start of its line.
+
+    Walks back over the spaces alone (not to the line's start), so that checking every number of a
+    one-line answer stays linear: the spaces before one number are before no other."""
+    while offset and text[offset - 1] != "\n" and text[offset - 1].isspace():
+        offset -= 1
+    return not offset or text[offset - 1] == "\n"
+
+
+def _cut_off_end(text: str) -> int:
+    """Where a text ends that was cut off right after a comma ("... she earned $8,"): the offset
+    after its last non-space before that final comma; -1 when the text does not end in a comma.
+
+    A number ending there is what ``text[number.end:].strip() == ","`` asks, answered once for
+    the whole text instead of once per number (a slice of the rest of the text each time)."""
+    tail = text.rstrip()
+    return len(tail[:-1].rstrip()) if tail.endswith(",") else -1
 
 
 def _names(text: str, run: list[_Lexeme]) -> list[_Fact]:
