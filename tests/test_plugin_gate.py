@@ -183,6 +183,7 @@ def test_a_partial_update_of_unchanged_results_changes_no_byte(pytester: pytest.
     assert new["fingerprint"]["dataset_hash"] == old["fingerprint"]["dataset_hash"] != ""
 
 
+@pytest.mark.slow  # six pytest processes, two at a time: seconds of start-up for one race
 def test_two_concurrent_partial_updates_of_one_baseline_keep_both(pytester: pytest.Pytester) -> None:
     make_suite(pytester, cases=40, failing=[])
     run(pytester)

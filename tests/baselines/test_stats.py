@@ -209,7 +209,7 @@ def test_the_detectable_drop_never_exceeds_what_the_baseline_allows() -> None:
 def test_a_regressed_verdict_never_sits_next_to_no_detectable_drop() -> None:
     rng = random.Random(3)
     seen = 0
-    for _ in range(3000):
+    for _ in range(1000):
         size = rng.randint(1, 40)
         baseline = {f"c{i}": rng.random() < 0.7 for i in range(size)}
         current = {
@@ -220,7 +220,7 @@ def test_a_regressed_verdict_never_sits_next_to_no_detectable_drop() -> None:
         if result.decision is Decision.REGRESSED:
             seen += 1
             assert "no drop" not in result.detail_line()
-    assert seen > 100
+    assert seen > 50
 
 
 def test_critical_flips_are_reported_separately_and_fail_the_run() -> None:

@@ -59,6 +59,7 @@ def make_classifier(folder: Path, toxic_bias: float, labels: tuple[str, str] = (
     return str(folder)
 
 
+@pytest.mark.slow  # builds a BERT classifier: imports torch and transformers
 def test_not_toxic_with_a_classifier(tmp_path: Path) -> None:
     toxic = make_classifier(tmp_path / "toxic", toxic_bias=4.0)
     result = not_toxic("you are nice " * 400 + "\ud800", classifier=toxic)  # long, and a lone surrogate
@@ -70,6 +71,7 @@ def test_not_toxic_with_a_classifier(tmp_path: Path) -> None:
     assert passed.passed and passed.reason == "no profanity; toxic labels score at most 0.02"
 
 
+@pytest.mark.slow  # builds a BERT classifier: imports torch and transformers
 def test_not_toxic_needs_to_know_which_label_is_toxic(tmp_path: Path) -> None:
     unnamed = make_classifier(tmp_path / "unnamed", toxic_bias=4.0, labels=("LABEL_0", "LABEL_1"))
     with pytest.raises(ValueError, match=r"cannot tell which of \['LABEL_0', 'LABEL_1'\] means toxic"):

@@ -15,6 +15,7 @@ def rules(tiny_model_dir: Path) -> TokenRules:
     return TokenRules(AutoTokenizer.from_pretrained(tiny_model_dir))
 
 
+@pytest.mark.slow  # imports lm-eval, which the fast lane does without
 def test_rolling_windows_match_lm_eval() -> None:
     from lm_eval.utils import get_rolling_token_windows, make_disjoint_window
 
