@@ -116,6 +116,28 @@ def test_arithmetic_in_words_and_reordered_steps() -> None:
     assert not wrong_in_words.passed and "'8' (16 minus 3 minus 4 gives 9, not 8)" in wrong_in_words.reason
 
 
+@pytest.mark.parametrize(
+    "output",
+    [
+        "She has 9 eggs left (16 - 3 - 4), and earns 9 * 2 = $18.",  # the derivation after its result
+        "She makes $18 a day (9 * 2), from 9 eggs (16 - (3 + 4)).",
+        "\\(16 - 3 - 4 = 9\\) and \\(9 \\cdot 2 = 18\\)",  # LaTeX
+        "16 - 3 - 4 = 9; 9 \u00b7 2 = 18 and 9 \u22c5 2 = 18",  # middle dot and dot operator
+        "Used = 3 + 4 = 7\nRemaining = 16 - 7 = 9\nEarnings = 9 \u00d7 $2 = $18",  # labels, not names
+    ],
+)
+def test_shown_arithmetic_in_other_notations_is_supported(output: str) -> None:
+    result = grounded_in(output, EGGS)
+    assert result.passed, result.reason
+
+
+def test_a_parenthesis_that_does_not_give_the_number_derives_nothing() -> None:
+    wrong = grounded_in("She has 10 eggs left (16 - 3 - 4).", EGGS)
+    assert not wrong.passed and "'10' (not in the context and no shown computation gives it)" in wrong.reason
+    made_up = grounded_in("She has 21 eggs left (16 + 5).", EGGS)  # right sum, an operand from nowhere
+    assert not made_up.passed and "'5' (an operand the context does not give" in made_up.reason
+
+
 # ---------------------------------------------------------------------------------------------
 # Names, dates, quotes
 

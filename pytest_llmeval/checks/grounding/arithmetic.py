@@ -269,6 +269,43 @@ def _expression_after(lexemes: list[_Lexeme], eq: int) -> list[_Lexeme]:
     return span
 
 
+def _derivation_in_parentheses(lexemes: list[_Lexeme], open_at: int) -> tuple[_Lexeme, list[_Lexeme]] | None:
+    """The number a parenthesis after it derives, and the arithmetic inside, or None.
+
+    "She has 9 eggs left (16 - 3 - 4)" shows how 9 comes about as surely as "16 - 3 - 4 = 9". The
+    number may be followed by up to eight words before "("; the parenthesis must hold arithmetic
+    only (numbers, operators, unit words, nested parentheses, no "="), with two numbers at least.
+    Whether the arithmetic gives the number is the caller's to check."""
+    claim = lexemes[open_at].claim
+    before, words = open_at - 1, 0
+    while (
+        before >= 0
+        and (lex := lexemes[before]).claim == claim
+        and lex.kind == "word"
+        and words < 8
+        and lex.low not in _EQ_WORDS
+    ):
+        words += lex.words
+        before -= 1
+    if before < 0 or lexemes[before].kind != "num" or lexemes[before].claim != claim:
+        return None
+    end, depth = open_at + 1, 1
+    while end < len(lexemes) and end - open_at < 60:
+        lex = lexemes[end]
+        if lex.claim != claim or lex.kind not in ("num", "op", "open", "close", "word"):
+            return None
+        depth += (lex.kind == "open") - (lex.kind == "close")
+        if depth > 3:
+            return None  # no derivation nests that deep; stopping here keeps "9 (9 (9 (..." cheap
+        if depth == 0:
+            span = lexemes[open_at + 1 : end]
+            if sum(1 for x in span if x.kind == "num") < 2 or not _has_operator(span):
+                return None
+            return lexemes[before], span
+        end += 1
+    return None
+
+
 def _has_operator(span: list[_Lexeme]) -> bool:
     """An operator other than the slash of a fraction such as 1/4."""
     return any(

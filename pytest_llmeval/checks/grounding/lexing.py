@@ -53,8 +53,11 @@ _UNIT_CONSTANTS: dict[str, tuple[float, ...]] = {
 _NUMBER_WORDS = frozenset(_UNITS) | frozenset(_SCALES)
 _RARE_ZIPF = 4.3  # wordfreq's scale: "the" is 7.7, "janet" 4.0, "overtime" 3.9, "tobias" 3.3
 _UNIVERSAL = (0.0, 1.0, 2.0)  # "none left", counting from one, doubling and halving need no source
-_OP_WORDS = {"plus": "+", "minus": "-", "times": "*", "x": "*"}
-_SYMBOLS = {"\u00d7": "*", "\u00f7": "/", "\u2013": "-", "\u2212": "-"}
+_OP_WORDS = {"plus": "+", "minus": "-", "times": "*", "x": "*", "cdot": "*"}  # LaTeX's \times, \cdot
+# The multiplication sign and the dots that stand for it, the division sign, en dash and minus sign.
+_SYMBOLS = {
+    "\u00d7": "*", "\u00b7": "*", "\u22c5": "*", "\u00f7": "/", "\u2013": "-", "\u2212": "-"
+}  # fmt: skip
 _EQ_WORDS = frozenset({"is", "are", "equals", "makes", "gives", "leaves", "was", "were", "totals", "yields"})
 # A number right after one of these labels names a thing ("Level 3", "Step 2") rather than a quantity.
 _LABELS = _word_set(
@@ -133,7 +136,7 @@ _TOKEN = re.compile(
     r"|(?:\$\s?)?\.\d+(?:\s?%)?))"
     r"|(?P<word>[^\W\d_]++(?:['\u2019][^\W\d_]++)*+(?:[-/][^\W\d_]++)*+)"
     r"|(?=[-/])(?P<joint>(?<=[\d%])[-/](?=[^\W\d_]{2}))"  # "30-minute", "$10/hour": no operator
-    r"|(?P<op>[-+*/\u00d7\u00f7\u2013\u2212])|(?P<eq>=)|(?P<open>\()|(?P<close>\))|(?P<other>[:%,]|#++)"
+    r"|(?P<op>[-+*/\u00d7\u00b7\u22c5\u00f7\u2013\u2212])|(?P<eq>=)|(?P<open>\()|(?P<close>\))|(?P<other>[:%,]|#++)"
 )
 # Punctuation matters only where it separates: a comma or period between two tokens is seen in the
 # text between them, so only the marks of ``other`` become tokens of their own. The search skips

@@ -14,6 +14,7 @@ from operator import attrgetter
 from ..result import CheckInputError, text_of
 from .arithmetic import (
     _ambiguous,
+    _derivation_in_parentheses,
     _Equation,
     _equation_before,
     _evaluate,
@@ -124,7 +125,7 @@ def _read(text: str, *, for_source: bool = False) -> _Reading:
     cut_off_at = _cut_off_end(text)
     if for_source:
         return _source_reading(text, claims, lexemes, dates)
-    algebra, signs, candidates = _mark_claims(lexemes, claims)
+    algebra, signs, candidates, opens = _mark_claims(lexemes, claims)
     equations: list[_Equation] = []
     roles: dict[int, tuple[str, _Equation | None]] = {}
     for index in signs:
@@ -161,6 +162,25 @@ def _read(text: str, *, for_source: bool = False) -> _Reading:
         if equation.rhs and equation.holds:
             for number in equation.rhs:
                 roles[id(number)] = ("result", equation)  # "= 8 + 18": restates the left side, checked
+    for index in opens:  # "9 eggs left (16 - 3 - 4)": a derivation after its result, without "="
+        derivation = _derivation_in_parentheses(lexemes, index)
+        if derivation is None or id(derivation[0]) in roles:
+            continue
+        number, span = derivation
+        close = lexemes[index + len(span) + 1]
+        equation = _Equation(
+            [x for x in span if x.kind == "num"],
+            number,
+            text[number.start : close.end],
+            _matches_result(span, number),
+        )
+        if not equation.check():
+            continue  # "5 apples (2 from Tom + 1)" may not be a derivation: judged as written
+        equation.holds = True
+        equations.append(equation)
+        for operand in equation.operands:
+            roles.setdefault(id(operand), ("operand", equation))
+        roles[id(number)] = ("result", equation)
 
     taken_lexemes = _indices_within(lexemes, taken)
     run: list[_Lexeme] = []
@@ -306,12 +326,13 @@ def _span_lookup(spans: list[tuple[int, int]]) -> Callable[[int], bool]:
 
 def _mark_claims(
     lexemes: list[_Lexeme], claims: list[tuple[int, int]]
-) -> tuple[set[int], list[int], list[int]]:
+) -> tuple[set[int], list[int], list[int], list[int]]:
     """Give each lexeme its claim and mark the words that start a sentence (or follow a colon).
 
     Returns the claims that do algebra (a one-letter variable next to a number, operator or ``=``),
     and, found in the same pass because a long output has hundreds of thousands of lexemes, the
-    positions of ``=`` and "is"-like words, and of the numbers and the words a name can hold.
+    positions of ``=`` and "is"-like words, of the numbers and the words a name can hold, and of
+    opening parentheses.
     """
     starts = [start for start, _ in claims]
     index, claim, pending = -1, 0, False
@@ -319,6 +340,7 @@ def _mark_claims(
     variables: list[int] = []  # one-letter words, checked below: a loop over them only is cheaper
     signs: list[int] = []
     candidates: list[int] = []
+    opens: list[int] = []
     for position, lex in enumerate(lexemes):
         if lex.start >= following:
             while index + 1 < len(starts) and lex.start >= starts[index + 1]:
@@ -342,6 +364,8 @@ def _mark_claims(
             candidates.append(position)
         elif kind == "eq":
             signs.append(position)
+        elif kind == "open":
+            opens.append(position)
         elif lex.text == ":":
             pending = True
     algebra: set[int] = set()
@@ -352,13 +376,14 @@ def _mark_claims(
             i + 1 < len(lexemes) and lexemes[i + 1].kind in arithmetic and lexemes[i + 1].claim == lex.claim
         ):
             algebra.add(lex.claim)
-    return algebra, signs, candidates
+    return algebra, signs, candidates, opens
 
 
 _LIST_MARKER = re.compile(r"\d{1,3}[.)](?:[ \t]|$)", re.MULTILINE)
 # After a capitalized word that starts a sentence, these show it to be a verb or a label, not a
-# name: "Rethink your car", "Calculate the total", "Passage: ...". Names are seldom followed by them.
-_NOT_AFTER_NAME = re.compile(r"[ \t]*(?::|(?:the|a|an|your|my|his|her|their|our|its|this|that|these)\b)")
+# name: "Rethink your car", "Calculate the total", "Passage: ...", "Earnings = 9 x $2". Names are
+# seldom followed by them.
+_NOT_AFTER_NAME = re.compile(r"[ \t]*(?:[:=]|(?:the|a|an|your|my|his|her|their|our|its|this|that|these)\b)")
 
 
 def _line_start(text: str, offset: int) -> bool:
