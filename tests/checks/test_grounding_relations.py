@@ -29,6 +29,22 @@ def test_a_context_number_moved_into_another_relation_is_unsupported_and_named(
     assert f"the context states another number here: {context_says}" in result.reason
 
 
+SUNSCREEN = "While on vacation, she will be outside 4 hours a day over 8 days. Her 3 children come along."
+
+
+def test_a_number_moved_to_another_unit_is_unsupported_and_counted_things_are_not_units() -> None:
+    swapped = grounded_in("She has 4 days of vacation.", SUNSCREEN)
+    assert not swapped.passed
+    assert "the context states another number here: '8 days'" in swapped.reason
+    for output in (
+        "She is outside 4 hours a day for 8 days, with her 3 children.",
+        "She spends 4 * 8 = 32 hours outside.",
+        "A 4-hour day, 8 days in a row.",
+        "She takes the 3 children to the beach on 3 days.",  # 3 stands on its own: it may fill a unit
+    ):
+        assert grounded_in(output, SUNSCREEN).passed, (output, grounded_in(output, SUNSCREEN).reason)
+
+
 def test_a_made_up_number_in_a_relation_names_the_context_number_too() -> None:
     result = grounded_in("Peter earns $20 per hour.", AGES)
     assert not result.passed
@@ -89,7 +105,9 @@ def test_one_step_does_not_excuse_a_changed_relation() -> None:
 @pytest.mark.parametrize(
     ("text", "keys"),
     [
-        ("Peter is 4 years older than Drew", ["cmp year older than drew"]),
+        ("Peter is 4 years older than Drew", ["cmp year older than drew", "unit year"]),
+        ("a 30-minute walk", ["unit minute"]),
+        ("her 4 children", []),
         ("He has 5 more apples than Sam", ["cmp more apple than sam"]),
         ("3 eggs a day", ["rate egg per day"]),
         ("$15 per hour", ["rate $ per hour"]),

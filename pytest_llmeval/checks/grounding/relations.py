@@ -3,11 +3,13 @@
 "Peter is 4 years older than Drew" binds 4 to "years older than drew"; an output that says "Peter
 is 9 years older than Drew" has put a different number into that relation, even when the context
 writes 9 in another comparison ("Ann is 9 years older than Sam"). A number the context also writes
-on its own may fill any relation (see ``ContextRelations.conflict``). Four shapes are
+on its own may fill any relation (see ``ContextRelations.conflict``). Five shapes are
 read, each from the words right next to a number, with no punctuation in between:
 
 - a comparison after it: "4 years older than Drew", "5 more apples than Sam";
 - a rate after it: "$15 per hour", "3 eggs a day", "60 miles an hour";
+- a unit of time or measure after it: "4 hours", "8 days", "a 30-minute walk" (not counted
+  things: "three children" may be three of four);
 - a price or measure before it: "the shirt costs $5", "each box weighs 12 pounds";
 - an amount before it: "an allowance of $5", "a total of $100".
 
@@ -65,6 +67,13 @@ _NOT_UNITS = frozenset(
         *("made", "full", "kind", "sort", "because", "ahead", "outside", "inside", "top", "front"),
     }
 )
+# "4 hours", "8 days", "a 30-minute walk": a unit of time or measure right after the number. Units
+# only, not counted things: "the three children" may be three of the context's four.
+_UNIT = re.compile(
+    r"(?:[ \t]+|-)(second|minute|hour|day|week|month|year|mile|kilometer|km|meter|metre|foot|feet|"
+    r"inch|inches|pound|ounce|gallon|liter|litre|cup|kilogram|gram)s?\b(?![-'\u2019])",
+    re.IGNORECASE,
+)
 _LOOK = 60  # characters read on each side of a number: more than any relation above needs
 
 
@@ -78,6 +87,8 @@ def relations_around(text: str, start: int, end: int) -> list[str]:
     if (m := _RATE.match(after)) is not None:
         per = m.group(2) or m.group(3)
         keys.append("rate " + dollars + _words(m.group(1)) + "per " + _singular(per))
+    if (m := _UNIT.match(after)) is not None:
+        keys.append("unit " + _singular(m.group(1)))
     multiplier = _MULTIPLIER.match(text, end) is not None  # "earns 3 times ...": no price
     before = text[max(0, start - _LOOK) : start]
     if (m := _OF.search(before)) is not None and m.group(1).casefold() not in _NOT_UNITS:
@@ -155,5 +166,6 @@ def _phrase(text: str, start: int, end: int, key: str) -> str:
         m = pattern.search(text[max(0, start - _LOOK) : start])
         return " ".join([*(m.group(0) if m else "").split(), text[start:end]])
     after = text[end : end + _LOOK]
-    m = _COMPARISON.match(after) if key.startswith("cmp ") else _RATE.match(after)
+    pattern = _COMPARISON if key.startswith("cmp ") else _UNIT if key.startswith("unit ") else _RATE
+    m = pattern.match(after)
     return " ".join((text[start:end] + (m.group(0) if m else "")).split())
