@@ -52,6 +52,7 @@ from .lexing import (
     _norm,
 )
 from .relations import ContextRelations, context_relations
+from .units import _conversion
 
 
 @dataclass(slots=True)
@@ -136,6 +137,13 @@ def _read(text: str, *, for_source: bool = False) -> _Reading:
         if after is None or after.kind != "num" or after.claim != lex.claim:
             continue
         span = _equation_before(lexemes, index)
+        if span is None and (conversion := _conversion(lexemes, index, text)) is not None:
+            if conversion.check():  # "2 hours is 120 minutes"; a wrong one is judged as written
+                conversion.holds = True
+                equations.append(conversion)
+                roles.setdefault(id(conversion.operands[0]), ("operand", conversion))
+                roles[id(after)] = ("result", conversion)
+            continue
         if span is None or (lex.kind == "word" and not _has_operator(span)):
             continue  # "1/4 pound of butter makes 1 dozen" is a sentence, not arithmetic
         rhs = _expression_after(lexemes, index)
