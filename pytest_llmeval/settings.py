@@ -24,6 +24,7 @@ from typing import Any, TypeVar, overload
 from .engine.model_files import default_cache_root
 from .engine.registry import AUTO, engine_names, is_engine_name
 from .engine.types import DEFAULT_MAX_ANSWER_CHARS
+from .gate_defaults import DEFAULT_ALPHA, DEFAULT_MARGIN
 
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 
@@ -398,12 +399,12 @@ class Settings:
         help="points (of 100) a metric must drop by, besides being significant, to count as a regression "
         "(default: {default})",
         parse=parse_points,
-        default=2.0,
+        default=100 * DEFAULT_MARGIN,
     )
     alpha: float = setting(
         help="significance level of the regression gate, Holm-corrected across metrics (default: {default})",
         parse=parse_fraction,
-        default=0.05,
+        default=DEFAULT_ALPHA,
     )
     baseline_outputs: bool = setting(
         help="store each case's output text in its baseline, not only its hash",

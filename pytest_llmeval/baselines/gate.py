@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from ..gate_defaults import DEFAULT_ALPHA, DEFAULT_MARGIN
 from ..suite import CaseRecord, SuiteResult
 from .compare import CaseView, SuiteComparison, compare_cases
 from .schema import Baseline, CaseEntry, Fingerprint, MetricEntry
@@ -36,8 +37,8 @@ _SUITE_FIELDS = ("generation",)
 @dataclass(frozen=True)
 class GateOptions:
     directory: Path
-    alpha: float = 0.05
-    margin: float = 0.02
+    alpha: float = DEFAULT_ALPHA
+    margin: float = DEFAULT_MARGIN
     update: Update = None
     ci: bool = False  # under CI, baselines are never written unless update is asked for
     # A subset of the cases ran (-k, -m, --lf, node ids, or -x stopped the run): cases that did

@@ -24,6 +24,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from statistics import fmean, stdev
 
+from ..gate_defaults import DEFAULT_ALPHA, DEFAULT_MARGIN
 from ..metrics.stats import bootstrap_interval
 from .outcomes import Outcome, Score, State, case_mean, is_sampled, outcome_state, pass_fraction, sample_count
 from .paired import (
@@ -37,8 +38,6 @@ from .paired import (
 )
 from .power import detectable_drop_pass_fail, detectable_drop_scores
 from .verdict import (
-    DEFAULT_ALPHA,
-    DEFAULT_MARGIN,
     FRACTIONS_METHOD,
     POWER,
     SLACK,

@@ -2,7 +2,7 @@
 
 ``decide`` is the rule (see :mod:`.stats`); ``Comparison`` is one metric of one suite, baseline vs
 current, with its p-values, interval, detectable drop and decision, and prints itself as the
-gate's summary and detail lines. The defaults of the rule live here too.
+gate's summary and detail lines. The rule's defaults are in :mod:`pytest_llmeval.gate_defaults`.
 """
 
 from __future__ import annotations
@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Literal
 
-DEFAULT_ALPHA = 0.05
-DEFAULT_MARGIN = 0.02  # 2 points on a 0-1 metric
 POWER = 0.80  # the power at which the detectable drop is quoted
 # A drop of exactly the margin is not "past" it; the slack absorbs float rounding such as 0.5 - 0.48.
 SLACK = 1e-12
