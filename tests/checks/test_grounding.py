@@ -131,6 +131,24 @@ def test_shown_arithmetic_in_other_notations_is_supported(output: str) -> None:
     assert result.passed, result.reason
 
 
+INTEREST = "He invests $5,000 at 2.5% a year. A cake has 20 slices and he eats 1/4 of them."
+
+
+def test_a_share_of_a_number_is_arithmetic() -> None:
+    assert grounded_in("2.5% of $5,000 = $125.", INTEREST).passed
+    assert grounded_in("1/4 of 20 = 5 slices.", INTEREST).passed
+    assert grounded_in("He eats 1/4 of the 20 slices.", INTEREST).passed  # a phrase, not arithmetic
+    wrong = grounded_in("2.5% of $5,000 = $100.", INTEREST)  # passed before: 100 was a constant
+    assert not wrong.passed and "'$100' (2.5% of $5,000 gives 125, not 100)" in wrong.reason
+
+
+def test_percentages_let_an_operand_divide_by_100_but_state_no_100() -> None:
+    assert grounded_in("5000 * 2.5 / 100 = 125", INTEREST).passed
+    assert grounded_in("He keeps 100% of the cake.", INTEREST).passed
+    made_up = grounded_in("He earns $100 a year.", INTEREST)
+    assert not made_up.passed and "'$100' (not in the context" in made_up.reason
+
+
 def test_a_parenthesis_that_does_not_give_the_number_derives_nothing() -> None:
     wrong = grounded_in("She has 10 eggs left (16 - 3 - 4).", EGGS)
     assert not wrong.passed and "'10' (not in the context and no shown computation gives it)" in wrong.reason

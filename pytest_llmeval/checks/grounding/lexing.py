@@ -38,7 +38,7 @@ _UNIT_CONSTANTS: dict[str, tuple[float, ...]] = {
     "month": (12, 30, 4), "months": (12, 30, 4), "monthly": (12,), "year": (12, 52, 365),
     "years": (12, 52, 365), "yearly": (12,), "annual": (12,), "annually": (12,), "decade": (10,),
     "decades": (10,), "century": (100,), "dozen": (12,), "dozens": (12,), "pair": (2,), "pairs": (2,),
-    "percent": (100,), "%": (100,), "cent": (100,), "cents": (100,), "foot": (12,), "feet": (12,),
+    "cent": (100,), "cents": (100,), "foot": (12,), "feet": (12,),
     "inch": (12,), "inches": (12,), "yard": (3, 36), "yards": (3, 36), "mile": (5280,), "miles": (5280,),
     "pound": (16,), "pounds": (16,), "gallon": (4, 128), "gallons": (4, 128), "quart": (4,),
     "quarts": (4,), "kilogram": (1000,), "kilograms": (1000,), "kilometer": (1000,),
@@ -338,7 +338,7 @@ def _split_plain(out: list[_Lexeme], run: str, words: list[str], offset: int, at
 _MAY_STAND_APART = _NUMBER_WORDS | _TAIL_WORDS | {"a", "and", "multiplied", "divided"}
 # Words that may join other lexemes or change their kind: number words, "a" (as in "a dozen"), and
 # the words of operators. Words with a hyphen ("twenty-one") are looked at too.
-_ATTENTION = _NUMBER_WORDS | frozenset(_OP_WORDS) | {"a", "multiplied", "divided"}
+_ATTENTION = _NUMBER_WORDS | frozenset(_OP_WORDS) | {"a", "multiplied", "divided", "of"}
 
 
 def _lex(text: str) -> list[_Lexeme]:
@@ -413,6 +413,15 @@ def _lex(text: str) -> list[_Lexeme]:
             operator_words.append(len(out))
             out.append(tok)
             copied = i + 1
+        elif (
+            low == "of"
+            and i + 1 < len(raw)
+            and raw[i + 1].kind == "num"
+            and _takes_a_share(out, raw, copied, i)
+        ):
+            tok.kind, tok.text = "op", "*"  # "2.5% of $5,000", "1/4 of 20": a share of a number
+            out.extend(raw[copied : i + 1])
+            copied = i + 1
         elif low in ("multiplied", "divided") and i + 1 < len(raw) and raw[i + 1].low == "by":
             tok.kind, tok.text = "op", "*" if low == "multiplied" else "/"
             out.extend(raw[copied:i])
@@ -437,6 +446,23 @@ def _lex(text: str) -> list[_Lexeme]:
         if before_ok and after_ok:
             lex.kind, lex.text = "op", _OP_WORDS[lex.low]
     return out
+
+
+def _takes_a_share(out: list[_Lexeme], raw: list[_Lexeme], copied: int, i: int) -> bool:
+    """The lexemes before ``raw[i]`` ("of") end in a percentage or a fraction such as 1/4, written
+    right before it: "2.5% of", "1/4 of", not "3 of" or "5% of the 20"."""
+    before = [*out[-3:], *raw[max(copied, i - 3) : i]][-3:]
+    if not before or before[-1].kind != "num":
+        return False
+    if before[-1].percent:
+        return True
+    return (
+        len(before) == 3
+        and before[0].kind == "num"
+        and before[1].text == "/"
+        and before[0].end == before[1].start
+        and before[1].end == before[2].start
+    )
 
 
 def _number_in_words(text: str, raw: list[_Lexeme], i: int) -> tuple[_Lexeme, int] | None:

@@ -93,6 +93,9 @@ class _Reading:
     values: set[float] = field(default_factory=set)  # stated | constants
     stated: set[float] = field(default_factory=set)
     constants: set[float] = field(default_factory=set)
+    # 100 when the source writes a percentage: an operand may divide by it ("2.5 / 100 * $5,000"),
+    # but a number stated on its own ("he earns $100") is not supported by it.
+    operand_constants: set[float] = field(default_factory=set)
     initials: str = ""  # the first letters of its words in order: "mph" is in it for "miles per hour"
     dates: list[tuple[int | None, int | None, int | None, int | None]] = field(default_factory=list)
     huge: set[str] = field(default_factory=set)  # the significant digits of its numbers read as inf
@@ -282,6 +285,8 @@ def _source_reading(
     reading.dates = dates
     reading.stated, reading.constants = _source_values(lexemes, words)
     reading.values = reading.stated | reading.constants
+    if "percent" in words or any(lex.text == "%" or lex.percent for lex in lexemes):
+        reading.operand_constants = {_key(100)} - reading.values
     huge = {_huge_digits(lex.text) for lex in lexemes if lex.kind == "num" and lex.value == math.inf}
     reading.huge = huge - {""}
     numbers = [(lex.start, lex.end, lex.value, lex.base) for lex in lexemes if lex.kind == "num"]
@@ -501,8 +506,6 @@ def _source_values(lexemes: list[_Lexeme], words: set[str]) -> tuple[set[float],
                     )
     for word in words & _UNIT_CONSTANTS.keys():
         constants.update(_key(v) for v in _UNIT_CONSTANTS[word])
-    if any(lex.text == "%" or lex.percent for lex in lexemes):
-        constants.add(_key(100))
     return stated, constants - stated
 
 

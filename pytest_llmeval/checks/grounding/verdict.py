@@ -210,6 +210,8 @@ def _verdict(
         if fact.role == "stated" and value in rounded:
             return (True, "a rounded value computed in the output")
         if fact.role == "operand":
+            if not source.operand_constants.isdisjoint(alternatives):
+                return (True, "100, which the context's percentages divide by")
             return (False, "an operand the context does not give and no step computes")
         return (False, "not in the context and no shown computation gives it")
     if fact.kind == "name":
