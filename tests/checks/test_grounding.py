@@ -131,6 +131,16 @@ def test_shown_arithmetic_in_other_notations_is_supported(output: str) -> None:
     assert result.passed, result.reason
 
 
+def test_a_chain_of_steps_and_a_relative_clause_show_their_arithmetic() -> None:
+    assert grounded_in("She earns $18 (16 - 3 - 4 = 9 eggs x $2 = $18).", EGGS).passed
+    assert grounded_in("She sells 16 - 3 - 4 eggs, which is 9 eggs.", EGGS).passed
+    wrong_end = grounded_in("16 - 3 - 4 = 9 eggs x $2 = $20.", EGGS)  # the chain's last step is judged
+    assert not wrong_end.passed and "'$20' (9 eggs x $2 gives 18, not 20)" in wrong_end.reason
+    wrong_start = grounded_in("16 - 3 - 4 = 8 eggs x $2 = $16.", EGGS)
+    assert not wrong_start.passed and "'8'" in wrong_start.reason
+    assert not grounded_in("She sells 16 - 3 - 4 eggs, which is 10 eggs.", EGGS).passed
+
+
 INTEREST = "He invests $5,000 at 2.5% a year. A cake has 20 slices and he eats 1/4 of them."
 
 

@@ -59,6 +59,13 @@ def _equation_before(lexemes: list[_Lexeme], eq: int) -> list[_Lexeme] | None:
                     lex.kind in ("close", "joint")
                     or (lex.kind == "word" and words < 8 and lex.low not in _EQ_WORDS)
                     or (lex.kind == "open" and closes > 0)  # "13 (Carlton's team) + 7": a note
+                    or (  # "16 - 3 - 4 eggs, which is 9": a relative clause, no new sentence
+                        lex.text == ","
+                        and steps == 1
+                        and i + 1 < eq
+                        and lexemes[i + 1].low in ("which", "that")
+                        and i + 2 == eq
+                    )
                 )
             ):
                 words += lex.words if lex.kind == "word" else 0
@@ -71,9 +78,14 @@ def _equation_before(lexemes: list[_Lexeme], eq: int) -> list[_Lexeme] | None:
             while i >= 0 and lexemes[i].claim == claim and lexemes[i].kind == "open":
                 opened = True
                 i -= 1
-            # "2(60)" and "27(1/3)": a number or ")" right before "(" multiplies.
+            # "2(60)" and "27(1/3)": a number or ")" right before "(" multiplies; with a space
+            # between, "$18 (16 - 3 - 4 = 9)" is a note on the number.
             want_operand = (
-                opened and i >= 0 and lexemes[i].claim == claim and lexemes[i].kind in ("num", "close")
+                opened
+                and i >= 0
+                and lexemes[i].claim == claim
+                and lexemes[i].kind in ("num", "close")
+                and lexemes[i].end == lexemes[i + 1].start
             )
             continue
         lex = lexemes[i]

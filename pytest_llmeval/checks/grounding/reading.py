@@ -14,6 +14,7 @@ from operator import attrgetter
 from ..result import CheckInputError, text_of
 from .arithmetic import (
     _ambiguous,
+    _correct,
     _derivation_in_parentheses,
     _Equation,
     _equation_before,
@@ -166,6 +167,17 @@ def _read(text: str, *, for_source: bool = False) -> _Reading:
                 computed = equation.computed
                 equation.rhs_value = min(values, key=lambda v: abs(v - computed))
         equation.holds = equation.check()
+        if (
+            not equation.holds
+            and rhs
+            and equation.computed is not None
+            and _correct(equation.computed, after)
+        ):
+            # "16 - 3 - 4 = 9 eggs x $2 = $18": the next step of a chain starts at the result; the
+            # expression after "=" is not a restatement of the left side. The next "=" judges it.
+            equation.rhs, equation.rhs_value, equation.rhs_text = [], None, ""
+            equation.text = text[span[0].start : after.end]
+            equation.holds = True
         equations.append(equation)
         for operand in equation.operands:
             roles.setdefault(id(operand), ("operand", equation))
