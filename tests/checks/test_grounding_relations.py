@@ -33,16 +33,24 @@ SUNSCREEN = "While on vacation, she will be outside 4 hours a day over 8 days. H
 
 
 def test_a_number_moved_to_another_unit_is_unsupported_and_counted_things_are_not_units() -> None:
-    swapped = grounded_in("She has 4 days of vacation.", SUNSCREEN)
-    assert not swapped.passed
-    assert "the context states another number here: '8 days'" in swapped.reason
+    for output in ("She has 4 days of vacation.", "She takes the 3 children to the beach on 3 days."):
+        swapped = grounded_in(output, SUNSCREEN)  # 4 is hours, 3 is children: neither is days
+        assert not swapped.passed
+        assert "the context states another number here: '8 days'" in swapped.reason
     for output in (
         "She is outside 4 hours a day for 8 days, with her 3 children.",
         "She spends 4 * 8 = 32 hours outside.",
         "A 4-hour day, 8 days in a row.",
-        "She takes the 3 children to the beach on 3 days.",  # 3 stands on its own: it may fill a unit
+        "She is outside 4 hours a day, and the children with her number 3.",
     ):
         assert grounded_in(output, SUNSCREEN).passed, (output, grounded_in(output, SUNSCREEN).reason)
+
+
+def test_a_number_that_counts_things_does_not_become_a_measure() -> None:
+    context = "Rain flooded 60 streets. The river rose 3 metres. Of the 30 students, 12 are boys."
+    result = grounded_in("The river rose 60 metres.", context)
+    assert not result.passed and "the context states another number here: '3 metres'" in result.reason
+    assert grounded_in("12 students are boys, and the river rose 3 metres.", context).passed
 
 
 def test_a_made_up_number_in_a_relation_names_the_context_number_too() -> None:

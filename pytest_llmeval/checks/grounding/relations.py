@@ -9,7 +9,8 @@ read, each from the words right next to a number, with no punctuation in between
 - a comparison after it: "4 years older than Drew", "5 more apples than Sam";
 - a rate after it: "$15 per hour", "3 eggs a day", "60 miles an hour";
 - a unit of time or measure after it: "4 hours", "8 days", "a 30-minute walk" (not counted
-  things: "three children" may be three of four);
+  things: "three children" may be three of four; but a number that counts things in the context,
+  "60 streets", may not become a measure: "the river rose 60 metres");
 - a price or measure before it: "the shirt costs $5", "each box weighs 12 pounds";
 - an amount before it: "an allowance of $5", "a total of $100".
 
@@ -74,6 +75,19 @@ _UNIT = re.compile(
     r"inch|inches|pound|ounce|gallon|liter|litre|cup|kilogram|gram)s?\b(?![-'\u2019])",
     re.IGNORECASE,
 )
+# The word after a number that counts things: "60 streets", "140 people", "3 red apples".
+_COUNTED = re.compile(r"[ \t]+([A-Za-z]{3,})\b(?![-'\u2019])")
+# Words after a number that are not the thing it counts.
+_NOT_COUNTED = frozenset(
+    {
+        *("and", "or", "nor", "but", "of", "to", "in", "on", "at", "for", "per", "the", "from", "by"),
+        *("with", "into", "over", "under", "after", "before", "than", "then", "plus", "minus", "times"),
+        *("is", "are", "was", "were", "has", "have", "had", "will", "can", "would", "each", "more"),
+        *("less", "fewer", "percent", "divided", "multiplied", "equals", "that", "which", "who", "out"),
+        *("off", "more", "times", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"),
+        *("ten", "hundred", "thousand", "million", "billion", "dozen", "left", "total", "altogether"),
+    }
+)
 _LOOK = 60  # characters read on each side of a number: more than any relation above needs
 
 
@@ -123,6 +137,11 @@ class ContextRelations:
 
     bound: dict[str, dict[float, str]] = field(default_factory=dict)
     free: set[float] = field(default_factory=set)
+    # The numbers that count a thing ("60 streets", "140 people"). Counted things form no relation
+    # ("12 students are boys" may restate "12 boys" of "30 students"), but such a number is not
+    # free to become a measure: "the river rose 60 metres" when the river rose 3 metres and 60 is
+    # the number of streets.
+    counted: set[float] = field(default_factory=set)
 
     def conflict(self, key: str, values: tuple[float, ...], stated: bool) -> str | None:
         """The context's phrases when a number with ``values`` may not stand in relation ``key``.
@@ -136,9 +155,13 @@ class ContextRelations:
             return None
         if stated:
             family = key.split(" ", 1)[0]
-            if not self.free.isdisjoint(values) or not any(
-                other.split(" ", 1)[0] == family and not bound.keys().isdisjoint(values)
-                for other, bound in self.bound.items()
+            counts = family == "unit" and not self.counted.isdisjoint(values)
+            if (not self.free.isdisjoint(values) and not counts) or not (
+                counts
+                or any(
+                    other.split(" ", 1)[0] == family and not bound.keys().isdisjoint(values)
+                    for other, bound in self.bound.items()
+                )
             ):
                 return None
         return " and ".join(repr(phrase) for phrase in list(numbers.values())[:3])
@@ -152,6 +175,8 @@ def context_relations(text: str, numbers: list[tuple[int, int, float, float]]) -
         values = {_key(value), _key(base)}
         if not keys:
             found.free.update(values)
+            if (m := _COUNTED.match(text, end)) is not None and m.group(1).casefold() not in _NOT_COUNTED:
+                found.counted.update(values)
         for key in keys:
             phrases = found.bound.setdefault(key, {})
             for number in values:
