@@ -192,6 +192,16 @@ def test_dates() -> None:
     assert not weekday.passed and weekday.evidence == ("It reopened on a Tuesday.",)
 
 
+def test_only_a_range_of_weekdays_names_the_days_between() -> None:
+    two_days = "The council meets on Monday and on Thursday."
+    assert not grounded_in(
+        "It meets on Tuesday.", two_days
+    ).passed  # passed before: any two days made a range
+    assert grounded_in("It meets on Thursday.", two_days).passed
+    week = "The shop is open Monday through Friday, and Fri-Sun in summer."
+    assert grounded_in("It is open on Wednesday and on Sunday.", week).passed
+
+
 def test_quotes() -> None:
     assert grounded_in('Grace Mbeki said it "belongs to everyone in town."', LIBRARY).passed
     result = grounded_in('Grace Mbeki called it "the pride of Harlow".', LIBRARY)

@@ -288,10 +288,13 @@ def _source_reading(
     facts and arithmetic are never judged, so they are not worked out (half the cost of a context)."""
     words = _source_words(lexemes)
     reading = _Reading(text, claims, [], [], words, _norm(text))
-    # "Monday through Friday" names the days between too.
-    weekdays = sorted({d[3] for d in dates if d[3] is not None})
-    if len(weekdays) >= 2:
-        dates.extend((None, None, None, day) for day in range(weekdays[0], weekdays[-1] + 1))
+    # "Monday through Friday" names the days between too; "Monday and Thursday" does not.
+    for m in _WEEKDAY_RANGE.finditer(text):
+        first, last = (
+            _WEEKDAYS.index(next(d for d in _WEEKDAYS if d[:3] == g.casefold())) for g in m.groups()
+        )
+        days = range(first, last + 1) if first <= last else [*range(first, 7), *range(0, last + 1)]
+        dates.extend((None, None, None, day) for day in days)
     if "weekend" in words or "weekends" in words:
         dates.extend((None, None, None, day) for day in (5, 6))
     reading.dates = dates
@@ -404,6 +407,11 @@ def _mark_claims(
     return algebra, signs, candidates, opens
 
 
+_WEEKDAY_RANGE = re.compile(
+    r"\b(mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?[ \t]*(?:through|thru|to|until|till|-|\u2013|\u2014)[ \t]*"
+    r"(mon|tue|wed|thu|fri|sat|sun)",
+    re.IGNORECASE,
+)
 _LIST_MARKER = re.compile(r"\d{1,3}[.)](?:[ \t]|$)", re.MULTILINE)
 # After a capitalized word that starts a sentence, these show it to be a verb or a label, not a
 # name: "Rethink your car", "Calculate the total", "Passage: ...", "Earnings = 9 x $2". Names are
