@@ -183,6 +183,25 @@ def test_names() -> None:
     assert result.evidence == ("The library reopened, according to Mayor Daniel Kovac.",)
 
 
+@pytest.mark.parametrize(
+    "output",
+    [
+        "### Step 2: Daily Earnings\n16 - 3 - 4 = 9; 9 * 2 = 18",
+        "**Eggs Sold:** 16 - 3 - 4 = 9\n**Daily Revenue:** 9 * $2 = $18",
+        "Income Calculation\n\nEggs left: 16 - 3 - 4 = 9",
+        "Okay, so she eats 3. Hmm, and bakes with 4.",
+    ],
+)
+def test_headings_labels_and_interjections_are_not_names(output: str) -> None:
+    result = grounded_in(output, EGGS)
+    assert result.passed, result.reason
+
+
+def test_a_rare_name_in_a_heading_is_still_a_name() -> None:
+    result = grounded_in("### Plan of Priya Nair\nShe sells 9 eggs (16 - 3 - 4).", EGGS)
+    assert not result.passed and "Priya Nair' (a name the context does not mention)" in result.reason
+
+
 def test_dates() -> None:
     assert grounded_in("It reopened on 3 March 2021.", LIBRARY).passed
     assert grounded_in("It reopened in March.", LIBRARY).passed
@@ -288,6 +307,26 @@ def test_the_linear_position_tests_agree_with_the_plain_ones_on_random_texts() -
             assert _line_start(text, offset) == (not text[line:offset].strip()), (text, offset)
             if offset and not text[offset - 1].isspace():  # a number's end follows its last digit
                 assert (offset == cut_off_at) == (text[offset:].strip() == ","), (text, offset)
+
+
+def test_the_bounded_label_test_agrees_with_reading_the_whole_line() -> None:
+    """Differential: ``_is_label`` looks back 40 characters at most; the plain test reads the line."""
+    from pytest_llmeval.checks.grounding.reading import _LABEL_CLOSING, _LABEL_OPENING, _is_label
+
+    def plain(text: str, start: int, end: int) -> bool:
+        line = text.rfind("\n", 0, start) + 1
+        if start - line > 40 or not _LABEL_OPENING.match(text[line:start]):
+            return False
+        return _LABEL_CLOSING.match(text, end) is not None
+
+    rng = random.Random(19)
+    for _ in range(2_000):
+        text = "".join(
+            rng.choice(["#", "*", "-", " ", "\n", "Ab", "1.", ":", "Step 2", " " * 30]) for _ in range(12)
+        )
+        start = rng.randint(0, len(text))
+        end = rng.randint(start, len(text))
+        assert _is_label(text, start, end) == plain(text, start, end), (text, start, end)
 
 
 def test_bad_arguments_raise_before_any_work() -> None:

@@ -76,7 +76,7 @@ _STARTERS = _word_set(
     altogether overall together now however yes no not meanwhile additionally furthermore answer
     step final let note given using adding subtracting multiplying dividing multiply divide add subtract
     find convert calculate compute combine solve set plug substitute round start begin remember plus
-    minus times"""
+    minus times okay ok oh ah um uh hmm wow sure well"""
 )
 _MONTHS = {
     "january": 1, "february": 2, "march": 3, "april": 4, "may": 5, "june": 6, "july": 7, "august": 8,

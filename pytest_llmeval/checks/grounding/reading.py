@@ -419,6 +419,25 @@ _LIST_MARKER = re.compile(r"\d{1,3}[.)](?:[ \t]|$)", re.MULTILINE)
 _NOT_AFTER_NAME = re.compile(r"[ \t]*(?:[:=]|(?:the|a|an|your|my|his|her|their|our|its|this|that|these)\b)")
 
 
+_HEADING_ZIPF = 3.0
+# Markup that may open a heading or a label line: "### ", "**", "- ", "1. ", "Step 2: ".
+_LABEL_OPENING = re.compile(
+    r"[ \t*_]*(?:(?:#+|[-\u2022]|\d{1,3}[.)]|(?:Step|Part)[ \t]+\d{1,3}[:.)]?)[ \t*_]*)*$", re.IGNORECASE
+)
+# What may close one: the end of the line, or a colon (with markup around it).
+_LABEL_CLOSING = re.compile(r"[ \t*_]*(?::|$)", re.MULTILINE)
+
+
+def _is_label(text: str, start: int, end: int) -> bool:
+    """``text[start:end]`` is all of a heading's or a label's words: only markup before it on its
+    line, and the end of the line or a colon after it."""
+    reach = max(0, start - 41)  # markup is short: never search a long line back to its start
+    newline = text.rfind("\n", reach, start)
+    if (newline < 0 and reach > 0) or not _LABEL_OPENING.match(text[newline + 1 : start]):
+        return False
+    return _LABEL_CLOSING.match(text, end) is not None
+
+
 def _line_start(text: str, offset: int) -> bool:
     """Only spaces stand between ``offset`` and the start of its line.
 
@@ -443,6 +462,7 @@ def _names(text: str, run: list[_Lexeme]) -> list[_Fact]:
     """Names in a run of capitalized words: "Mr. Lee", "Green Valley Market"; not "The" or "So"."""
     while run and run[-1].text in _CONNECTORS:
         run = run[:-1]
+    label = bool(run) and _is_label(text, run[0].start, run[-1].end)  # before its first words go
     at_start = bool(run) and run[0].sentence_start
     dropped = False
     while run and (
@@ -458,6 +478,8 @@ def _names(text: str, run: list[_Lexeme]) -> list[_Fact]:
         return []
     if len(run) > 6:
         return []  # a heading or a title in Title Case, not a name
+    if label and not any(_very_rare_word(_bare(lex.low)) for lex in run):
+        return []  # "### Daily Earnings", "**Eggs Sold:**": a heading of common words
     if all(lex.text.casefold() in _TITLES for lex in run):
         return []
     start, end = run[0].start, run[-1].end
@@ -474,6 +496,15 @@ def _rare_word(word: str) -> bool:
     from wordfreq import zipf_frequency
 
     return zipf_frequency(word, "en") < _RARE_ZIPF
+
+
+@lru_cache(maxsize=4096)
+def _very_rare_word(word: str) -> bool:
+    """Rarer than the words of headings ("calculation" 3.6, "earnings" 4.2 on wordfreq's scale):
+    in a heading, only such a word is taken for a name ("Tobias" 3.3 is not, "Nair" 2.6 is)."""
+    from wordfreq import zipf_frequency
+
+    return zipf_frequency(word, "en") < _HEADING_ZIPF
 
 
 def _date_of(m: re.Match[str]) -> tuple[int | None, int | None, int | None, int | None] | None:
