@@ -34,7 +34,7 @@ def model_args(tiny_model_dir: Path, tmp_path: Path) -> list[str]:
     return [f"--llmeval-model={tiny_model_dir}", f"--llmeval-cache-dir={tmp_path / 'cache'}"]
 
 
-@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
+@pytest.mark.parametrize("workers", [[]], ids=["serial"])  # xdist: the suites below
 def test_case_outcomes_follow_the_rules(
     pytester: pytest.Pytester, tiny_model_dir: Path, tmp_path: Path, workers: list[str]
 ) -> None:
@@ -55,7 +55,7 @@ def test_case_outcomes_follow_the_rules(
     assert result.ret == pytest.ExitCode.TESTS_FAILED
 
 
-@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
+@pytest.mark.parametrize("workers", [[]], ids=["serial"])  # xdist: the suites below
 def test_a_suite_below_its_pass_rate_fails_the_run_though_no_test_failed(
     pytester: pytest.Pytester, tiny_model_dir: Path, tmp_path: Path, workers: list[str]
 ) -> None:

@@ -150,8 +150,9 @@ def test_loglikelihoods_never_depend_on_layout_tiny(tiny_model_dir: Path) -> Non
 
 @pytest.mark.slow
 def test_loglikelihoods_never_depend_on_layout_smollm2(smollm2_folder: Path) -> None:
-    """SmolLM2 in float32 over 1,200 comparisons (2,100 and 2,271 in runs measured for issue 15;
-    fewer here to keep CI within its time). Its tolerance is 2e-4: float32 arithmetic alone
+    """SmolLM2 in float32 over 600 comparisons (2,100 and 2,271 in runs measured for issue 15;
+    fewer here to keep CI within its time: 1,200 took 4 minutes; the tiny model's 2,400 cover the
+    layouts' logic). Its tolerance is 2e-4: float32 arithmetic alone
     (another matmul shape, a masked kernel) moves a sum of a few token logprobs by up to about
     1e-4 on this model (measured: worst 7.5e-5 over 1,500 comparisons, once 1.01e-4), while the
     layout defects this guards against were 1e-3 to 1.9 nats."""
@@ -169,9 +170,9 @@ def test_loglikelihoods_never_depend_on_layout_smollm2(smollm2_folder: Path) -> 
         )
 
     compared, worst, used = check_loglikelihood_layouts(
-        make, seed=2, sets=1, count=400, per_set=3, tolerance=2 * TOLERANCE, min_slice=8
+        make, seed=2, sets=1, count=200, per_set=3, tolerance=2 * TOLERANCE, min_slice=8
     )
-    assert compared == 1200
+    assert compared == 600
     print(f"smollm2: {compared} requests compared, worst |diff| {worst:.2e}, layouts {used}")
 
 
