@@ -16,8 +16,8 @@ def test_matches_lm_eval_hf_backend_on_bbh(smollm2: TransformersEngine, smollm2_
     from lm_eval.api.instance import Instance
     from lm_eval.models.huggingface import HFLM
 
-    requests = bbh_requests(per_task=6)
-    assert len(requests) >= 100
+    requests = bbh_requests(per_task=4)  # 7 tasks: 76 requests
+    assert len(requests) >= 70
     harness = HFLM(pretrained=str(smollm2_folder), dtype="float32", device="cpu", batch_size=16)
     instances = [
         Instance(request_type="loglikelihood", doc={}, arguments=(r.context, r.continuation), idx=i)
