@@ -311,7 +311,7 @@ def test_the_linear_position_tests_agree_with_the_plain_ones_on_random_texts() -
 
 def test_the_bounded_label_test_agrees_with_reading_the_whole_line() -> None:
     """Differential: ``_is_label`` looks back 40 characters at most; the plain test reads the line."""
-    from pytest_llmeval.checks.grounding.reading import _LABEL_CLOSING, _LABEL_OPENING, _is_label
+    from pytest_llmeval.checks.grounding.names import _LABEL_CLOSING, _LABEL_OPENING, _is_label
 
     def plain(text: str, start: int, end: int) -> bool:
         line = text.rfind("\n", 0, start) + 1

@@ -8,7 +8,6 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from operator import attrgetter
 
 from ..result import CheckInputError, text_of
@@ -35,11 +34,8 @@ from .lexing import (
     _ORDINAL_FORMS,
     _ORDINALS,
     _QUOTE,
-    _RARE_ZIPF,
     _SCALES,
-    _STARTERS,
     _STOPWORDS,
-    _TITLES,
     _UNIT_CONSTANTS,
     _UNITS,
     _UNIVERSAL,
@@ -52,6 +48,7 @@ from .lexing import (
     _Lexeme,
     _norm,
 )
+from .names import name_span
 from .relations import ContextRelations, context_relations
 from .units import _conversion
 
@@ -413,29 +410,6 @@ _WEEKDAY_RANGE = re.compile(
     re.IGNORECASE,
 )
 _LIST_MARKER = re.compile(r"\d{1,3}[.)](?:[ \t]|$)", re.MULTILINE)
-# After a capitalized word that starts a sentence, these show it to be a verb or a label, not a
-# name: "Rethink your car", "Calculate the total", "Passage: ...", "Earnings = 9 x $2". Names are
-# seldom followed by them.
-_NOT_AFTER_NAME = re.compile(r"[ \t]*(?:[:=]|(?:the|a|an|your|my|his|her|their|our|its|this|that|these)\b)")
-
-
-_HEADING_ZIPF = 3.0
-# Markup that may open a heading or a label line: "### ", "**", "- ", "1. ", "Step 2: ".
-_LABEL_OPENING = re.compile(
-    r"[ \t*_]*(?:(?:#+|[-\u2022]|\d{1,3}[.)]|(?:Step|Part)[ \t]+\d{1,3}[:.)]?)[ \t*_]*)*$", re.IGNORECASE
-)
-# What may close one: the end of the line, or a colon (with markup around it).
-_LABEL_CLOSING = re.compile(r"[ \t*_]*(?::|$)", re.MULTILINE)
-
-
-def _is_label(text: str, start: int, end: int) -> bool:
-    """``text[start:end]`` is all of a heading's or a label's words: only markup before it on its
-    line, and the end of the line or a colon after it."""
-    reach = max(0, start - 41)  # markup is short: never search a long line back to its start
-    newline = text.rfind("\n", reach, start)
-    if (newline < 0 and reach > 0) or not _LABEL_OPENING.match(text[newline + 1 : start]):
-        return False
-    return _LABEL_CLOSING.match(text, end) is not None
 
 
 def _line_start(text: str, offset: int) -> bool:
@@ -459,52 +433,9 @@ def _cut_off_end(text: str) -> int:
 
 
 def _names(text: str, run: list[_Lexeme]) -> list[_Fact]:
-    """Names in a run of capitalized words: "Mr. Lee", "Green Valley Market"; not "The" or "So"."""
-    while run and run[-1].text in _CONNECTORS:
-        run = run[:-1]
-    label = bool(run) and _is_label(text, run[0].start, run[-1].end)  # before its first words go
-    at_start = bool(run) and run[0].sentence_start
-    dropped = False
-    while run and (
-        _bare(run[0].low) in _STARTERS or run[0].low.endswith(("ing", "ly")) or run[0].text in _CONNECTORS
-    ):
-        run = run[1:]
-        dropped = True
-    # "I" (and "I'd"), and variables such as "X" in "X + 5 = 12"
-    run = [lex for lex in run if len(lex.text) > 1 and lex.text.replace("\u2019", "'").split("'")[0] != "I"]
-    if not run or (at_start and not dropped and len(run) == 1 and not _rare_word(_bare(run[0].low))):
-        return []
-    if at_start and not dropped and len(run) == 1 and _NOT_AFTER_NAME.match(text, run[0].end):
-        return []
-    if len(run) > 6:
-        return []  # a heading or a title in Title Case, not a name
-    if label and not any(_very_rare_word(_bare(lex.low)) for lex in run):
-        return []  # "### Daily Earnings", "**Eggs Sold:**": a heading of common words
-    if all(lex.text.casefold() in _TITLES for lex in run):
-        return []
-    start, end = run[0].start, run[-1].end
-    return [_Fact("name", text[start:end], start, end, run[0].claim)]
-
-
-@lru_cache(maxsize=4096)
-def _rare_word(word: str) -> bool:
-    """A word too rare in English to start a sentence by chance: likely a name ("Tobias checked it").
-
-    A single capitalized word at a sentence start is otherwise not taken for a name, since "Shoes"
-    or "Divide" are capitalized there too. Frequent names ("John") are missed; that is the price.
-    """
-    from wordfreq import zipf_frequency
-
-    return zipf_frequency(word, "en") < _RARE_ZIPF
-
-
-@lru_cache(maxsize=4096)
-def _very_rare_word(word: str) -> bool:
-    """Rarer than the words of headings ("calculation" 3.6, "earnings" 4.2 on wordfreq's scale):
-    in a heading, only such a word is taken for a name ("Tobias" 3.3 is not, "Nair" 2.6 is)."""
-    from wordfreq import zipf_frequency
-
-    return zipf_frequency(word, "en") < _HEADING_ZIPF
+    """The name in a run of capitalized words, as a fact (see ``names.name_span``)."""
+    span = name_span(text, run)
+    return [] if span is None else [_Fact("name", text[span[0] : span[1]], span[0], span[1], run[0].claim)]
 
 
 def _date_of(m: re.Match[str]) -> tuple[int | None, int | None, int | None, int | None] | None:
