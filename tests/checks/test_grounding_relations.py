@@ -53,6 +53,17 @@ def test_a_number_that_counts_things_does_not_become_a_measure() -> None:
     assert grounded_in("12 students are boys, and the river rose 3 metres.", context).passed
 
 
+def test_a_unit_the_context_never_uses_on_a_number_it_gives_in_another_unit_is_unsupported() -> None:
+    # A real SmolLM2 answer (examples/test_grounded.py, gsm8k-17).
+    context = "Two trains travel westward for 80 miles. The next day they travel northwards 150 miles."
+    result = grounded_in("The first train covers 80 miles in 80 hours.", context)
+    assert not result.passed
+    assert "'80' (the context gives this number in another unit: '80 miles')" in result.reason
+    # A unit the context uses ("a week") may take any of its numbers: "4 weeks" from "4 days a week".
+    assert grounded_in("He works 4 weeks.", "He works 4 days a week.").passed
+    assert grounded_in("The 3 metres were 3 meters.", "It rose 3 metres.").passed  # one unit, two spellings
+
+
 def test_a_made_up_number_in_a_relation_names_the_context_number_too() -> None:
     result = grounded_in("Peter earns $20 per hour.", AGES)
     assert not result.passed

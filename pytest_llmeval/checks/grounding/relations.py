@@ -88,6 +88,9 @@ _NOT_COUNTED = frozenset(
         *("ten", "hundred", "thousand", "million", "billion", "dozen", "left", "total", "altogether"),
     }
 )
+# One spelling per unit, so that "3 metres" and "3 meters" are one relation.
+_SPELLINGS = {"metre": "meter", "litre": "liter", "feet": "foot", "km": "kilometer", "inche": "inch"}
+_WORDS = re.compile(r"[A-Za-z]+")
 _LOOK = 60  # characters read on each side of a number: more than any relation above needs
 
 
@@ -102,7 +105,7 @@ def relations_around(text: str, start: int, end: int) -> list[str]:
         per = m.group(2) or m.group(3)
         keys.append("rate " + dollars + _words(m.group(1)) + "per " + _singular(per))
     if (m := _UNIT.match(after)) is not None:
-        keys.append("unit " + _singular(m.group(1)))
+        keys.append("unit " + _unit_key(m.group(1)))
     multiplier = _MULTIPLIER.match(text, end) is not None  # "earns 3 times ...": no price
     before = text[max(0, start - _LOOK) : start]
     if (m := _OF.search(before)) is not None and m.group(1).casefold() not in _NOT_UNITS:
@@ -111,6 +114,11 @@ def relations_around(text: str, start: int, end: int) -> list[str]:
         verb = m.group(2).casefold().split()[0].rstrip("s").replace("paid", "pay").replace("sold", "sell")
         keys.append(f"price {_singular(m.group(1))} {verb}")
     return keys
+
+
+def _unit_key(word: str) -> str:
+    unit = _singular(word)
+    return _SPELLINGS.get(unit, unit)
 
 
 def _words(text: str) -> str:
@@ -142,15 +150,36 @@ class ContextRelations:
     # free to become a measure: "the river rose 60 metres" when the river rose 3 metres and 60 is
     # the number of streets.
     counted: set[float] = field(default_factory=set)
+    words: set[str] = field(default_factory=set)  # every word of the context, as a key spells it
 
-    def conflict(self, key: str, values: tuple[float, ...], stated: bool) -> str | None:
-        """The context's phrases when a number with ``values`` may not stand in relation ``key``.
+    def conflict(self, key: str, values: tuple[float, ...], stated: bool) -> tuple[str, str] | None:
+        """Why a number with ``values`` may not stand in relation ``key``, and the context's phrases
+        that say otherwise; None when it may.
 
         The context must state the relation with other numbers. A number the context writes with
         no relation of its own is let through: "$20 per hour to teach and $30 to coach" means $30
-        per hour too. So is a number it writes in relations of another shape only. Whether the
-        number is in the context at all (``stated``) is the caller's verdict."""
+        per hour too. So is a number it writes in relations of another shape only. One case needs
+        no relation of the context: a unit the context never uses, on a number it gives only in
+        other units ("it covers 80 miles in 80 hours" when it says 80 miles and no word of hours).
+        Whether the number is in the context at all (``stated``) is the caller's verdict."""
         numbers = self.bound.get(key)
+        if (
+            numbers is None
+            and stated
+            and key.startswith("unit ")
+            and key[5:] not in self.words
+            and self.free.isdisjoint(values)
+        ):
+            elsewhere = [
+                phrase
+                for other, bound in self.bound.items()
+                if other.startswith("unit ")
+                for value, phrase in bound.items()
+                if value in values
+            ]
+            if elsewhere:
+                return "the context gives this number in another unit", _quoted(elsewhere)
+            return None
         if numbers is None or not numbers.keys().isdisjoint(values):
             return None
         if stated:
@@ -164,12 +193,17 @@ class ContextRelations:
                 )
             ):
                 return None
-        return " and ".join(repr(phrase) for phrase in list(numbers.values())[:3])
+        return "the context states another number here", _quoted(list(numbers.values()))
+
+
+def _quoted(phrases: list[str]) -> str:
+    return " and ".join(repr(phrase) for phrase in phrases[:3])
 
 
 def context_relations(text: str, numbers: list[tuple[int, int, float, float]]) -> ContextRelations:
     """The relations of a context whose numbers are ``numbers``: (start, end, value, base) each."""
     found = ContextRelations()
+    found.words = {_unit_key(word) for word in _WORDS.findall(text)}
     for start, end, value, base in numbers:
         keys = relations_around(text, start, end)
         values = {_key(value), _key(base)}

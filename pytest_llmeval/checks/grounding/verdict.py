@@ -131,11 +131,12 @@ def _check_relations(fact: _Fact, text: str, source: _Reading) -> None:
     values = (fact.key, fact.base_key)
     stated = fact.why == _STATED
     for key in relations_around(text, fact.start, fact.end):
-        says = source.relations.conflict(key, values, stated)
-        if says is None:
+        conflict = source.relations.conflict(key, values, stated)
+        if conflict is None:
             continue
+        why, says = conflict
         if fact.supported:
-            fact.supported, fact.why = False, f"the context states another number here: {says}"
+            fact.supported, fact.why = False, f"{why}: {says}"
         else:
             fact.why += f"; the context says {says}"
         return
