@@ -41,6 +41,25 @@ def test_a_wrong_conversion_or_one_from_nowhere_supports_nothing(output: str, un
     assert not result.passed and unsupported in result.reason
 
 
+@pytest.mark.parametrize(
+    "output",
+    [
+        "He has 120 - 45 = 75 minutes left, which is 1.25 hours.",
+        "Tom watched 45 minutes, or 0.75 hours.",
+        "The rope is 3 feet (36 inches) long.",
+    ],
+)
+def test_a_conversion_restated_without_a_sign_supports_its_result(output: str) -> None:
+    result = grounded_in(output, MOVIE)
+    assert result.passed, result.reason
+
+
+def test_a_restated_conversion_must_be_exact_and_its_number_is_still_judged() -> None:
+    assert not grounded_in("Tom watched 45 minutes, or 0.8 hours.", MOVIE).passed
+    made_up = grounded_in("Tom watched 50 minutes, or 3000 seconds.", MOVIE)
+    assert not made_up.passed and "'50' (not in the context" in made_up.reason
+
+
 def test_every_listed_conversion_is_read_both_ways() -> None:
     """Random pairs of units of a kind: "N a is M b" with M = N * size(a) / size(b) is supported
     when the context states N, and the same with M off by one is not."""

@@ -50,7 +50,7 @@ from .lexing import (
 )
 from .names import name_span
 from .relations import ContextRelations, context_relations
-from .units import _conversion
+from .units import _conversion, _restated_conversion
 
 
 @dataclass(slots=True)
@@ -202,6 +202,13 @@ def _read(text: str, *, for_source: bool = False) -> _Reading:
             roles.setdefault(id(operand), ("operand", equation))
         roles[id(number)] = ("result", equation)
 
+    for index in candidates:  # "270 minutes, or 4.5 hours": a conversion without "=" or "is"
+        if lexemes[index].kind == "num" and id(lexemes[index]) not in roles:
+            conversion = _restated_conversion(lexemes, index, text)
+            if conversion is not None:
+                conversion.holds = True  # the number it converts keeps its own role and verdict
+                equations.append(conversion)
+                roles[id(conversion.result)] = ("result", conversion)
     taken_lexemes = _indices_within(lexemes, taken)
     run: list[_Lexeme] = []
     # A gap between two candidates is a lexeme that ends a name.

@@ -61,3 +61,29 @@ def _conversion(lexemes: list[_Lexeme], sign: int, text: str) -> _Equation | Non
         return None
     computed = number.value * size / target_size
     return _Equation([number], result, text[number.start : result_unit.end], computed)
+
+
+def _restated_conversion(lexemes: list[_Lexeme], index: int, text: str) -> _Equation | None:
+    """ "270 minutes, or 4.5 hours", "48 ounces (3 pounds)": the number at ``index`` with a unit
+    after it converts, exactly, a number with another unit of its kind a few lexemes before it in
+    its claim; that conversion as an equation, or None. Only an exact conversion counts, so a
+    number that merely sits near another is never taken for one."""
+    result = lexemes[index]
+    if index + 1 >= len(lexemes) or result.percent or (target := _unit_of(lexemes[index + 1])) is None:
+        return None
+    target_kind, target_size = _SIZES[target]
+    for back in range(index - 2, max(-1, index - 8), -1):
+        number = lexemes[back]
+        if number.claim != result.claim:
+            return None
+        if number.kind != "num" or number.percent or (unit := _unit_of(lexemes[back + 1])) is None:
+            continue
+        kind, size = _SIZES[unit]
+        if kind == target_kind and size != target_size:
+            end = lexemes[index + 1].end
+            conversion = _Equation(
+                [number], result, text[number.start : end], number.value * size / target_size
+            )
+            if conversion.check():
+                return conversion
+    return None
