@@ -124,9 +124,9 @@ def _read(text: str, *, for_source: bool = False) -> _Reading:
     taken.sort()
 
     lexemes = _lex(text)
-    cut_off_at = _cut_off_end(text)
     if for_source:
         return _source_reading(text, claims, lexemes, dates)
+    cut_off_at = _cut_off_end(text)
     algebra, signs, candidates, opens = _mark_claims(lexemes, claims)
     equations: list[_Equation] = []
     roles: dict[int, tuple[str, _Equation | None]] = {}
