@@ -84,12 +84,12 @@ _NOT_COUNTED = frozenset(
         *("with", "into", "over", "under", "after", "before", "than", "then", "plus", "minus", "times"),
         *("is", "are", "was", "were", "has", "have", "had", "will", "can", "would", "each", "more"),
         *("less", "fewer", "percent", "divided", "multiplied", "equals", "that", "which", "who", "out"),
-        *("off", "more", "times", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"),
+        *("off", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"),
         *("ten", "hundred", "thousand", "million", "billion", "dozen", "left", "total", "altogether"),
     }
 )
 # One spelling per unit, so that "3 metres" and "3 meters" are one relation.
-_SPELLINGS = {"metre": "meter", "litre": "liter", "feet": "foot", "km": "kilometer", "inche": "inch"}
+_SPELLINGS = {"metre": "meter", "litre": "liter", "feet": "foot", "km": "kilometer"}
 _WORDS = re.compile(r"[A-Za-z]+")
 _LOOK = 60  # characters read on each side of a number: more than any relation above needs
 
