@@ -1,7 +1,7 @@
 """The regression gate's default significance level and margin, written once.
 
 Their own module because both the settings (read at pytest start-up, which must stay light) and
-the gate's statistics (``baselines.verdict``) need them, and the baselines package is not light.
+the gate (``baselines.gate``, ``baselines.stats``) need them, and the baselines package is not light.
 """
 
 from __future__ import annotations
