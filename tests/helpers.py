@@ -122,3 +122,60 @@ def use_scripted_backend(monkeypatch: pytest.MonkeyPatch) -> None:
     ``pytester.runpytest`` only: a subprocess or an xdist worker does not see it."""
     entry = importlib.metadata.EntryPoint(SCRIPTED_BACKEND, f"{__name__}:scripted_engine", registry.GROUP)
     monkeypatch.setattr(registry, "_declared", lambda: [entry])
+
+
+# Suite sources that the slow plugin tests run on the tiny model and tests/test_scripted_suites.py
+# runs on the scripted engine: one copy, so the two lanes cannot drift apart.
+OUTCOMES_SUITE = """
+import pytest
+from pytest_llmeval import Case, expect
+
+CASES = [
+    Case(id="good", prompt="Say hi", expected="ok"),
+    Case(id="weak", prompt="Say bye", expected="bad"),
+    Case(id="vital", prompt="Say yes", expected="bad", critical=True),
+    Case(id="buggy", prompt="Say no", expected="crash"),
+]
+
+@pytest.mark.llmeval(max_tokens=4{extra})
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_answers(llm, case):
+    out = llm.complete(case)
+    assert isinstance(out, str) and out.completion_tokens >= 1
+    if case.expected == "crash":
+        raise ValueError("a bug in the test code")
+    expect(case.expected).equals("ok")
+    expect(out).matches(r"(?s).*")
+"""
+
+SAMPLED_SUITE = """
+import json, pathlib
+import pytest
+from pytest_llmeval import Case, expect
+from pytest_llmeval.checks import CheckResult
+
+PASSES = json.loads(pathlib.Path(__file__).with_name("passes.json").read_text())
+CASES = [Case(id=f"c{i:02d}", prompt=f"Tell me about {i}:") for i in range(30)]
+
+@pytest.mark.llmeval(max_tokens=2, temperature=1.0, seed=3, samples=3)
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_sampled(llm, case):
+    verdicts = iter(PASSES[case.id])  # each sample's scripted pass/fail, in order
+    expect(llm.complete(case)).check_each(lambda text: CheckResult.of("scripted", next(verdicts), "scripted"))
+"""
+
+COMPARED_SUITE = """
+import json, pathlib
+import pytest
+from pytest_llmeval import Case, expect
+
+ANSWERS = json.loads(pathlib.Path(__file__).with_name("answers.json").read_text())
+CASES = [Case(id=f"c{i:03d}", prompt=f"question {i}", expected="yes") for i in range(100)]
+
+@pytest.mark.llmeval(max_tokens=2)
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_answers(llm, case):
+    assert llm.complete(case).completion_tokens >= 1  # each side's engine answers
+    answer = ANSWERS[pathlib.Path(llm.info.model).name][case.id]  # what this side's model "said"
+    expect(answer).equals(case.expected)
+"""

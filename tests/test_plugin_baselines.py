@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import IN_PROCESS
+from .helpers import COMPARED_SUITE, IN_PROCESS
 
 SUITE = """
 import json, pathlib, time
@@ -285,23 +285,6 @@ def test_ctrl_c_leaves_the_baseline_byte_for_byte_unchanged(
     assert [p.name for p in baseline(pytester).parent.iterdir()] == ["answers.json"]  # no temp files left
 
 
-COMPARED = """
-import json, pathlib
-import pytest
-from pytest_llmeval import Case, expect
-
-ANSWERS = json.loads(pathlib.Path(__file__).with_name("answers.json").read_text())
-CASES = [Case(id=f"c{i:03d}", prompt=f"question {i}", expected="yes") for i in range(100)]
-
-@pytest.mark.llmeval(max_tokens=2)
-@pytest.mark.parametrize("case", CASES, ids=str)
-def test_answers(llm, case):
-    assert llm.complete(case).completion_tokens >= 1  # each side's engine answers
-    answer = ANSWERS[pathlib.Path(llm.info.model).name][case.id]  # what this side's model "said"
-    expect(answer).equals(case.expected)
-"""
-
-
 @pytest.fixture
 def two_models(tiny_model_dir: Path, tmp_path: Path) -> tuple[Path, Path]:
     """The tiny model under two names: "base" and "tuned" (a stand-in for a fine-tune of it)."""
@@ -328,7 +311,7 @@ def test_compare_model_runs_both_and_gates_the_difference(
         "base": {f"c{i:03d}": "yes" if i < 80 else "no" for i in range(100)},
         "tuned": {f"c{i:03d}": "yes" if i < 80 - tuned_fails else "no" for i in range(100)},
     }
-    pytester.makepyfile(test_suite=COMPARED)
+    pytester.makepyfile(test_suite=COMPARED_SUITE)
     (pytester.path / "answers.json").write_text(json.dumps(answers))
     result = run(
         pytester,

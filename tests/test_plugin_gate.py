@@ -17,7 +17,7 @@ import pytest
 from pytest_llmeval.baselines import read_baseline
 from pytest_llmeval.cli import main as cli_main
 
-from .helpers import IN_PROCESS
+from .helpers import IN_PROCESS, SAMPLED_SUITE
 
 SUITE = """
 import json, pathlib
@@ -112,27 +112,10 @@ def test_one_selected_flaky_case_is_compared_not_nan(pytester: pytest.Pytester) 
     assert "nan ->" not in result.stdout.str() and "-> nan" not in result.stdout.str()
 
 
-SAMPLED = """
-import json, pathlib
-import pytest
-from pytest_llmeval import Case, expect
-from pytest_llmeval.checks import CheckResult
-
-PASSES = json.loads(pathlib.Path(__file__).with_name("passes.json").read_text())
-CASES = [Case(id=f"c{i:02d}", prompt=f"Tell me about {i}:") for i in range(30)]
-
-@pytest.mark.llmeval(max_tokens=2, temperature=1.0, seed=3, samples=3)
-@pytest.mark.parametrize("case", CASES, ids=str)
-def test_sampled(llm, case):
-    verdicts = iter(PASSES[case.id])  # each sample's scripted pass/fail, in order
-    expect(llm.complete(case)).check_each(lambda text: CheckResult.of("scripted", next(verdicts), "scripted"))
-"""
-
-
 def test_a_sampled_suite_is_gated_by_pass_fraction_and_flaky_cases_are_listed(
     pytester: pytest.Pytester, tiny_model_dir: Path, tmp_path: Path
 ) -> None:
-    pytester.makepyfile(test_sampled=SAMPLED)
+    pytester.makepyfile(test_sampled=SAMPLED_SUITE)
     model = [f"--llmeval-model={tiny_model_dir}", f"--llmeval-cache-dir={tmp_path / 'cache'}"]
     passes = {f"c{i:02d}": [True, True, i % 2 == 0] for i in range(30)}  # 15 flaky cases
     (pytester.path / "passes.json").write_text(json.dumps(passes))

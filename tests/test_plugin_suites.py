@@ -7,27 +7,7 @@ from pathlib import Path
 
 import pytest
 
-SUITE = """
-import pytest
-from pytest_llmeval import Case, expect
-
-CASES = [
-    Case(id="good", prompt="Say hi", expected="ok"),
-    Case(id="weak", prompt="Say bye", expected="bad"),
-    Case(id="vital", prompt="Say yes", expected="bad", critical=True),
-    Case(id="buggy", prompt="Say no", expected="crash"),
-]
-
-@pytest.mark.llmeval(max_tokens=4{extra})
-@pytest.mark.parametrize("case", CASES, ids=str)
-def test_answers(llm, case):
-    out = llm.complete(case)
-    assert isinstance(out, str) and out.completion_tokens >= 1
-    if case.expected == "crash":
-        raise ValueError("a bug in the test code")
-    expect(case.expected).equals("ok")
-    expect(out).matches(r"(?s).*")
-"""
+from .helpers import OUTCOMES_SUITE
 
 
 def model_args(tiny_model_dir: Path, tmp_path: Path) -> list[str]:
@@ -38,7 +18,7 @@ def model_args(tiny_model_dir: Path, tmp_path: Path) -> list[str]:
 def test_case_outcomes_follow_the_rules(
     pytester: pytest.Pytester, tiny_model_dir: Path, tmp_path: Path, workers: list[str]
 ) -> None:
-    pytester.makepyfile(SUITE.format(extra=""))
+    pytester.makepyfile(OUTCOMES_SUITE.format(extra=""))
     result = pytester.runpytest_subprocess(*model_args(tiny_model_dir, tmp_path), "-rxf", *workers)
     # good passes; weak is an expected failure; vital (critical) and buggy (an error) fail for real.
     result.assert_outcomes(passed=1, xfailed=1, failed=2)
@@ -61,7 +41,7 @@ def test_a_suite_below_its_pass_rate_fails_the_run_though_no_test_failed(
 ) -> None:
     # Only the good and the weak case, all of the suite: its threshold holds (a -k subset's would not).
     source = (
-        SUITE.format(extra=", min_pass_rate=0.9")
+        OUTCOMES_SUITE.format(extra=", min_pass_rate=0.9")
         .replace("CASES = [", "CASES = [c for c in [")
         .replace("\n]\n", "\n] if c.id in ('good', 'weak')]\n", 1)
     )
@@ -76,7 +56,7 @@ def test_a_suite_below_its_pass_rate_fails_the_run_though_no_test_failed(
         ]
     )
     # The same two cases picked out with -k from the whole suite are a subset: said, not enforced.
-    pytester.makepyfile(SUITE.format(extra=", min_pass_rate=0.9"))
+    pytester.makepyfile(OUTCOMES_SUITE.format(extra=", min_pass_rate=0.9"))
     subset = pytester.runpytest_subprocess(
         *model_args(tiny_model_dir, tmp_path), "-k", "good or weak", *workers
     )
@@ -89,7 +69,7 @@ def test_a_suite_below_its_pass_rate_fails_the_run_though_no_test_failed(
 def test_strict_turns_expected_failures_into_failures(
     pytester: pytest.Pytester, tiny_model_dir: Path, tmp_path: Path
 ) -> None:
-    pytester.makepyfile(SUITE.format(extra=""))
+    pytester.makepyfile(OUTCOMES_SUITE.format(extra=""))
     result = pytester.runpytest_subprocess(
         *model_args(tiny_model_dir, tmp_path), "--llmeval-strict", "-k", "weak", "-rf"
     )
@@ -100,7 +80,7 @@ def test_strict_turns_expected_failures_into_failures(
 def test_cases_are_pre_generated_once_then_served_from_the_cache(
     pytester: pytest.Pytester, tiny_model_dir: Path, tmp_path: Path
 ) -> None:
-    pytester.makepyfile(SUITE.format(extra=""))
+    pytester.makepyfile(OUTCOMES_SUITE.format(extra=""))
     pytester.makeconftest(
         """
         import sys

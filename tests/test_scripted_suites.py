@@ -12,33 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import use_scripted_backend
+from .helpers import COMPARED_SUITE, OUTCOMES_SUITE, SAMPLED_SUITE, use_scripted_backend
 
 USES_LLM = """
 def test_one(llm):
     pass
-"""
-
-SUITE = """
-import pytest
-from pytest_llmeval import Case, expect
-
-CASES = [
-    Case(id="good", prompt="Say hi", expected="ok"),
-    Case(id="weak", prompt="Say bye", expected="bad"),
-    Case(id="vital", prompt="Say yes", expected="bad", critical=True),
-    Case(id="buggy", prompt="Say no", expected="crash"),
-]
-
-@pytest.mark.llmeval(max_tokens=4{extra})
-@pytest.mark.parametrize("case", CASES, ids=str)
-def test_answers(llm, case):
-    out = llm.complete(case)
-    assert isinstance(out, str) and out.completion_tokens >= 1
-    if case.expected == "crash":
-        raise ValueError("a bug in the test code")
-    expect(case.expected).equals("ok")
-    expect(out).matches(r"(?s).*")
 """
 
 
@@ -81,7 +59,7 @@ def test_llm_fixture_on_a_scripted_model(pytester: pytest.Pytester, model_args: 
 
 def test_case_outcomes_follow_the_rules(pytester: pytest.Pytester, model_args: list[str]) -> None:
     """tests/test_plugin_suites.py::test_case_outcomes_follow_the_rules[serial]"""
-    pytester.makepyfile(SUITE.format(extra=""))
+    pytester.makepyfile(OUTCOMES_SUITE.format(extra=""))
     result = pytester.runpytest(*model_args, "-rxf")
     result.assert_outcomes(passed=1, xfailed=1, failed=2)
     result.stdout.fnmatch_lines(
@@ -102,7 +80,7 @@ def test_a_suite_below_its_pass_rate_fails_the_run_though_no_test_failed(
 ) -> None:
     """tests/test_plugin_suites.py::test_a_suite_below_its_pass_rate_fails_the_run_though_no_test_failed[serial]"""
     source = (
-        SUITE.format(extra=", min_pass_rate=0.9")
+        OUTCOMES_SUITE.format(extra=", min_pass_rate=0.9")
         .replace("CASES = [", "CASES = [c for c in [")
         .replace("\n]\n", "\n] if c.id in ('good', 'weak')]\n", 1)
     )
@@ -116,7 +94,7 @@ def test_a_suite_below_its_pass_rate_fails_the_run_though_no_test_failed(
             "llmeval: run FAILED: suite answers: pass rate 0.500 is below min_pass_rate 0.9",
         ]
     )
-    pytester.makepyfile(SUITE.format(extra=", min_pass_rate=0.9"))
+    pytester.makepyfile(OUTCOMES_SUITE.format(extra=", min_pass_rate=0.9"))
     subset = pytester.runpytest(*model_args, "-k", "good or weak")
     assert subset.ret == pytest.ExitCode.OK
     subset.stdout.fnmatch_lines(
@@ -128,7 +106,7 @@ def test_strict_turns_expected_failures_into_failures(
     pytester: pytest.Pytester, model_args: list[str]
 ) -> None:
     """tests/test_plugin_suites.py::test_strict_turns_expected_failures_into_failures"""
-    pytester.makepyfile(SUITE.format(extra=""))
+    pytester.makepyfile(OUTCOMES_SUITE.format(extra=""))
     result = pytester.runpytest(*model_args, "--llmeval-strict", "-k", "weak", "-rf")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["failed checks (--llmeval-strict): equals: expected 'ok', got 'bad'"])
@@ -139,7 +117,7 @@ def test_cases_are_pre_generated_once_then_served_from_the_cache(
 ) -> None:
     """tests/test_plugin_suites.py::test_cases_are_pre_generated_once_then_served_from_the_cache,
     less its check that a cached run never imports torch."""
-    pytester.makepyfile(SUITE.format(extra=""))
+    pytester.makepyfile(OUTCOMES_SUITE.format(extra=""))
     first = pytester.runpytest(*model_args)
     first.stdout.fnmatch_lines(
         ["llmeval: pre-generated 4 cases (4 generations, 0 multiple choice) in * s; 4 requests computed*"]
@@ -398,28 +376,11 @@ def test_judge_fixture_skips_without_a_judge_and_loads_one_when_set(
     result.stdout.fnmatch_lines(["llmeval: judge=judge-model backend=scripted"])
 
 
-SAMPLED = """
-import json, pathlib
-import pytest
-from pytest_llmeval import Case, expect
-from pytest_llmeval.checks import CheckResult
-
-PASSES = json.loads(pathlib.Path(__file__).with_name("passes.json").read_text())
-CASES = [Case(id=f"c{i:02d}", prompt=f"Tell me about {i}:") for i in range(30)]
-
-@pytest.mark.llmeval(max_tokens=2, temperature=1.0, seed=3, samples=3)
-@pytest.mark.parametrize("case", CASES, ids=str)
-def test_sampled(llm, case):
-    verdicts = iter(PASSES[case.id])  # each sample's scripted pass/fail, in order
-    expect(llm.complete(case)).check_each(lambda text: CheckResult.of("scripted", next(verdicts), "scripted"))
-"""
-
-
 def test_a_sampled_suite_is_gated_by_pass_fraction_and_flaky_cases_are_listed(
     pytester: pytest.Pytester, model_args: list[str]
 ) -> None:
     """tests/test_plugin_gate.py::test_a_sampled_suite_is_gated_by_pass_fraction_and_flaky_cases_are_listed"""
-    pytester.makepyfile(test_sampled=SAMPLED)
+    pytester.makepyfile(test_sampled=SAMPLED_SUITE)
     passes = {f"c{i:02d}": [True, True, i % 2 == 0] for i in range(30)}  # 15 flaky cases
     (pytester.path / "passes.json").write_text(json.dumps(passes))
     assert pytester.runpytest(*model_args).ret == pytest.ExitCode.OK
@@ -439,23 +400,6 @@ def test_a_sampled_suite_is_gated_by_pass_fraction_and_flaky_cases_are_listed(
     )
 
 
-COMPARED = """
-import json, pathlib
-import pytest
-from pytest_llmeval import Case, expect
-
-ANSWERS = json.loads(pathlib.Path(__file__).with_name("answers.json").read_text())
-CASES = [Case(id=f"c{i:03d}", prompt=f"question {i}", expected="yes") for i in range(100)]
-
-@pytest.mark.llmeval(max_tokens=2)
-@pytest.mark.parametrize("case", CASES, ids=str)
-def test_answers(llm, case):
-    assert llm.complete(case).completion_tokens >= 1  # each side's engine answers
-    answer = ANSWERS[pathlib.Path(llm.info.model).name][case.id]  # what this side's model "said"
-    expect(answer).equals(case.expected)
-"""
-
-
 @pytest.mark.parametrize("tuned_fails", [20, 0], ids=["regressed", "same"])
 def test_compare_model_runs_both_and_gates_the_difference(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, tuned_fails: int
@@ -468,7 +412,7 @@ def test_compare_model_runs_both_and_gates_the_difference(
         "base": {f"c{i:03d}": "yes" if i < 80 else "no" for i in range(100)},
         "tuned": {f"c{i:03d}": "yes" if i < 80 - tuned_fails else "no" for i in range(100)},
     }
-    pytester.makepyfile(test_suite=COMPARED)
+    pytester.makepyfile(test_suite=COMPARED_SUITE)
     (pytester.path / "answers.json").write_text(json.dumps(answers))
     result = pytester.runpytest(
         "-p",
