@@ -134,6 +134,11 @@ def test_one_step_does_not_excuse_a_changed_relation() -> None:
         ("it costs $5", []),
         ("3 eggs a farmer sold", []),
         ("4, older than Drew", []),  # punctuation between: no relation
+        ("Lani bought 55 apples", ["act bought apple"]),
+        ("Seattle has 20 sheep", ["act has sheep"]),
+        ("the hundred 5 apples", []),  # a word in -ed that is no verb
+        ("she baked 3 times as many", []),  # a multiplier counts nothing
+        ("he walked 3 miles", ["unit mile"]),  # a unit: the unit shape, not a counted thing
     ],
 )
 def test_relation_keys(text: str, keys: list[str]) -> None:
@@ -155,3 +160,24 @@ def test_an_amount_of_something_is_a_relation() -> None:
     moved = grounded_in("She receives a weekly allowance of $100.", context)
     assert not moved.passed
     assert "the context states another number here: 'allowance of $5'" in moved.reason
+
+
+def test_a_number_moved_to_another_verb_or_another_counted_thing_is_unsupported() -> None:
+    # The shape of a real SmolLM2 answer ("Lani baked 5 cookies" when she baked 55 and ate 5).
+    context = "Lani baked 55 cookies. She ate 5 cookies and placed the rest into 3 jars."
+    for output, number in (("Lani baked 5 cookies.", "5"), ("Lani baked 3 cookies.", "3")):
+        result = grounded_in(output, context)
+        assert not result.passed, output
+        assert f"'{number}' (the context states another number here: 'baked 55 cookies')" in result.reason
+    for output in (
+        "Lani baked 55 cookies and ate 5 cookies.",
+        "She baked 55 cookies, put them into 3 jars.",
+    ):
+        assert grounded_in(output, context).passed, grounded_in(output, context).reason
+
+
+def test_a_number_that_counts_the_same_thing_may_fill_a_verb_relation() -> None:
+    # From the independent corpus's dev split: "3 tubes" counts tubes, so "has 3 tubes" may say it.
+    context = "Ben has 4 tubes of blue paint and 3 tubes of yellow paint. Jasper has half as many."
+    assert grounded_in("Jasper has 3 tubes of yellow paint.", context).passed
+    assert not grounded_in("Jasper has 7 tubes of yellow paint.", context).passed

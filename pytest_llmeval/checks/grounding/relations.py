@@ -3,7 +3,7 @@
 "Peter is 4 years older than Drew" binds 4 to "years older than drew"; an output that says "Peter
 is 9 years older than Drew" has put a different number into that relation, even when the context
 writes 9 in another comparison ("Ann is 9 years older than Sam"). A number the context also writes
-on its own may fill any relation (see ``ContextRelations.conflict``). Five shapes are
+on its own may fill any relation (see ``ContextRelations.conflict``). Six shapes are
 read, each from the words right next to a number, with no punctuation in between:
 
 - a comparison after it: "4 years older than Drew", "5 more apples than Sam";
@@ -12,7 +12,10 @@ read, each from the words right next to a number, with no punctuation in between
   things: "three children" may be three of four; but a number that counts things in the context,
   "60 streets", may not become a measure: "the river rose 60 metres");
 - a price or measure before it: "the shirt costs $5", "each box weighs 12 pounds";
-- an amount before it: "an allowance of $5", "a total of $100".
+- an amount before it: "an allowance of $5", "a total of $100";
+- a verb before it and the thing it counts after it: "Lani baked 55 cookies", "Seattle has 20
+  sheep" (the subject is not part of it: "she baked" is Lani too). A number the context uses to
+  count another thing ("into 3 jars") may not fill it: "Lani baked 3 cookies".
 
 A relation is a key of plain words; the context's numbers in it are a set, so a context that says
 "$15 per hour on weekdays and $20 per hour on weekends" accepts both. Pronouns ("it costs") name no
@@ -88,6 +91,31 @@ _NOT_COUNTED = frozenset(
         *("ten", "hundred", "thousand", "million", "billion", "dozen", "left", "total", "altogether"),
     }
 )
+# "Lani baked 55 cookies", "Seattle has 20 sheep": a verb right before a number that counts things.
+# Past tenses in -ed, and the common verbs of word problems that have none (or whose present tense
+# would be too broad a pattern: "is 5", "was 5").
+_VERB_BEFORE = re.compile(r"\b([a-z]{3,})[ \t]+$")
+_IRREGULAR_VERBS = frozenset(
+    {
+        *("has", "have", "had", "ate", "eats", "bought", "buys", "sold", "sells", "made", "makes"),
+        *("gave", "gives", "got", "gets", "took", "takes", "found", "finds", "caught", "catches"),
+        *("won", "wins", "lost", "loses", "spent", "spends", "kept", "keeps", "brought", "brings"),
+        *("wrote", "writes", "drank", "drinks", "grew", "grows", "drew", "draws", "threw", "throws"),
+        *("held", "holds", "sent", "sends", "built", "builds", "ran", "runs", "read", "reads", "saw"),
+        *("sees", "owns", "needs", "uses", "picks", "bakes", "plants", "collects", "feeds", "fed"),
+    }
+)
+# Words in -ed that are not verbs before a number.
+_NOT_VERBS = frozenset({"hundred", "red", "bed", "shed", "seed", "speed", "feed", "need", "bred"})
+
+
+def _verb(word: str) -> bool:
+    word = word.casefold()
+    if word in _NOT_VERBS:
+        return False
+    return word in _IRREGULAR_VERBS or (word.endswith("ed") and len(word) >= 5)
+
+
 # One spelling per unit, so that "3 metres" and "3 meters" are one relation.
 _SPELLINGS = {"metre": "meter", "litre": "liter", "feet": "foot", "km": "kilometer"}
 _WORDS = re.compile(r"[A-Za-z]+")
@@ -106,6 +134,13 @@ def relations_around(text: str, start: int, end: int) -> list[str]:
         keys.append("rate " + dollars + _words(m.group(1)) + "per " + _singular(per))
     if (m := _UNIT.match(after)) is not None:
         keys.append("unit " + _unit_key(m.group(1)))
+    elif (
+        (counted := _COUNTED.match(text, end)) is not None
+        and counted.group(1).casefold() not in _NOT_COUNTED
+        and (action := _VERB_BEFORE.search(text, max(0, start - _LOOK), start)) is not None
+        and _verb(action.group(1))
+    ):
+        keys.append(f"act {action.group(1).casefold()} {_singular(counted.group(1))}")
     multiplier = _MULTIPLIER.match(text, end) is not None  # "earns 3 times ...": no price
     before = text[max(0, start - _LOOK) : start]
     if (m := _OF.search(before)) is not None and m.group(1).casefold() not in _NOT_UNITS:
@@ -149,7 +184,7 @@ class ContextRelations:
     # ("12 students are boys" may restate "12 boys" of "30 students"), but such a number is not
     # free to become a measure: "the river rose 60 metres" when the river rose 3 metres and 60 is
     # the number of streets.
-    counted: set[float] = field(default_factory=set)
+    counted: dict[float, set[str]] = field(default_factory=dict)  # each with the things it counts
     words: set[str] = field(default_factory=set)  # every word of the context, as a key spells it
 
     def conflict(self, key: str, values: tuple[float, ...], stated: bool) -> tuple[str, str] | None:
@@ -184,7 +219,7 @@ class ContextRelations:
             return None
         if stated:
             family = key.split(" ", 1)[0]
-            counts = family == "unit" and not self.counted.isdisjoint(values)
+            counts = self._counts_other(key, values)
             if (not self.free.isdisjoint(values) and not counts) or not (
                 counts
                 or any(
@@ -194,6 +229,16 @@ class ContextRelations:
             ):
                 return None
         return "the context states another number here", _quoted(list(numbers.values()))
+
+    def _counts_other(self, key: str, values: tuple[float, ...]) -> bool:
+        """Whether the context uses one of ``values`` to count things other than those of relation
+        ``key``: such a number may not become a measure ("60 streets", "rose 60 metres"), nor count
+        another thing ("into 3 jars", "baked 3 cookies"); "3 tubes" may still be "has 3 tubes"."""
+        family, _, rest = key.partition(" ")
+        things = set().union(*(self.counted.get(value, set()) for value in values))
+        if family == "unit":
+            return bool(things)
+        return family == "act" and bool(things - {rest.rsplit(" ", 1)[-1]})
 
 
 def _quoted(phrases: list[str]) -> str:
@@ -209,8 +254,15 @@ def context_relations(text: str, numbers: list[tuple[int, int, float, float]]) -
         values = {_key(value), _key(base)}
         if not keys:
             found.free.update(values)
-            if (m := _COUNTED.match(text, end)) is not None and m.group(1).casefold() not in _NOT_COUNTED:
-                found.counted.update(values)
+        # A number that counts things stays one that counts them when a verb binds it ("flooded 60
+        # streets"); with any other relation it measures or prices something instead.
+        if (
+            all(key.startswith("act ") for key in keys)
+            and (m := _COUNTED.match(text, end)) is not None
+            and m.group(1).casefold() not in _NOT_COUNTED
+        ):
+            for number in values:
+                found.counted.setdefault(number, set()).add(_singular(m.group(1)))
         for key in keys:
             phrases = found.bound.setdefault(key, {})
             for number in values:
@@ -224,6 +276,11 @@ def _phrase(text: str, start: int, end: int, key: str) -> str:
         pattern = _PRICE if key.startswith("price ") else _OF
         m = pattern.search(text[max(0, start - _LOOK) : start])
         return " ".join([*(m.group(0) if m else "").split(), text[start:end]])
+    if key.startswith("act "):
+        verb = _VERB_BEFORE.search(text, max(0, start - _LOOK), start)
+        counted = _COUNTED.match(text, end)
+        if verb is not None and counted is not None:  # both matched when the key was made
+            return f"{verb.group(1)} {text[start:end]} {counted.group(1)}"
     after = text[end : end + _LOOK]
     pattern = _COMPARISON if key.startswith("cmp ") else _UNIT if key.startswith("unit ") else _RATE
     m = pattern.match(after)
