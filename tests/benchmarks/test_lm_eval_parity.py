@@ -8,7 +8,9 @@ BBH prompt ``Q: {input}\\nA:``, continuations ``" " + choice``, choices from the
 or the input's lettered options) and runs it through ``simple_evaluate`` on its HF backend with
 the same SmolLM2 weights. Equal requests and equal fractions on three tasks show that
 ``load_bbh`` + ``llm.choose`` ask lm-eval's questions and score them by its acc (argmax
-logprob) and acc_norm (argmax logprob per character) rules.
+logprob) and acc_norm (argmax logprob per character) rules. Each request's own loglikelihood and
+is-greedy flag are compared too, so the engine's scoring, not only the ranking, is lm-eval's.
+The harness (lm-eval's HF backend on SmolLM2) is loaded once for the module.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +28,7 @@ from pytest_llmeval import LLM
 from pytest_llmeval.benchmarks.bbh import load_bbh
 from pytest_llmeval.benchmarks.standard import winogrande_cases
 from pytest_llmeval.engine.transformers import TransformersEngine
+from pytest_llmeval.engine.types import LoglikelihoodRequest
 from pytest_llmeval.suite import choice_requests
 
 from ..helpers import DATA
@@ -62,15 +66,21 @@ def _task_config(name: str, labels: list[str] | None, tmp_path: Path) -> dict[st
     }
 
 
+@pytest.fixture(scope="module")
+def harness(smollm2_folder: Path) -> Iterator[Any]:
+    """lm-eval's own HF backend on the same SmolLM2 weights."""
+    from lm_eval.models.huggingface import HFLM
+
+    yield HFLM(pretrained=str(smollm2_folder), dtype="float32", device="cpu", batch_size=16)
+
+
 @pytest.mark.slow
 def test_bbh_acc_and_acc_norm_match_lm_eval(
-    smollm2: TransformersEngine, smollm2_folder: Path, tmp_path: Path
+    smollm2: TransformersEngine, harness: Any, tmp_path: Path
 ) -> None:
     from lm_eval.evaluator import simple_evaluate
-    from lm_eval.models.huggingface import HFLM
     from lm_eval.tasks import TaskManager
 
-    harness = HFLM(pretrained=str(smollm2_folder), dtype="float32", device="cpu", batch_size=16)
     evaluated = simple_evaluate(
         model=harness,
         tasks=[_task_config(name, labels, tmp_path) for name, labels in TASKS.items()],
@@ -88,6 +98,12 @@ def test_bbh_acc_and_acc_norm_match_lm_eval(
         for case, sample in zip(cases, samples, strict=True):
             assert case.prompt is not None and case.choices is not None
             assert [tuple(a) for a in sample["arguments"]] == [(case.prompt, " " + c) for c in case.choices]
+            # Same scores: each continuation's loglikelihood and whether greedy decoding gives it.
+            scored = smollm2.loglikelihood([LoglikelihoodRequest(case.prompt, " " + c) for c in case.choices])
+            expected = [(float(r[0][0]), bool(r[0][1])) for r in sample["resps"]]
+            worst = max(abs(o.logprob - e[0]) for o, e in zip(scored, expected, strict=True))
+            assert worst < 1e-3, f"{case.id}: largest difference from lm-eval {worst}"
+            assert [o.is_greedy for o in scored] == [e[1] for e in expected], case.id
         picks = [llm.choose(case) for case in cases]
         acc = [float(p.index == c.answer) for p, c in zip(picks, cases, strict=True)]
         acc_norm = [float(p.index_norm == c.answer) for p, c in zip(picks, cases, strict=True)]
@@ -159,10 +175,9 @@ WINOGRANDE_ROWS = [
 
 @pytest.mark.slow
 def test_winogrande_partial_scoring_matches_lm_eval(
-    smollm2: TransformersEngine, smollm2_folder: Path, tmp_path: Path
+    smollm2: TransformersEngine, harness: Any, tmp_path: Path
 ) -> None:
     from lm_eval.evaluator import simple_evaluate
-    from lm_eval.models.huggingface import HFLM
     from lm_eval.tasks import TaskManager
 
     spec = importlib.util.find_spec("lm_eval")
@@ -185,7 +200,6 @@ def test_winogrande_partial_scoring_matches_lm_eval(
         "doc_to_choice": preprocess.doc_to_choice,
         "metric_list": [{"metric": "acc", "aggregation": "mean", "higher_is_better": True}],
     }
-    harness = HFLM(pretrained=str(smollm2_folder), dtype="float32", device="cpu", batch_size=16)
     evaluated = simple_evaluate(
         model=harness,
         tasks=[config],
