@@ -1,10 +1,12 @@
-"""How well ``grounded_in`` finds unsupported answers, per method, on two labeled corpora.
+"""How well ``grounded_in`` finds unsupported answers, per method, on three labeled corpora.
 
 - ``tuning``: ``tests/data/grounding/corpus.jsonl`` (GSM8K solutions edited by ``make_corpus.py``,
   and short factual texts); its dev split was used to tune the facts method.
 - ``independent``: ``tests/data/grounding2/corpus.jsonl``, real outputs of SmolLM2-135M-Instruct and
   of a damaged copy of it on other GSM8K problems and on reading passages, labelled by reading them;
   made by another hand than the check's, and its test split is never used for tuning.
+- ``third``: ``tests/data/grounding3/corpus.jsonl``, made the same way on 70 other GSM8K problems
+  (solutions only), after the check had been tuned on the first two; same rule for its test split.
 
 Labels follow the check's default rule; each corpus is also scored under ``one_step=True``, where
 items marked ``"one_step": true`` count as grounded. "Positive" means flagged as unsupported.
@@ -45,8 +47,13 @@ from pytest_llmeval.checks.grounding import grounded_in, judge_prompt
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 # The tuning corpus (made by a script that edits GSM8K solutions; its dev split tuned the facts
-# method) and the independent one (real SmolLM2 outputs, labelled by reading; never tuned on).
-CORPORA = {"tuning": DATA / "grounding" / "corpus.jsonl", "independent": DATA / "grounding2" / "corpus.jsonl"}
+# method) and two independent ones (real SmolLM2 outputs, labelled by reading; test splits never
+# tuned on).
+CORPORA = {
+    "tuning": DATA / "grounding" / "corpus.jsonl",
+    "independent": DATA / "grounding2" / "corpus.jsonl",
+    "third": DATA / "grounding3" / "corpus.jsonl",
+}
 Item = dict[str, Any]
 
 
