@@ -181,3 +181,38 @@ def test_a_number_that_counts_the_same_thing_may_fill_a_verb_relation() -> None:
     context = "Ben has 4 tubes of blue paint and 3 tubes of yellow paint. Jasper has half as many."
     assert grounded_in("Jasper has 3 tubes of yellow paint.", context).passed
     assert not grounded_in("Jasper has 7 tubes of yellow paint.", context).passed
+
+
+def test_a_time_ago_needs_the_contexts_own_number_of_that_unit() -> None:
+    # The shape of two real SmolLM2 answers: "13 days ago" for "Last Friday, 13 of the 82 teachers".
+    result = grounded_in(
+        "13 days ago, the teachers were sick.", "Last Friday, 13 of the 82 teachers were sick."
+    )
+    assert not result.passed
+    assert "'13' (the context gives no such time ago) in" in result.reason
+    context = "Last Friday, 13 of the 82 teachers were sick. It rained 3 days ago, that day too."
+    assert grounded_in("It rained 3 days ago.", context).passed
+    moved = grounded_in("It rained 13 days ago.", context)
+    assert not moved.passed and "the context gives no such time ago: '3 days'" in moved.reason
+
+
+def test_a_number_the_context_uses_only_as_a_difference_or_factor_counts_nothing() -> None:
+    # The shape of a real answer: "Izzy has 10 medals" when she has 5 fewer than Ali's 22 and 10 is
+    # a factor.
+    context = "Ali has won 22 medals. Izzy has 5 less medals than Ali. Together they have 10 times less."
+    for output, phrase in (
+        ("Izzy has 10 medals.", "10 times less."),
+        ("Izzy has 5 medals.", "5 less medals"),
+    ):
+        result = grounded_in(output, context)
+        assert not result.passed, output
+        assert f"the context uses this number only as a difference or factor: '{phrase}" in result.reason
+    for output in (
+        "Izzy has 5 less medals than Ali.",
+        "Izzy has 22 - 5 = 17 medals.",
+        "Ali has won 22 medals.",
+        "They have 10 times less.",
+    ):
+        assert grounded_in(output, context).passed, grounded_in(output, context).reason
+    # A number that also counts something in the context may count in the output too.
+    assert grounded_in("Sam has 3 pens.", "Sam has 3 times as many pens as Tom, who has 3 pens.").passed

@@ -17,6 +17,10 @@ read, each from the words right next to a number, with no punctuation in between
   sheep" (the subject is not part of it: "she baked" is Lani too). A number the context uses to
   count another thing ("into 3 jars") may not fill it: "Lani baked 3 cookies".
 
+Two rules need no relation of the context's own. A time before now ("4 days ago") is a date: only
+the context's own number of that unit gives it. A number the context uses only as a difference or
+a factor ("5 less medals than Ali", "10 times less") counts nothing: "Izzy has 10 medals".
+
 A relation is a key of plain words; the context's numbers in it are a set, so a context that says
 "$15 per hour on weekdays and $20 per hour on weekends" accepts both. Pronouns ("it costs") name no
 thing and form no relation: they would tie unrelated sentences together.
@@ -78,6 +82,8 @@ _UNIT = re.compile(
     r"inch|inches|pound|ounce|gallon|liter|litre|cup|kilogram|gram)s?\b(?![-'\u2019])",
     re.IGNORECASE,
 )
+# "4 days ago": a time before now, which the context must give with the same number and unit.
+_AGO = re.compile(r"[ \t]+ago\b", re.IGNORECASE)
 # The word after a number that counts things: "60 streets", "140 people", "3 red apples".
 _COUNTED = re.compile(r"[ \t]+([A-Za-z]{3,})\b(?![-'\u2019])")
 # Words after a number that are not the thing it counts.
@@ -134,6 +140,8 @@ def relations_around(text: str, start: int, end: int) -> list[str]:
         keys.append("rate " + dollars + _words(m.group(1)) + "per " + _singular(per))
     if (m := _UNIT.match(after)) is not None:
         keys.append("unit " + _unit_key(m.group(1)))
+        if _AGO.match(after, m.end()) is not None:
+            keys.append("ago " + _unit_key(m.group(1)))
     elif (
         (counted := _COUNTED.match(text, end)) is not None
         and counted.group(1).casefold() not in _NOT_COUNTED
@@ -186,6 +194,9 @@ class ContextRelations:
     # the number of streets.
     counted: dict[float, set[str]] = field(default_factory=dict)  # each with the things it counts
     words: set[str] = field(default_factory=set)  # every word of the context, as a key spells it
+    # The numbers the context uses only as a difference or a factor ("5 less medals than Ali", "10
+    # times less"), each with its phrase: such a number counts nothing ("Izzy has 10 medals").
+    relative: dict[float, str] = field(default_factory=dict)
 
     def conflict(self, key: str, values: tuple[float, ...], stated: bool) -> tuple[str, str] | None:
         """Why a number with ``values`` may not stand in relation ``key``, and the context's phrases
@@ -196,8 +207,20 @@ class ContextRelations:
         per hour too. So is a number it writes in relations of another shape only. One case needs
         no relation of the context: a unit the context never uses, on a number it gives only in
         other units ("it covers 80 miles in 80 hours" when it says 80 miles and no word of hours).
-        Whether the number is in the context at all (``stated``) is the caller's verdict."""
+        Whether the number is in the context at all (``stated``) is the caller's verdict. The two
+        rules of the module docstring that need no relation of the context's own come first."""
         numbers = self.bound.get(key)
+        family = key.split(" ", 1)[0]
+        if family == "ago":
+            # A time before now is a date: only the context's own number of that unit gives it.
+            given = self.bound.get("unit " + key[4:], {})
+            if given.keys().isdisjoint(values):
+                return "the context gives no such time ago", _quoted(list(given.values()))
+            return None
+        if numbers is None and stated and family == "act" and all(value in self.relative for value in values):
+            return "the context uses this number only as a difference or factor", _quoted(
+                [self.relative[value] for value in values]
+            )
         if (
             numbers is None
             and stated
@@ -218,7 +241,6 @@ class ContextRelations:
         if numbers is None or not numbers.keys().isdisjoint(values):
             return None
         if stated:
-            family = key.split(" ", 1)[0]
             counts = self._counts_other(key, values)
             if (not self.free.isdisjoint(values) and not counts) or not (
                 counts
@@ -249,9 +271,16 @@ def context_relations(text: str, numbers: list[tuple[int, int, float, float]]) -
     """The relations of a context whose numbers are ``numbers``: (start, end, value, base) each."""
     found = ContextRelations()
     found.words = {_unit_key(word) for word in _WORDS.findall(text)}
+    absolute: set[float] = set()  # the numbers used at least once as more than a difference or factor
     for start, end, value, base in numbers:
         keys = relations_around(text, start, end)
         values = {_key(value), _key(base)}
+        if _MULTIPLIER.match(text, end) is not None or (keys and all(key.startswith("cmp ") for key in keys)):
+            phrase = " ".join(text[start : min(len(text), end + _LOOK)].split()[:6])
+            for number in values:
+                found.relative.setdefault(number, phrase)
+        else:
+            absolute.update(values)
         if not keys:
             found.free.update(values)
         # A number that counts things stays one that counts them when a verb binds it ("flooded 60
@@ -267,6 +296,8 @@ def context_relations(text: str, numbers: list[tuple[int, int, float, float]]) -
             phrases = found.bound.setdefault(key, {})
             for number in values:
                 phrases.setdefault(number, _phrase(text, start, end, key))
+    for number in absolute:
+        found.relative.pop(number, None)
     return found
 
 

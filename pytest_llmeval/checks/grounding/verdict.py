@@ -111,10 +111,9 @@ def _judge(reading: _Reading, source: _Reading, *, one_step: bool = False) -> li
             if verdict is None:
                 verdict = by_text[fact.kind, fact.text] = _verdict(fact, source, known, implied, rounded)
             fact.supported, fact.why = verdict
-    if source.relations.bound:
-        for fact in reading.facts:
-            if fact.kind == "number" and fact.role == "stated" and fact.why not in (_SHOWN_RIGHT, _COMPUTED):
-                _check_relations(fact, reading.text, source)
+    for fact in reading.facts:
+        if fact.kind == "number" and fact.role == "stated" and fact.why not in (_SHOWN_RIGHT, _COMPUTED):
+            _check_relations(fact, reading.text, source)
     return reading.facts
 
 
@@ -136,8 +135,8 @@ def _check_relations(fact: _Fact, text: str, source: _Reading) -> None:
             continue
         why, says = conflict
         if fact.supported:
-            fact.supported, fact.why = False, f"{why}: {says}"
-        else:
+            fact.supported, fact.why = False, f"{why}: {says}" if says else why
+        elif says:
             fact.why += f"; the context says {says}"
         return
 
