@@ -141,6 +141,41 @@ def test_a_chain_of_steps_and_a_relative_clause_show_their_arithmetic() -> None:
     assert not grounded_in("She sells 16 - 3 - 4 eggs, which is 10 eggs.", EGGS).passed
 
 
+@pytest.mark.parametrize(
+    "output",
+    [  # The shapes of real SmolLM2 answers: "divide 1.25 by 1.25, which gives us 1.25".
+        "We divide 16 by 2, which gives us 8.",
+        "Dividing 16 by 4 gives 4 eggs.",
+        "If we multiply 16 by 2, we get $32.",
+        "Multiply 16 by 2 to get $32.",
+        "Add 3 and 4 to get 7 eggs.",
+        "Add 3 to 4, which gives 7.",
+    ],
+)
+def test_arithmetic_as_an_instruction_is_read(output: str) -> None:
+    assert grounded_in(output, EGGS).passed, grounded_in(output, EGGS).reason
+
+
+@pytest.mark.parametrize(
+    ("output", "reason"),
+    [
+        ("We divide 16 by 2, which gives us 16.", "'16' (divide 16 by 2 gives 8, not 16)"),
+        ("If we multiply 16 by 2, we get $20.", "'$20' (multiply 16 by 2 gives 32, not 20)"),
+        ("Add 3 to 4, which gives 8.", "'8' (Add 3 to 4 gives 7, not 8)"),
+    ],
+)
+def test_wrong_arithmetic_as_an_instruction_is_named(output: str, reason: str) -> None:
+    result = grounded_in(output, EGGS)
+    assert not result.passed and reason in result.reason, result.reason
+
+
+def test_an_instruction_without_a_result_is_no_arithmetic() -> None:
+    # "divide ... to find" gives no number: the numbers are judged as stated, and 5 is not.
+    assert grounded_in("Divide 16 by 2 to find the eggs per basket.", EGGS).passed
+    result = grounded_in("Divide 16 by 5 to find the eggs per basket.", EGGS)
+    assert not result.passed and "'5' (not in the context" in result.reason
+
+
 INTEREST = "He invests $5,000 at 2.5% a year. A cake has 20 slices and he eats 1/4 of them."
 
 

@@ -66,6 +66,9 @@ def _equation_before(lexemes: list[_Lexeme], eq: int) -> list[_Lexeme] | None:
                         and lexemes[i + 1].low in ("which", "that")
                         and i + 2 == eq
                     )
+                    or (  # "divide 24 by 8, which gives us 3", "..., we get 3": a run of words
+                        lex.text == "," and steps == 1 and i + 1 == eq and " " in lexemes[eq].low
+                    )
                 )
             ):
                 words += lex.words if lex.kind == "word" else 0
@@ -377,6 +380,13 @@ def _arith(equation: _Equation) -> str:
     left = equation.text.rsplit(rhs_text, 1)[0].rstrip()
     for word in sorted(_EQ_WORDS, key=len, reverse=True):
         if left.casefold().endswith(" " + word):
-            left = left[: -len(word)].rstrip()
+            left = _RELATIVE.sub("", left[: -len(word)].rstrip())
             break
+    else:
+        left = _LINK_RUN.sub("", left)
     return " ".join(left.rstrip("=").split())
+
+
+_RELATIVE = re.compile(r",\s*(?:which|that)$", re.IGNORECASE)  # "16 - 3 - 4 eggs, which is 9"
+# The words of a link that gives a result, with what leads up to them: ", which gives us", " we get".
+_LINK_RUN = re.compile(r",?(?:\s+[a-z']+)*?\s+(?:gives? us|get|results in)$", re.IGNORECASE)

@@ -116,7 +116,17 @@ _QUOTE = re.compile(r"\"(?<![\d\w]\")([^\"\n]{1,300})\"(?!\w)|“([^”\n]{1,300
 # arithmetic ("20 sheep + 80 sheep") and as breaks between names, and one token per run keeps the
 # check fast on long outputs. Words with a meaning of their own (numbers, operators, "is") stay apart.
 # Words that can only act on a number that follows them: "is 9", "times $2", "divided by 4".
-_TAIL_WORDS = _EQ_WORDS | {"plus", "minus", "times", "by", "percent"}
+# "divide 24 by 8", "multiply 2 and 3", "add 5 to 7": the verb, the words that may join its two
+# numbers, and the operator they make (subtraction, "subtract 3 from 10", turns the numbers around
+# and is not read).
+_IMPERATIVE = {
+    **dict.fromkeys(("divide", "divides", "dividing"), (("by",), "/")),
+    **dict.fromkeys(("multiply", "multiplies", "multiplying"), (("by", "and"), "*")),
+    **dict.fromkeys(("add", "adds", "adding"), (("and", "to"), "+")),
+}
+# The words that end a run and give a result, like "is": "which gives us 9", "we get 9", "to get 9".
+_LINK_ENDINGS = ("gives us", "give us", " get", "results in")
+_TAIL_WORDS = _EQ_WORDS | _IMPERATIVE.keys() | {"plus", "minus", "times", "by", "percent"}
 _PLAIN_WORD = r"(?:[a-z]{2,}|a\b)(?:['\u2019][a-z]+)?"  # one-letter words (x, y) may be variables
 _PLAIN_WORDS = re.compile(_PLAIN_WORD)
 # The branches are ordered by how often they match, and the costly number branches are guarded by
@@ -338,7 +348,7 @@ def _split_plain(out: list[_Lexeme], run: str, words: list[str], offset: int, at
 _MAY_STAND_APART = _NUMBER_WORDS | _TAIL_WORDS | {"a", "and", "multiplied", "divided"}
 # Words that may join other lexemes or change their kind: number words, "a" (as in "a dozen"), and
 # the words of operators. Words with a hyphen ("twenty-one") are looked at too.
-_ATTENTION = _NUMBER_WORDS | frozenset(_OP_WORDS) | {"a", "multiplied", "divided", "of"}
+_ATTENTION = _NUMBER_WORDS | frozenset(_OP_WORDS) | _IMPERATIVE.keys() | {"a", "multiplied", "divided", "of"}
 
 
 def _lex(text: str) -> list[_Lexeme]:
@@ -427,6 +437,17 @@ def _lex(text: str) -> list[_Lexeme]:
             out.extend(raw[copied:i])
             out.append(tok)
             copied = i + 2
+        elif (
+            low in _IMPERATIVE
+            and i + 3 < len(raw)
+            and raw[i + 1].kind == "num"
+            and raw[i + 2].low in _IMPERATIVE[low][0]
+            and raw[i + 3].kind == "num"
+        ):
+            joint = raw[i + 2]  # "divide 24 by 8": "by" becomes the operator, "divide" stays a word
+            joint.kind, joint.text = "op", _IMPERATIVE[low][1]
+            out.extend(raw[copied : i + 3])
+            copied = i + 3
         elif (
             low in _NUMBER_WORDS
             or ("-" in low and _is_number_word(low))

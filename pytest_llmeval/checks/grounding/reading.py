@@ -29,7 +29,9 @@ from .lexing import (
     _DATE,
     _DATE_HINT,
     _EQ_WORDS,
+    _IMPERATIVE,
     _LABELS,
+    _LINK_ENDINGS,
     _MONTHS,
     _ORDINAL_FORMS,
     _ORDINALS,
@@ -149,10 +151,12 @@ def _read(text: str, *, for_source: bool = False) -> _Reading:
             continue  # "1/4 pound of butter makes 1 dozen" is a sentence, not arithmetic
         rhs = _expression_after(lexemes, index)
         end = rhs[-1].end if rhs else after.end
+        first = index - len(span)  # "divide 24 by 8 ...": the verb says what "by" does
+        begin = lexemes[first - 1].start if first and lexemes[first - 1].low in _IMPERATIVE else span[0].start
         equation = _Equation(
             [x for x in span if x.kind == "num"],
             after,
-            text[span[0].start : end],
+            text[begin:end],
             _matches_result(span, after),
         )
         if rhs:
@@ -389,7 +393,7 @@ def _mark_claims(
                 candidates.append(position)
             if len(text) == 1 and _is_variable(lex):
                 variables.append(position)
-            if lex.low in _EQ_WORDS:
+            if lex.low in _EQ_WORDS or lex.low == "get" or lex.low.endswith(_LINK_ENDINGS):
                 signs.append(position)
         elif kind == "num":
             pending = False
