@@ -109,7 +109,7 @@ class TransformersEngine:
         # Replace the checkpoint's sampling defaults (top_k, repetition penalties...) with a neutral
         # config: only the GenerationSpec decides decoding. Its end-of-turn tokens are kept.
         own = self._model.generation_config
-        self._model.generation_config = GenerationConfig(  # type: ignore[no-untyped-call]
+        self._model.generation_config = GenerationConfig(
             bos_token_id=own.bos_token_id, eos_token_id=own.eos_token_id, pad_token_id=tok.pad_token_id
         )
         eos = own.eos_token_id if own.eos_token_id is not None else tok.eos_token_id
@@ -220,7 +220,7 @@ class TransformersEngine:
         if not spec.greedy:
             seeds = [row_seed(spec.seed, p, j) for p, j in rows]
             processors.append(RowSampler(seeds, spec.temperature, spec.top_p))
-        config = GenerationConfig(  # type: ignore[no-untyped-call]
+        config = GenerationConfig(
             max_new_tokens=limit,
             do_sample=False,
             stop_strings=list(spec.stop) or None,

@@ -72,7 +72,7 @@ def _rare_word(word: str) -> bool:
     """
     from wordfreq import zipf_frequency
 
-    return zipf_frequency(word, "en") < _RARE_ZIPF
+    return bool(zipf_frequency(word, "en") < _RARE_ZIPF)
 
 
 @lru_cache(maxsize=4096)
@@ -81,4 +81,4 @@ def _very_rare_word(word: str) -> bool:
     in a heading, only such a word is taken for a name ("Tobias" 3.3 is not, "Nair" 2.6 is)."""
     from wordfreq import zipf_frequency
 
-    return zipf_frequency(word, "en") < _HEADING_ZIPF
+    return bool(zipf_frequency(word, "en") < _HEADING_ZIPF)
