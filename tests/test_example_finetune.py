@@ -78,14 +78,13 @@ def test_smollm2_passes_against_itself_and_a_bad_finetune_fails(
     assert record.returncode == 0, record.stdout[-3000:]
     assert re.search(r"^fluency  note: baseline recorded: .*fluency\.json$", record.stdout, re.M)
 
-    # Sampling noise alone: two other seeds, compared with seed 0's baseline, pass (a third took
-    # another minute of CI; the gate's false-alarm rate is measured over thousands of simulated
-    # runs in test_regression_simulation.py).
-    for seed in (1, 2):
-        rerun = run_suite(tmp_path, f"rerun-{seed}", smollm2_gguf, seed=seed)
-        assert rerun.returncode == 0, rerun.stdout[-3000:]
-        assert re.search(r"  (OK|WARNING|IMPROVED)  \d+ flipped pass->fail$", gate_line(rerun)), seed
-        assert "run FAILED" not in rerun.stdout
+    # Sampling noise alone: another seed, compared with seed 0's baseline, passes. One seed shows the
+    # example works end to end; how often noise alone fails the gate is measured over thousands of
+    # simulated runs in test_regression_simulation.py (each more seed here cost CI 30 s or more).
+    rerun = run_suite(tmp_path, "rerun", smollm2_gguf, seed=1)
+    assert rerun.returncode == 0, rerun.stdout[-3000:]
+    assert re.search(r"  (OK|WARNING|IMPROVED)  \d+ flipped pass->fail$", gate_line(rerun))
+    assert "run FAILED" not in rerun.stdout
 
     bad = run_suite(tmp_path, "damaged", damaged, seed=1)
     assert bad.returncode == 1, bad.stdout[-3000:]
