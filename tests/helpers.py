@@ -6,10 +6,19 @@ conftest. Nothing here imports torch at module level: the fast lane (``-m "not s
 
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
+import os
+import secrets
+import signal
+import socket
+import subprocess
 import sys
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 
 from pytest_llmeval.benchmarks.bbh import load_bbh
@@ -61,6 +70,92 @@ def make_lora_adapter(base: Path, folder: Path, seed: int = 0, rank: int = 8) ->
     config = LoraConfig(r=rank, lora_alpha=rank, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
     get_peft_model(model, config).save_pretrained(folder)
     return folder
+
+
+# The key the shared `vllm serve` requires, and the variable tests hand it to the engine through.
+VLLM_SERVE_KEY = secrets.token_hex(16)
+VLLM_SERVE_KEY_ENV = "LLMEVAL_TEST_SERVER_KEY"
+VLLM_SERVE_READY_S = 600  # measured here: 60-140 s from start to /v1/models (imports, mostly)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Served:
+    """A `vllm serve` process group on loopback (see the ``vllm_serve`` fixture)."""
+
+    port: int
+    model: str  # the id the server lists
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def running(self) -> float:
+        """Requests the engine is working on now, from its Prometheus metrics (0 if unknown)."""
+        try:
+            text = httpx.get(f"http://127.0.0.1:{self.port}/metrics", timeout=2, headers=_AUTH).text
+        except httpx.HTTPError:
+            return 0.0
+        lines = [line for line in text.splitlines() if line.startswith("vllm:num_requests_running{")]
+        return sum(float(line.rsplit(" ", 1)[1]) for line in lines)
+
+    def kill(self) -> None:
+        """SIGKILL the whole group: the API server, its engine core and its workers."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=30)
+
+    def gone(self, within: float = 30.0) -> bool:
+        """Whether every process of the group has exited (the children are reaped by init)."""
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(self.process.pid, 0)
+            except ProcessLookupError:
+                return True
+            time.sleep(0.1)
+        return False
+
+    def log_tail(self, lines: int = 40) -> str:
+        text = self.log.read_text(encoding="utf-8", errors="replace").splitlines()
+        return "\n".join(text[-lines:])
+
+
+_AUTH = {"Authorization": f"Bearer {VLLM_SERVE_KEY}"}
+
+
+def start_vllm_serve(model: Path, folder: Path) -> Served:
+    """Start `vllm serve` of ``model`` (requiring ``VLLM_SERVE_KEY``) and wait until it lists it."""
+    log_path = folder / "server.log"
+    command = vllm_serve_command(model, free_port(), "--api-key", VLLM_SERVE_KEY)
+    env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": "2", "HF_HUB_OFFLINE": "1"}
+    with log_path.open("wb") as log:
+        # Its own process group, so one killpg reaches the engine core and workers it spawns.
+        process = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        )
+    served = Served(int(command[command.index("--port") + 1]), "", process, log_path)
+    deadline = time.monotonic() + VLLM_SERVE_READY_S
+    while not served.model:
+        if process.poll() is not None:
+            pytest.fail(f"vllm serve exited with {process.returncode}:\n{served.log_tail()}")
+        if time.monotonic() > deadline:
+            served.kill()
+            pytest.fail(f"vllm serve did not answer within {VLLM_SERVE_READY_S} s:\n{served.log_tail()}")
+        with contextlib.suppress(httpx.TransportError):
+            answer = httpx.get(f"{served.url}/models", timeout=2, headers=_AUTH)
+            if answer.status_code == 200:
+                served.model = str(answer.json()["data"][0]["id"])
+                break
+        time.sleep(1)
+    return served
 
 
 def vllm_serve_command(model: Path, port: int, *extra: str) -> list[str]:

