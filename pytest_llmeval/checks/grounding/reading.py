@@ -152,7 +152,9 @@ def _read(text: str, *, for_source: bool = False) -> _Reading:
         rhs = _expression_after(lexemes, index)
         end = rhs[-1].end if rhs else after.end
         first = index - len(span)  # "divide 24 by 8 ...": the verb says what "by" does
-        begin = lexemes[first - 1].start if first and lexemes[first - 1].low in _IMPERATIVE else span[0].start
+        verb = lexemes[first - 1] if first else None
+        imperative = verb is not None and verb.low in _IMPERATIVE and verb.claim == lex.claim
+        begin = verb.start if verb is not None and imperative else span[0].start
         equation = _Equation(
             [x for x in span if x.kind == "num"],
             after,
