@@ -5,8 +5,10 @@ it. Pre-generation answers the suites in order, one batch per generation setting
 suite (4 tokens a case) first, then ``slow`` (64 tokens a case, 20 s of work here). The test
 SIGKILLs the server's whole process group as soon as the response cache holds all of
 ``quick``'s answers and the server's metrics show ``slow`` requests running, so the kill always
-lands with requests in flight: no timing guess, and nothing to race (the cache and the metrics
-are polled every 50 ms, ``slow`` takes seconds).
+lands with requests in flight: no timing guess (the cache and the metrics are polled every
+50 ms, ``slow`` takes seconds). On a busy machine a first ``slow`` answer can still come back
+between the poll that sees it running and the kill (a CI run saw one), so the test counts the
+``slow`` answers the cache holds afterwards and expects exactly those cases to pass.
 
 The run must then end as a run with failed tests, not as a crash: exit status 1, no
 INTERNALERROR, one line saying the server gave up after N attempts, every ``slow`` case failed
@@ -105,9 +107,14 @@ def test_killed_server_ends_the_run_cleanly_and_keeps_finished_answers(
     assert served.gone(), "a process of the killed server is still alive"
     print(f"the run went on {ended - killed_at[0]:.1f} s after the kill")
 
+    # Slow answers that came back before the kill are cached and pass; at least one was in flight.
+    entries = cache_entries(cache)
+    answered = len(entries) - QUICK
+    assert 0 <= answered < SLOW, [p.name for p in entries]
+    print(f"{answered} slow answers came back before the kill")
     assert result.ret == pytest.ExitCode.TESTS_FAILED, out
     assert "INTERNALERROR" not in out and "Traceback" not in out, out
-    result.assert_outcomes(passed=QUICK, failed=SLOW)
+    result.assert_outcomes(passed=QUICK + answered, failed=SLOW - answered)
     # The kill lands while `slow` is pre-generated: that batch gives up once, in one line...
     url = f"{served.url}/completions"
     gave_up = f"llmeval: openai backend: POST {url}: gave up after 2 attempts, last: *"
@@ -115,32 +122,34 @@ def test_killed_server_ends_the_run_cleanly_and_keeps_finished_answers(
     assert out.count("llmeval: openai backend: ") == 1, out
     # ...and each of its cases fails with that cause in one line, without asking again.
     result.stdout.fnmatch_lines(
-        ["*_ test_slow[[]s0[]] _*", f"llmeval: EngineError: not asked: POST {url}: gave up after 2 attempts*"]
+        ["*_ test_slow[[]s*[]] _*", f"llmeval: EngineError: not asked: POST {url}: gave up after 2 attempts*"]
     )
     failed = [line for line in result.stdout.lines if line.startswith("FAILED test_suite.py::test_slow[")]
-    assert len(failed) == SLOW and all(" - llmeval: EngineError: not asked: POST " in f for f in failed)
+    assert len(failed) == SLOW - answered
+    assert all(" - llmeval: EngineError: not asked: POST " in f for f in failed)
     result.stdout.fnmatch_lines(
         [
             "quick  16 cases  pass 1.000 *errors 0*",
-            "slow   24 cases  pass 0.000 *errors 24*",
+            f"slow   24 cases  pass {answered / SLOW:.3f} *errors {SLOW - answered}*",
             "*JSON report written to run.json",
         ]
     )
-    assert set(outputs(pytester.path / "run.json", "slow").values()) == {None}
+    slow_outputs = outputs(pytester.path / "run.json", "slow")
+    assert sum(o is None for o in slow_outputs.values()) == SLOW - answered
     quick_outputs = outputs(pytester.path / "run.json", "quick")
     assert len(quick_outputs) == QUICK and None not in quick_outputs.values()
     # The run ends soon after the kill: one retry after a short backoff, then every case at once.
     assert ended - killed_at[0] < 60
 
-    # What was answered before the kill is in the cache: the quick suite's answers, whole.
-    entries = cache_entries(cache)
-    assert len(entries) == QUICK, [p.name for p in entries]
+    # What was answered before the kill is in the cache, whole: every quick answer, and the slow
+    # answers that came back in time.
     texts = []
     for path in entries:
         entry = json.loads(path.read_text(encoding="utf-8"))
         [completion] = entry["result"]["completions"]
         texts.append(completion["text"])
-    assert sorted(texts) == sorted(str(o) for o in quick_outputs.values())
+    answers = [*quick_outputs.values(), *(o for o in slow_outputs.values() if o is not None)]
+    assert sorted(texts) == sorted(str(o) for o in answers)
 
     # A rerun at the same address finds them: every quick case passes, and nothing is asked.
     # A stand-in at the dead server's address lists the same model (so the fingerprint, and with
