@@ -25,7 +25,7 @@ from dataclasses import replace
 from statistics import fmean, stdev
 
 from ..gate_defaults import DEFAULT_ALPHA, DEFAULT_MARGIN
-from ..metrics.stats import bootstrap_interval
+from ..metrics.stats import bootstrap_mean_interval
 from .outcomes import Outcome, Score, State, case_mean, is_sampled, outcome_state, pass_fraction, sample_count
 from .paired import (
     EXACT_BELOW,
@@ -203,9 +203,6 @@ def compare_scores(
     p_drop, p_rise = sign_flip_p(differences if higher_is_better else [-d for d in differences], seed=seed)
     n = len(paired)
 
-    def mean_difference(indices: Sequence[int]) -> float:
-        return fmean(map(differences.__getitem__, indices))
-
     values = [before[case] for case in paired] + [after[case] for case in paired]
     result = Comparison(
         suite=suite,
@@ -214,7 +211,7 @@ def compare_scores(
         baseline_value=fmean(before[case] for case in paired) if n else math.nan,
         current_value=fmean(after[case] for case in paired) if n else math.nan,
         delta=fmean(differences) if n else math.nan,
-        interval=bootstrap_interval(n, mean_difference, resamples=BOOTSTRAP_RESAMPLES, seed=seed),
+        interval=bootstrap_mean_interval(differences, resamples=BOOTSTRAP_RESAMPLES, seed=seed),
         p_value=p_drop,
         p_adjusted=p_drop,
         p_rise=p_rise,

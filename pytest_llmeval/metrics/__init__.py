@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from .labels import precision_recall_f1
 from .sampling import majority_correct, pass_at_k
-from .stats import bootstrap_interval, mean, wilson_interval
+from .stats import bootstrap_interval, bootstrap_mean_interval, mean, wilson_interval
 from .text import bleu, chrf, exact_match, rouge, token_f1
 
 
@@ -198,7 +198,7 @@ def _pairs(name: str, cases: Sequence[CaseScores]) -> Pairs:
 
 
 def _mean_metric(name: str, values: list[float]) -> MetricValue:
-    low, high = bootstrap_interval(len(values), lambda idx: mean([values[i] for i in idx]))
+    low, high = bootstrap_mean_interval(values)
     return MetricValue(name, mean(values), low, high, len(values))
 
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import math
-import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
 
 Z95 = 1.959964
 
@@ -19,6 +22,24 @@ def wilson_interval(successes: int, total: int, z: float = Z95) -> tuple[float, 
     return (max(0.0, centre - half), min(1.0, centre + half))
 
 
+def _resampled_blocks(size: int, resamples: int, seed: int) -> Iterator[np.ndarray]:
+    """The case indices of every resample, drawn with replacement, as blocks of rows (one row a
+    resample, a block at most about a million indices, so memory stays bounded). One seeded
+    stream serves both intervals below, so the fast one is checked against the general one draw
+    for draw."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    rows = max(1, 2**20 // size)
+    for first in range(0, resamples, rows):
+        yield rng.integers(0, size, (min(rows, resamples - first), size))
+
+
+def _percentile_interval(ordered: Sequence[float] | np.ndarray) -> tuple[float, float]:
+    last = len(ordered) - 1
+    return (float(ordered[int(0.025 * last)]), float(ordered[math.ceil(0.975 * last)]))
+
+
 def bootstrap_interval(
     size: int, statistic: Callable[[Sequence[int]], float], *, resamples: int = 1000, seed: int = 0
 ) -> tuple[float, float]:
@@ -30,9 +51,27 @@ def bootstrap_interval(
     """
     if size == 0:
         return (math.nan, math.nan)
-    rng = random.Random(seed)
-    values = sorted(statistic([rng.randrange(size) for _ in range(size)]) for _ in range(resamples))
-    return (values[int(0.025 * (resamples - 1))], values[math.ceil(0.975 * (resamples - 1))])
+    return _percentile_interval(
+        sorted(
+            statistic(indices)
+            for block in _resampled_blocks(size, resamples, seed)
+            for indices in block.tolist()
+        )
+    )
+
+
+def bootstrap_mean_interval(
+    values: Sequence[float], *, resamples: int = 1000, seed: int = 0
+) -> tuple[float, float]:
+    """``bootstrap_interval`` of the mean of ``values``, computed with numpy: the same draws, a
+    hundred times faster (a 5,000-case suite's interval took seconds in Python)."""
+    import numpy as np
+
+    if not values:
+        return (math.nan, math.nan)
+    array = np.asarray(values, dtype=np.float64)
+    blocks = _resampled_blocks(len(array), resamples, seed)
+    return _percentile_interval(np.sort(np.concatenate([array[block].mean(axis=1) for block in blocks])))
 
 
 def mean(values: Sequence[float]) -> float:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
+import random
 
 import pytest
 
 from pytest_llmeval.metrics import CaseScores, MetricError, compute
 from pytest_llmeval.metrics.labels import precision_recall_f1
-from pytest_llmeval.metrics.stats import bootstrap_interval, wilson_interval
+from pytest_llmeval.metrics.stats import bootstrap_interval, bootstrap_mean_interval, wilson_interval
 from pytest_llmeval.metrics.text import exact_match, normalize_answer, token_f1
 
 
@@ -33,6 +34,33 @@ def test_bootstrap_is_seeded_and_brackets_the_mean() -> None:
     interval = bootstrap_interval(len(values), mean_of)
     assert interval == bootstrap_interval(len(values), mean_of)
     assert interval[0] < sum(values) / len(values) < interval[1]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_numpy_mean_interval_equals_the_general_bootstrap_on_random_values(seed: int) -> None:
+    rng = random.Random(seed)
+    # Over 1,048 cases a thousand resamples are drawn in more than one block.
+    size = rng.choice([1, 2, 3, rng.randrange(4, 60), rng.randrange(60, 400), rng.randrange(1100, 3000)])
+    kind = rng.choice(["unit", "pass/fail", "wide"])
+    if kind == "unit":
+        values = [rng.random() for _ in range(size)]
+    elif kind == "pass/fail":
+        values = [float(rng.random() < 0.7) for _ in range(size)]
+    else:
+        values = [rng.uniform(-1e3, 1e3) for _ in range(size)]
+    resamples, draw_seed = rng.choice([10, 200, 1000]), rng.randrange(1000)
+
+    def mean_of(indices: list[int]) -> float:
+        return math.fsum(values[i] for i in indices) / len(indices)
+
+    plain = bootstrap_interval(size, mean_of, resamples=resamples, seed=draw_seed)
+    fast = bootstrap_mean_interval(values, resamples=resamples, seed=draw_seed)
+    assert fast == pytest.approx(plain, rel=1e-12, abs=1e-12)
+
+
+def test_bootstrap_of_nothing_is_undecided() -> None:
+    assert all(math.isnan(v) for v in bootstrap_mean_interval([]))
+    assert all(math.isnan(v) for v in bootstrap_interval(0, lambda idx: 0.0))
 
 
 def test_squad_normalisation_exact_match_and_f1() -> None:
