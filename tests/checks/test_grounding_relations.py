@@ -216,3 +216,70 @@ def test_a_number_the_context_uses_only_as_a_difference_or_factor_counts_nothing
         assert grounded_in(output, context).passed, grounded_in(output, context).reason
     # A number that also counts something in the context may count in the output too.
     assert grounded_in("Sam has 3 pens.", "Sam has 3 times as many pens as Tom, who has 3 pens.").passed
+
+
+def test_a_comparison_moved_to_another_thing_of_the_context_is_unsupported() -> None:
+    # The shape of a real SmolLM2 answer: "$1 less than a book" when the pen is $1 less than the
+    # magazine. A price of $1 or $2 is a fact, though the numbers 1 and 2 alone need no source.
+    context = (
+        "A magazine costs half as much as a book. The book costs $4. A pen costs $1 less than a magazine."
+    )
+    result = grounded_in("A pen costs $1 less than a book.", context)
+    assert not result.passed
+    assert "'$1' (the context compares this number with another thing: '$1 less than a magazine')" in (
+        result.reason
+    )
+    for output in (
+        "A pen costs $1 less than the magazine.",  # the article is not part of the thing
+        "The pen costs $1 less than it.",  # a pronoun may be the magazine
+        "The pen costs $1 less than a notebook.",  # a thing the context does not name: no decision
+        "The magazine costs $4 / 2 = $2.",
+    ):
+        assert grounded_in(output, context).passed, grounded_in(output, context).reason
+
+
+SHEEP = (
+    "Toulouse has twice as many sheep as Charleston. Charleston has 4 times as many sheep as Seattle. "
+    "Seattle has 20 sheep. Liam is 16 years old now. Tom has 3 bags of 5 sheep."
+)
+
+
+@pytest.mark.parametrize(
+    ("output", "context_says"),
+    [
+        ("Seattle has 2 * 8 = 16 sheep.", "'Seattle has 20 sheep'"),  # a real answer's shape
+        ("Liam's age is 2 * 2 = 4 years old.", "'Liam is 16 years old'"),  # and this one
+        ("So Liam is 4 * 5 = 20 years old.", "'Liam is 16 years old'"),
+    ],
+)
+def test_right_arithmetic_put_into_what_the_context_says_of_a_name_is_unsupported(
+    output: str, context_says: str
+) -> None:
+    result = grounded_in(output, SHEEP)
+    assert not result.passed
+    assert f"(the context states another number here: {context_says})" in result.reason
+
+
+@pytest.mark.parametrize(
+    "output",
+    [
+        "Seattle has 20 sheep, so Charleston has 4 * 20 = 80 sheep.",  # another name
+        "Charleston has 4 * 20 = 80 sheep, so Toulouse has 2 * 80 = 160 sheep.",  # nothing said of Toulouse
+        "After buying 5 more, Seattle has 20 + 5 = 25 sheep.",  # an update of Seattle's own 20
+        "Seattle has 4 * 5 = 20 sheep.",  # the context's own number
+        "In 4 years, Liam will be 16 + 4 = 20 years old.",
+        "Tom has 3 * 5 = 15 sheep.",  # Tom is said to have bags, not sheep
+        "She has 2 * 4 = 8 sheep.",  # a pronoun names no one
+    ],
+)
+def test_arithmetic_about_another_name_or_from_the_contexts_own_number_is_let_through(output: str) -> None:
+    assert grounded_in(output, SHEEP).passed, grounded_in(output, SHEEP).reason
+
+
+def test_a_chain_of_steps_from_the_contexts_number_is_an_update() -> None:
+    context = "Mia has 30 stickers. She gives 4 to each of her 3 friends."
+    output = "She gives away 4 * 3 = 12 stickers. Mia has 30 - 12 = 18 stickers."
+    assert grounded_in(output, context).passed
+    made_up = grounded_in("She gives away 4 * 3 = 12 stickers. Mia has 12 + 4 = 16 stickers.", context)
+    assert not made_up.passed
+    assert "'16' (the context states another number here: 'Mia has 30 stickers')" in made_up.reason

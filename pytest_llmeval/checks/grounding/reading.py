@@ -243,7 +243,8 @@ def _read(text: str, *, for_source: bool = False) -> _Reading:
             run = []
         if kind == "num" and index not in taken_lexemes:
             role, owner = roles.get(id(lex), ("stated", None))
-            if lex.value in _UNIVERSAL and role != "result":
+            # 0, 1 and 2 need no source ("none left", "one of them", "twice"), but a price does: "$1".
+            if lex.value in _UNIVERSAL and role != "result" and not lex.text.startswith("$"):
                 continue
             if role == "stated" and lex.end == cut_off_at:
                 continue  # an answer cut off at "$8," may have been writing "$8,000": not a fact

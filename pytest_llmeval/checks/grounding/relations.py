@@ -17,6 +17,15 @@ read, each from the words right next to a number, with no punctuation in between
   sheep" (the subject is not part of it: "she baked" is Lani too). A number the context uses to
   count another thing ("into 3 jars") may not fill it: "Lani baked 3 cookies".
 
+A comparison may not change what it compares with: "$1 less than a book" when the context says
+"$1 less than a magazine" and names a book too (a pronoun or a thing the context never names may be
+the same thing said otherwise, and is let through).
+
+What the context says of a name ("Seattle has 20 sheep", "Liam is 16 years old") also binds right
+arithmetic: "Seattle has 2 * 8 = 16 sheep" is unsupported, unless the arithmetic starts, step by
+step, from the context's own number ("Seattle has 20 + 5 = 25 sheep" is an update). Only names
+are read there: "she has" or "the farmer has" may be anyone.
+
 Two rules need no relation of the context's own. A time before now ("4 days ago") is a date: only
 the context's own number of that unit gives it. A number the context uses only as a difference or
 a factor ("5 less medals than Ali", "10 times less") counts nothing: "Izzy has 10 medals".
@@ -41,9 +50,11 @@ _COMPARATIVES = (
 # two after it, then "than" and what it compares with (a word, or "the" and a word).
 _COMPARISON = re.compile(
     rf"[ \t]+((?:[a-z]+[ \t]+){{0,2}}?(?:{_COMPARATIVES})(?:[ \t]+[a-z]+){{0,2}}?[ \t]+than[ \t]+"
-    r"(?:(?:the|his|her|their|its)[ \t]+)?[\w'\u2019]+)",
+    r"(?:(?:the|an?|his|her|their|its)[ \t]+)?[\w'\u2019]+)",
     re.IGNORECASE,
 )
+# Left out of a comparison's key: "less than a magazine" and "less than the magazine" are one.
+_DETERMINERS = frozenset({"the", "a", "an", "his", "her", "their", "its"})
 _PER_WORDS = (
     "hour|day|week|month|year|minute|second|night|morning|piece|person|pound|kilogram|kilo|mile|"
     "gallon|liter|litre|meter|foot|ounce|dozen|box|bag|pack|ticket|item|unit"
@@ -64,6 +75,7 @@ _PRONOUNS = frozenset(
         *("one", "each", "all", "some", "both", "these", "those", "there"),
     }
 )
+_OBJECT_PRONOUNS = frozenset({"him", "her", "them", "me", "us", "others", "other", "before", "usual"})
 _MULTIPLIER = re.compile(r"[ \t]*(?:(?:times|x|percent)\b|[%\u00d7])", re.IGNORECASE)
 # "an allowance of $5", "a total of $100": the thing a number is the amount of, right before it.
 _OF = re.compile(r"\b([A-Za-z]{3,})[ \t]+of[ \t]+\$?$")
@@ -134,7 +146,8 @@ def relations_around(text: str, start: int, end: int) -> list[str]:
     after = text[end : end + _LOOK]
     dollars = "$ " if text[start:end].lstrip().startswith("$") else ""
     if (m := _COMPARISON.match(after)) is not None:
-        keys.append("cmp " + dollars + _words(m.group(1)).rstrip())
+        compared = [word for word in m.group(1).split() if word.casefold() not in _DETERMINERS]
+        keys.append("cmp " + dollars + _words(" ".join(compared)).rstrip())
     if (m := _RATE.match(after)) is not None:
         per = m.group(2) or m.group(3)
         keys.append("rate " + dollars + _words(m.group(1)) + "per " + _singular(per))
@@ -157,6 +170,42 @@ def relations_around(text: str, start: int, end: int) -> list[str]:
         verb = m.group(2).casefold().split()[0].rstrip("s").replace("paid", "pay").replace("sold", "sell")
         keys.append(f"price {_singular(m.group(1))} {verb}")
     return keys
+
+
+# Who a number is said of: a name right before the verb of an "act" ("Seattle has 20 sheep"), or a
+# name whose age it is ("Liam is 16 years old", "Liam's age is 16 years old").
+_NAMED_ACTOR = re.compile(r"\b([A-Z][a-z]+)[ \t]+([a-z]{3,})[ \t]+\$?$")
+_NAMED_AGE = re.compile(r"\b([A-Z][a-z]+)(?:['\u2019]s[ \t]+age)?[ \t]+(?:is|was)[ \t]+$")
+_YEARS_OLD = re.compile(r"[ \t]+years?[ \t]+old\b", re.IGNORECASE)
+_NOT_ACTORS = frozenset({"the", "then", "now", "so", "and", "but", "also", "still", "there", "this", "that"})
+
+
+def named_relation(text: str, before: int, after: int) -> tuple[tuple[str, str], str] | None:
+    """The relation, with the name it is said of, that binds a number written between
+    ``text[:before]`` and ``text[after:]``, and the words that say it: (("act has sheep",
+    "seattle"), "Seattle has 20 sheep"), (("age", "liam"), "Liam is 16 years old"). For a result
+    of shown arithmetic ``before`` is where the arithmetic starts: "Seattle has 2 * 8 = 16 sheep"
+    names Seattle too."""
+    low = max(0, before - _LOOK)
+    if (old := _YEARS_OLD.match(text, after)) is not None and (m := _NAMED_AGE.search(text, low, before)):
+        relation, start, end = "age", m.start(), old.end()
+    elif (
+        (counted := _COUNTED.match(text, after)) is not None
+        and counted.group(1).casefold() not in _NOT_COUNTED
+        and (m := _NAMED_ACTOR.search(text, low, before)) is not None
+        and _verb(m.group(2))
+    ):
+        relation, start, end = (
+            f"act {m.group(2).casefold()} {_singular(counted.group(1))}",
+            m.start(),
+            counted.end(),
+        )
+    else:
+        return None
+    name = m.group(1).casefold()
+    if name in _PRONOUNS or name in _NOT_ACTORS:
+        return None
+    return (relation, name), " ".join(text[start:end].split())
 
 
 def _unit_key(word: str) -> str:
@@ -197,6 +246,22 @@ class ContextRelations:
     # The numbers the context uses only as a difference or a factor ("5 less medals than Ali", "10
     # times less"), each with its phrase: such a number counts nothing ("Izzy has 10 medals").
     relative: dict[float, str] = field(default_factory=dict)
+    # What the context says of a name ("Seattle has 20 sheep"): by relation and name, each number
+    # with its phrase.
+    named: dict[tuple[str, str], dict[float, str]] = field(default_factory=dict)
+
+    def computed_conflict(
+        self, relation: tuple[str, str], value: float, derived_from: set[float]
+    ) -> str | None:
+        """The context's phrases when a result of shown arithmetic is put into a relation the
+        context states of the same name with other numbers, and the arithmetic does not start from
+        them: "Seattle has 2 * 8 = 16 sheep" when Seattle has 20. Arithmetic from the context's own
+        number is an update, and is let through: "she gives 3 away, so Lily has 10 - 3 = 7 apples".
+        ``derived_from`` holds every number the result was computed from, step by step."""
+        numbers = self.named.get(relation)
+        if not numbers or value in numbers or not derived_from.isdisjoint(numbers):
+            return None
+        return _quoted(list(numbers.values()))
 
     def conflict(self, key: str, values: tuple[float, ...], stated: bool) -> tuple[str, str] | None:
         """Why a number with ``values`` may not stand in relation ``key``, and the context's phrases
@@ -217,6 +282,13 @@ class ContextRelations:
             if given.keys().isdisjoint(values):
                 return "the context gives no such time ago", _quoted(list(given.values()))
             return None
+        if (
+            numbers is None
+            and stated
+            and family == "cmp"
+            and (swapped := self._compared_otherwise(key, values))
+        ):
+            return "the context compares this number with another thing", _quoted(swapped)
         if numbers is None and stated and family == "act" and all(value in self.relative for value in values):
             return "the context uses this number only as a difference or factor", _quoted(
                 [self.relative[value] for value in values]
@@ -251,6 +323,22 @@ class ContextRelations:
             ):
                 return None
         return "the context states another number here", _quoted(list(numbers.values()))
+
+    def _compared_otherwise(self, key: str, values: tuple[float, ...]) -> list[str]:
+        """The context's phrases that compare one of ``values`` in the same way with another thing
+        ("$1 less than a magazine" for an output's "$1 less than a book"), when the output's thing
+        is one the context names: a pronoun or a new word ("older than his sister") may be the same
+        thing said otherwise."""
+        comparison, _, thing = key.rpartition(" than ")
+        if thing in _PRONOUNS or thing in _OBJECT_PRONOUNS or thing not in self.words:
+            return []
+        return [
+            phrase
+            for other, bound in self.bound.items()
+            if other.rpartition(" than ")[0] == comparison
+            for value, phrase in bound.items()
+            if value in values
+        ]
 
     def _counts_other(self, key: str, values: tuple[float, ...]) -> bool:
         """Whether the context uses one of ``values`` to count things other than those of relation
@@ -292,6 +380,10 @@ def context_relations(text: str, numbers: list[tuple[int, int, float, float]]) -
         ):
             for number in values:
                 found.counted.setdefault(number, set()).add(_singular(m.group(1)))
+        if (named := named_relation(text, start, end)) is not None:
+            relation, phrase = named
+            for number in values:
+                found.named.setdefault(relation, {}).setdefault(number, phrase)
         for key in keys:
             phrases = found.bound.setdefault(key, {})
             for number in values:

@@ -6,9 +6,10 @@ import math
 
 from ..evidence import EVIDENCE_CHARS, one_line
 from ..result import CheckResult
+from .arithmetic import _Equation
 from .lexing import _CONNECTORS, _NAME_PARTS, _TITLES, _UNIVERSAL, _bare, _huge_digits, _key, _norm
 from .reading import _Fact, _Reading
-from .relations import relations_around
+from .relations import named_relation, relations_around
 
 _REASON_ITEMS = 5
 _EVIDENCE_ITEMS = 20  # enough to see a pattern; a megabyte of made-up numbers needs no more
@@ -114,7 +115,40 @@ def _judge(reading: _Reading, source: _Reading, *, one_step: bool = False) -> li
     for fact in reading.facts:
         if fact.kind == "number" and fact.role == "stated" and fact.why not in (_SHOWN_RIGHT, _COMPUTED):
             _check_relations(fact, reading.text, source)
+        elif fact.why == _SHOWN_RIGHT and source.relations.named:
+            _check_named_result(fact, reading, source)
     return reading.facts
+
+
+def _check_named_result(fact: _Fact, reading: _Reading, source: _Reading) -> None:
+    """A right result put into what the context says of a name with another number, computed from
+    other numbers than that one: "Seattle has 2 * 8 = 16 sheep" when Seattle has 20."""
+    equation = fact.equation
+    if equation is None or equation.rhs or not equation.operands or fact.start != equation.result.start:
+        return
+    named = named_relation(reading.text, equation.operands[0].start, fact.end)
+    if named is None:
+        return
+    says = source.relations.computed_conflict(named[0], fact.key, _derived_from(equation, reading.equations))
+    if says is not None:
+        fact.supported, fact.why = False, f"the context states another number here: {says}"
+
+
+def _derived_from(equation: _Equation, equations: list[_Equation]) -> set[float]:
+    """Every number ``equation``'s result is computed from: its operands, and theirs when an
+    earlier right step computed them."""
+    steps: dict[float, set[float]] = {}
+    for step in equations:
+        if step.holds and not step.rhs:
+            steps.setdefault(_key(step.result.value), set()).update(_key(o.value) for o in step.operands)
+    found: set[float] = set()
+    todo = [_key(o.value) for o in equation.operands]
+    while todo:
+        value = todo.pop()
+        if value not in found:
+            found.add(value)
+            todo.extend(steps.get(value, ()))
+    return found
 
 
 _COMPUTED = "computed in the output"
