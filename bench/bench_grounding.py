@@ -8,6 +8,11 @@
 - ``third``: ``tests/data/grounding3/corpus.jsonl``, made the same way on 70 other GSM8K problems
   (solutions only), after the check had been tuned on the first two; same rule for its test split.
 
+Then ``grounded_in`` on the 1,319 reference solutions of GSM8K's test split
+(``tests/gsm8k_reference.py``): they are right, so each flag is a number derived without writing
+the step (flagged on purpose by the default rule) or a false flag; the rows where a relation rule
+fires are printed.
+
 Labels follow the check's default rule; each corpus is also scored under ``one_step=True``, where
 items marked ``"one_step": true`` count as grounded. "Positive" means flagged as unsupported.
 Printed per corpus, rule and split: precision, recall and F1, then per kind of item the share
@@ -32,6 +37,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -44,6 +50,9 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from pytest_llmeval.checks.grounding import grounded_in, judge_prompt
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests import gsm8k_reference
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 # The tuning corpus (made by a script that edits GSM8K solutions; its dev split tuned the facts
@@ -94,6 +103,18 @@ def run_facts(corpus: str, items: list[Item]) -> None:
     for one_step in (False, True):
         flagged = [not grounded_in(i["output"], i["context"], one_step=one_step).passed for i in items]
         report(f"facts {corpus}" + (" one_step" if one_step else ""), items, flagged, one_step)
+
+
+def reference_solutions() -> None:
+    """GSM8K's own reference solutions are right: a flag is an unshown step or a false flag."""
+    found = gsm8k_reference.flags()
+    share = len(found.flagged) / found.rows
+    print(
+        f"facts on GSM8K reference solutions (right answers): {len(found.flagged)} of "
+        f"{found.rows} flagged ({share:.1%}); a relation rule fired on {len(found.by_relation)} "
+        f"(rows {', '.join(map(str, found.by_relation))})"
+    )
+    print("    reasons: " + ", ".join(f"{why} {n}" for why, n in found.reasons.most_common(8)))
 
 
 def facts_cost(items: list[Item]) -> None:
@@ -194,6 +215,7 @@ def main() -> None:
         )
     for name, corpus in corpora.items():
         run_facts(name, corpus)
+    reference_solutions()
     items = corpora["tuning"]
     facts_cost(items)
     if args.nli_model:

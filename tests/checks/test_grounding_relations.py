@@ -218,68 +218,92 @@ def test_a_number_the_context_uses_only_as_a_difference_or_factor_counts_nothing
     assert grounded_in("Sam has 3 pens.", "Sam has 3 times as many pens as Tom, who has 3 pens.").passed
 
 
-def test_a_comparison_moved_to_another_thing_of_the_context_is_unsupported() -> None:
-    # The shape of a real SmolLM2 answer: "$1 less than a book" when the pen is $1 less than the
-    # magazine. A price of $1 or $2 is a fact, though the numbers 1 and 2 alone need no source.
-    context = (
-        "A magazine costs half as much as a book. The book costs $4. A pen costs $1 less than a magazine."
-    )
-    result = grounded_in("A pen costs $1 less than a book.", context)
-    assert not result.passed
-    assert "'$1' (the context compares this number with another thing: '$1 less than a magazine')" in (
-        result.reason
-    )
-    for output in (
-        "A pen costs $1 less than the magazine.",  # the article is not part of the thing
-        "The pen costs $1 less than it.",  # a pronoun may be the magazine
-        "The pen costs $1 less than a notebook.",  # a thing the context does not name: no decision
-        "The magazine costs $4 / 2 = $2.",
-    ):
-        assert grounded_in(output, context).passed, grounded_in(output, context).reason
+def test_a_price_of_one_or_two_dollars_is_a_fact() -> None:
+    # The numbers 1 and 2 alone need no source ("one of them", "twice"); "$2" does.
+    context = "A pen costs $1 less than a magazine. The magazine costs $3."
+    assert grounded_in("The pen costs $1 less than the magazine.", context).passed
+    moved = grounded_in("The magazine costs $1.", context)
+    assert not moved.passed
+    assert "'$1' (the context states another number here: 'magazine costs $3')" in moved.reason
 
 
-SHEEP = (
-    "Toulouse has twice as many sheep as Charleston. Charleston has 4 times as many sheep as Seattle. "
-    "Seattle has 20 sheep. Liam is 16 years old now. Tom has 3 bags of 5 sheep."
-)
-
-
-@pytest.mark.parametrize(
-    ("output", "context_says"),
-    [
-        ("Seattle has 2 * 8 = 16 sheep.", "'Seattle has 20 sheep'"),  # a real answer's shape
-        ("Liam's age is 2 * 2 = 4 years old.", "'Liam is 16 years old'"),  # and this one
-        ("So Liam is 4 * 5 = 20 years old.", "'Liam is 16 years old'"),
-    ],
-)
-def test_right_arithmetic_put_into_what_the_context_says_of_a_name_is_unsupported(
-    output: str, context_says: str
-) -> None:
-    result = grounded_in(output, SHEEP)
-    assert not result.passed
-    assert f"(the context states another number here: {context_says})" in result.reason
+AGES_NOW = "Liam is 16 years old now. Two years ago, Liam's age was twice the age of Vince."
 
 
 @pytest.mark.parametrize(
     "output",
     [
-        "Seattle has 20 sheep, so Charleston has 4 * 20 = 80 sheep.",  # another name
-        "Charleston has 4 * 20 = 80 sheep, so Toulouse has 2 * 80 = 160 sheep.",  # nothing said of Toulouse
-        "After buying 5 more, Seattle has 20 + 5 = 25 sheep.",  # an update of Seattle's own 20
-        "Seattle has 4 * 5 = 20 sheep.",  # the context's own number
-        "In 4 years, Liam will be 16 + 4 = 20 years old.",
-        "Tom has 3 * 5 = 15 sheep.",  # Tom is said to have bags, not sheep
-        "She has 2 * 4 = 8 sheep.",  # a pronoun names no one
+        "Liam's age is 2 * 2 = 4 years old.",  # the shape of a real SmolLM2 answer
+        "So Liam is 4 * 5 = 20 years old.",
     ],
 )
-def test_arithmetic_about_another_name_or_from_the_contexts_own_number_is_let_through(output: str) -> None:
-    assert grounded_in(output, SHEEP).passed, grounded_in(output, SHEEP).reason
+def test_right_arithmetic_put_into_a_names_stated_age_is_unsupported(output: str) -> None:
+    result = grounded_in(output, AGES_NOW)
+    assert not result.passed
+    assert "(the context states another number here: 'Liam is 16 years old')" in result.reason
 
 
-def test_a_chain_of_steps_from_the_contexts_number_is_an_update() -> None:
-    context = "Mia has 30 stickers. She gives 4 to each of her 3 friends."
-    output = "She gives away 4 * 3 = 12 stickers. Mia has 30 - 12 = 18 stickers."
-    assert grounded_in(output, context).passed
-    made_up = grounded_in("She gives away 4 * 3 = 12 stickers. Mia has 12 + 4 = 16 stickers.", context)
-    assert not made_up.passed
-    assert "'16' (the context states another number here: 'Mia has 30 stickers')" in made_up.reason
+@pytest.mark.parametrize(
+    "output",
+    [
+        "Two years ago, Liam was 16 - 2 = 14 years old.",  # from the context's own 16: another time
+        "Two years ago Liam was 16 - 2 = 14, so Vince was 14 / 2 = 7 years old.",  # no age of Vince
+        "Liam was 16 - 2 = 14 years old, and in 2 years he is 14 + 2 = 16 years old.",
+        "She is 2 * 2 = 4 years old.",  # a pronoun names no one
+    ],
+)
+def test_an_age_from_the_contexts_own_number_or_of_another_name_is_let_through(output: str) -> None:
+    assert grounded_in(output, AGES_NOW).passed, grounded_in(output, AGES_NOW).reason
+
+
+# Real GSM8K test-set solutions (MIT; see tests/data/README.md), calculator notes removed, that
+# rules tried here flagged and must not: a comparison read with another object, a name's count at
+# another time or of another thing, a price each read as a price of the lot.
+RIGHT_SOLUTIONS = [
+    (
+        "Rory orders 2 subs for $7.50 each, 2 bags of chips for $1.50 each and 2 cookies for $1.00 each.",
+        "2 cookies are $1.00 each so that's 2*1 = $2.00",
+    ),
+    (
+        "Roy has saved 40% more than his brother Anthony. Anthony has saved $10.00 more than their "
+        "sister Eva. Eva has saved $20.00.",
+        "Anthony has saved $10.00 more than Eva who has $20.00 so he has 10+20 = $30.00",
+    ),
+    (
+        "Amalia's work was to mow the lawn, which took her 4 hours. Dior took well over 4 hours "
+        "longer than the time Amalia took to mow the lawn.",
+        "If Amalia took 4 hours to mow the lawn, and Dior took 4 hours longer than her while doing "
+        "laundry, Dior took 4+4 = 8 hours to do the laundry.",
+    ),
+    (
+        "If John has 20 minutes of math homework and 3 hours before he has to eat dinner, how many "
+        "minutes does John have to nap?",
+        "John has 3 hours*60 minutes= 180 minutes before dinner.",
+    ),
+    (
+        "Yesterday, Denise read 10 pages while Daniel read 13 pages. Today, Denise read 5 more than "
+        "as many pages as what Daniel read yesterday.",
+        "Denise read 13 + 5 = 18 pages today.",
+    ),
+    (
+        "Samantha has 12 fewer paintings than Shelley, and Shelley has 8 paintings more than Kim. If "
+        "Samantha has 27 paintings, how many paintings does Kim have?",
+        "Shelley has 27+12=39 paintings. Kim has 39-8=31 paintings.",
+    ),
+]
+
+
+@pytest.mark.parametrize(("context", "output"), RIGHT_SOLUTIONS)
+def test_right_gsm8k_solutions_that_earlier_rules_flagged_pass(context: str, output: str) -> None:
+    assert grounded_in(output, context).passed, grounded_in(output, context).reason
+
+
+def test_a_value_the_output_computes_may_fill_any_relation() -> None:
+    # GSM8K test row 39, shortened: 6 is computed (3 * 2 = 6), and the context's "six hours" does not
+    # make it a stated number that must keep to the context's "3 miles per hour".
+    context = "If she can skip at 3 miles per hour, how many miles can she travel in six hours?"
+    assert grounded_in(
+        "She runs at 3 * 2 = 6 miles per hour, so 2 hours at 6 miles per hour.", context
+    ).passed
+    moved = grounded_in("She skips for six hours at 6 miles per hour.", context)
+    assert not moved.passed and "(the context states another number here: '3 miles')" in moved.reason

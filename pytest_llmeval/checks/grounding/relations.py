@@ -17,14 +17,9 @@ read, each from the words right next to a number, with no punctuation in between
   sheep" (the subject is not part of it: "she baked" is Lani too). A number the context uses to
   count another thing ("into 3 jars") may not fill it: "Lani baked 3 cookies".
 
-A comparison may not change what it compares with: "$1 less than a book" when the context says
-"$1 less than a magazine" and names a book too (a pronoun or a thing the context never names may be
-the same thing said otherwise, and is let through).
-
-What the context says of a name ("Seattle has 20 sheep", "Liam is 16 years old") also binds right
-arithmetic: "Seattle has 2 * 8 = 16 sheep" is unsupported, unless the arithmetic starts, step by
-step, from the context's own number ("Seattle has 20 + 5 = 25 sheep" is an update). Only names
-are read there: "she has" or "the farmer has" may be anyone.
+A name's age the context states ("Liam is 16 years old") also binds right arithmetic: "Liam's age
+is 2 * 2 = 4 years old" is unsupported, unless the arithmetic starts, step by step, from the
+context's own number ("Liam was 16 - 2 = 14 years old" is an age at another time).
 
 Two rules need no relation of the context's own. A time before now ("4 days ago") is a date: only
 the context's own number of that unit gives it. A number the context uses only as a difference or
@@ -75,7 +70,6 @@ _PRONOUNS = frozenset(
         *("one", "each", "all", "some", "both", "these", "those", "there"),
     }
 )
-_OBJECT_PRONOUNS = frozenset({"him", "her", "them", "me", "us", "others", "other", "before", "usual"})
 _MULTIPLIER = re.compile(r"[ \t]*(?:(?:times|x|percent)\b|[%\u00d7])", re.IGNORECASE)
 # "an allowance of $5", "a total of $100": the thing a number is the amount of, right before it.
 _OF = re.compile(r"\b([A-Za-z]{3,})[ \t]+of[ \t]+\$?$")
@@ -91,7 +85,7 @@ _NOT_UNITS = frozenset(
 # only, not counted things: "the three children" may be three of the context's four.
 _UNIT = re.compile(
     r"(?:[ \t]+|-)(second|minute|hour|day|week|month|year|mile|kilometer|km|meter|metre|foot|feet|"
-    r"inch|inches|pound|ounce|gallon|liter|litre|cup|kilogram|gram)s?\b(?![-'\u2019])",
+    r"inch|inches|pound|ounce|gallon|liter|litre|cup|kilogram|gram|min|hr)s?\b(?![-'\u2019])",
     re.IGNORECASE,
 )
 # "4 days ago": a time before now, which the context must give with the same number and unit.
@@ -135,7 +129,14 @@ def _verb(word: str) -> bool:
 
 
 # One spelling per unit, so that "3 metres" and "3 meters" are one relation.
-_SPELLINGS = {"metre": "meter", "litre": "liter", "feet": "foot", "km": "kilometer"}
+_SPELLINGS = {
+    "metre": "meter",
+    "litre": "liter",
+    "feet": "foot",
+    "km": "kilometer",
+    "min": "minute",
+    "hr": "hour",
+}
 _WORDS = re.compile(r"[A-Za-z]+")
 _LOOK = 60  # characters read on each side of a number: more than any relation above needs
 
@@ -172,40 +173,27 @@ def relations_around(text: str, start: int, end: int) -> list[str]:
     return keys
 
 
-# Who a number is said of: a name right before the verb of an "act" ("Seattle has 20 sheep"), or a
-# name whose age it is ("Liam is 16 years old", "Liam's age is 16 years old").
-_NAMED_ACTOR = re.compile(r"\b([A-Z][a-z]+)[ \t]+([a-z]{3,})[ \t]+\$?$")
+# A name's age: "Liam is 16 years old", "Liam's age is 16 years old".
 _NAMED_AGE = re.compile(r"\b([A-Z][a-z]+)(?:['\u2019]s[ \t]+age)?[ \t]+(?:is|was)[ \t]+$")
 _YEARS_OLD = re.compile(r"[ \t]+years?[ \t]+old\b", re.IGNORECASE)
-_NOT_ACTORS = frozenset({"the", "then", "now", "so", "and", "but", "also", "still", "there", "this", "that"})
 
 
 def named_relation(text: str, before: int, after: int) -> tuple[tuple[str, str], str] | None:
     """The relation, with the name it is said of, that binds a number written between
-    ``text[:before]`` and ``text[after:]``, and the words that say it: (("act has sheep",
-    "seattle"), "Seattle has 20 sheep"), (("age", "liam"), "Liam is 16 years old"). For a result
-    of shown arithmetic ``before`` is where the arithmetic starts: "Seattle has 2 * 8 = 16 sheep"
-    names Seattle too."""
-    low = max(0, before - _LOOK)
-    if (old := _YEARS_OLD.match(text, after)) is not None and (m := _NAMED_AGE.search(text, low, before)):
-        relation, start, end = "age", m.start(), old.end()
-    elif (
-        (counted := _COUNTED.match(text, after)) is not None
-        and counted.group(1).casefold() not in _NOT_COUNTED
-        and (m := _NAMED_ACTOR.search(text, low, before)) is not None
-        and _verb(m.group(2))
-    ):
-        relation, start, end = (
-            f"act {m.group(2).casefold()} {_singular(counted.group(1))}",
-            m.start(),
-            counted.end(),
-        )
-    else:
+    ``text[:before]`` and ``text[after:]``, and the words that say it: (("age", "liam"), "Liam is
+    16 years old"). For a result of shown arithmetic ``before`` is where the arithmetic starts:
+    "Liam is 2 * 2 = 4 years old" is said of Liam too.
+
+    Only ages are read: a name with a verb and a count ("Seattle has 20 sheep") was tried and
+    flagged right GSM8K solutions ("Denise read 13 + 5 = 18 pages today" when she read 10
+    yesterday, "John has 3 * 60 = 180 minutes before dinner" when he has 20 minutes of homework)."""
+    old = _YEARS_OLD.match(text, after)
+    if old is None or (m := _NAMED_AGE.search(text, max(0, before - _LOOK), before)) is None:
         return None
     name = m.group(1).casefold()
-    if name in _PRONOUNS or name in _NOT_ACTORS:
+    if name in _PRONOUNS:
         return None
-    return (relation, name), " ".join(text[start:end].split())
+    return ("age", name), " ".join(text[m.start() : old.end()].split())
 
 
 def _unit_key(word: str) -> str:
@@ -246,7 +234,7 @@ class ContextRelations:
     # The numbers the context uses only as a difference or a factor ("5 less medals than Ali", "10
     # times less"), each with its phrase: such a number counts nothing ("Izzy has 10 medals").
     relative: dict[float, str] = field(default_factory=dict)
-    # What the context says of a name ("Seattle has 20 sheep"): by relation and name, each number
+    # What the context says of a name ("Liam is 16 years old"): by relation and name, each number
     # with its phrase.
     named: dict[tuple[str, str], dict[float, str]] = field(default_factory=dict)
 
@@ -255,8 +243,8 @@ class ContextRelations:
     ) -> str | None:
         """The context's phrases when a result of shown arithmetic is put into a relation the
         context states of the same name with other numbers, and the arithmetic does not start from
-        them: "Seattle has 2 * 8 = 16 sheep" when Seattle has 20. Arithmetic from the context's own
-        number is an update, and is let through: "she gives 3 away, so Lily has 10 - 3 = 7 apples".
+        them: "Liam is 2 * 2 = 4 years old" when Liam is 16. Arithmetic from the context's own number
+        is an update, and is let through: "two years ago Liam was 16 - 2 = 14 years old".
         ``derived_from`` holds every number the result was computed from, step by step."""
         numbers = self.named.get(relation)
         if not numbers or value in numbers or not derived_from.isdisjoint(numbers):
@@ -282,13 +270,6 @@ class ContextRelations:
             if given.keys().isdisjoint(values):
                 return "the context gives no such time ago", _quoted(list(given.values()))
             return None
-        if (
-            numbers is None
-            and stated
-            and family == "cmp"
-            and (swapped := self._compared_otherwise(key, values))
-        ):
-            return "the context compares this number with another thing", _quoted(swapped)
         if numbers is None and stated and family == "act" and all(value in self.relative for value in values):
             return "the context uses this number only as a difference or factor", _quoted(
                 [self.relative[value] for value in values]
@@ -323,22 +304,6 @@ class ContextRelations:
             ):
                 return None
         return "the context states another number here", _quoted(list(numbers.values()))
-
-    def _compared_otherwise(self, key: str, values: tuple[float, ...]) -> list[str]:
-        """The context's phrases that compare one of ``values`` in the same way with another thing
-        ("$1 less than a magazine" for an output's "$1 less than a book"), when the output's thing
-        is one the context names: a pronoun or a new word ("older than his sister") may be the same
-        thing said otherwise."""
-        comparison, _, thing = key.rpartition(" than ")
-        if thing in _PRONOUNS or thing in _OBJECT_PRONOUNS or thing not in self.words:
-            return []
-        return [
-            phrase
-            for other, bound in self.bound.items()
-            if other.rpartition(" than ")[0] == comparison
-            for value, phrase in bound.items()
-            if value in values
-        ]
 
     def _counts_other(self, key: str, values: tuple[float, ...]) -> bool:
         """Whether the context uses one of ``values`` to count things other than those of relation

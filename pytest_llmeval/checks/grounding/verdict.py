@@ -8,6 +8,7 @@ from ..evidence import EVIDENCE_CHARS, one_line
 from ..result import CheckResult
 from .arithmetic import _Equation
 from .lexing import _CONNECTORS, _NAME_PARTS, _TITLES, _UNIVERSAL, _bare, _huge_digits, _key, _norm
+from .proportions import conflict, output_proportions
 from .reading import _Fact, _Reading
 from .relations import named_relation, relations_around
 
@@ -114,15 +115,49 @@ def _judge(reading: _Reading, source: _Reading, *, one_step: bool = False) -> li
             fact.supported, fact.why = verdict
     for fact in reading.facts:
         if fact.kind == "number" and fact.role == "stated" and fact.why not in (_SHOWN_RIGHT, _COMPUTED):
-            _check_relations(fact, reading.text, source)
+            # A value the output's own right arithmetic gives may fill any relation, as a computed
+            # one may ("she runs for 2 hours at 6 miles per hour" after "3 * 2 = 6 miles per
+            # hour"), even when the context also writes it elsewhere ("six hours").
+            if fact.key not in shared and fact.base_key not in shared:
+                _check_relations(fact, reading.text, source)
         elif fact.why == _SHOWN_RIGHT and source.relations.named:
             _check_named_result(fact, reading, source)
+    if source.rates:
+        _check_proportions(reading, source)
     return reading.facts
+
+
+def _check_proportions(reading: _Reading, source: _Reading) -> None:
+    """Quantities the output equates at a rate the context does not give between their units
+    ("2 pounds of cheese = 2 * $6 = $12" when cheese is $3 a pound): the amount the output arrives
+    at is unsupported. "1 lemon" is a fact here, though a 1 alone needs no source."""
+    # A rate that is one of the context's numbers (but 0, 1 or 2) may be one it writes in words
+    # that the rates are not read from: "half an hour every day" beside "2 hours every day".
+    written = source.values.difference(_UNIVERSAL)
+    for proportion in output_proportions(reading.text):
+        says = conflict(source.rates, proportion)
+        if says is None or proportion.ratio in written or _key(1 / proportion.ratio) in written:
+            continue
+        why = f"the context gives another rate: {says}"
+        start = proportion.amount_start
+        fact = next((f for f in reading.facts if f.kind == "number" and f.start == start), None)
+        if fact is None:
+            text = reading.text[start : proportion.amount_end]
+            value = float(text.lstrip("$").replace(",", ""))
+            claim = max((i for i, (lo, _) in enumerate(reading.claims) if lo <= start), default=0)
+            fact = _Fact(
+                "number", text, start, proportion.amount_end, claim, value, value, _key(value), _key(value)
+            )
+            reading.facts.append(fact)
+            reading.facts.sort(key=lambda f: f.start)
+        elif not fact.supported:
+            continue  # already reported for another reason
+        fact.supported, fact.why = False, why
 
 
 def _check_named_result(fact: _Fact, reading: _Reading, source: _Reading) -> None:
     """A right result put into what the context says of a name with another number, computed from
-    other numbers than that one: "Seattle has 2 * 8 = 16 sheep" when Seattle has 20."""
+    other numbers than that one: "Liam is 2 * 2 = 4 years old" when Liam is 16."""
     equation = fact.equation
     if equation is None or equation.rhs or not equation.operands or fact.start != equation.result.start:
         return
