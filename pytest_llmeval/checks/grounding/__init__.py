@@ -15,8 +15,10 @@ operand is not reported again (the operand is). Stronger, slower methods use an 
 judge model on whole claims.
 
 The package reads in steps: ``lexing`` (words and numbers), ``arithmetic`` (shown equations),
-``reading`` (claims and facts), ``relations`` (the relations a context states), ``verdict`` (each
-fact against the source, and the result); ``nli`` and ``judge`` are the other methods.
+``reading`` (claims and facts), ``relations`` (the relations a context states), ``proportions``
+(the rates it gives between units), ``phrases`` (its numbers by the words and numbers around them),
+``verdict`` (each fact against the source, and the result); ``nli`` and ``judge`` are the other
+methods.
 
 ``consistent`` is the SelfCheckGPT idea: a claim that other samples of the same model do not
 repeat is likely made up.

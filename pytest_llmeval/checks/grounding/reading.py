@@ -51,6 +51,7 @@ from .lexing import (
     _norm,
 )
 from .names import name_span
+from .phrases import Phrases, context_phrases
 from .proportions import Rates, context_rates
 from .relations import ContextRelations, context_relations
 from .units import _conversion, _restated_conversion
@@ -102,6 +103,7 @@ class _Reading:
     huge: set[str] = field(default_factory=set)  # the significant digits of its numbers read as inf
     relations: ContextRelations = field(default_factory=ContextRelations)  # a source's relations
     rates: Rates = field(default_factory=dict)  # a source's rates ("$3 per pound"), by their units
+    phrases: Phrases = field(default_factory=dict)  # a source's numbers by the words around them
 
 
 def _read(text: str, *, for_source: bool = False) -> _Reading:
@@ -320,6 +322,7 @@ def _source_reading(
     numbers = [(lex.start, lex.end, lex.value, lex.base) for lex in lexemes if lex.kind == "num"]
     reading.relations = context_relations(text, numbers)
     reading.rates = context_rates(text)
+    reading.phrases = context_phrases(text)
     reading.initials = "".join(word[0] for lex in lexemes if lex.kind == "word" for word in lex.low.split())
     return reading
 

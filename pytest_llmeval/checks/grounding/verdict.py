@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 
 from ..evidence import EVIDENCE_CHARS, one_line
 from ..result import CheckResult
 from .arithmetic import _Equation
 from .lexing import _CONNECTORS, _NAME_PARTS, _TITLES, _UNIVERSAL, _bare, _huge_digits, _key, _norm
+from .phrases import changed_numbers
 from .proportions import conflict, output_proportions
 from .reading import _Fact, _Reading
 from .relations import named_relation, relations_around
@@ -124,6 +126,8 @@ def _judge(reading: _Reading, source: _Reading, *, one_step: bool = False) -> li
             _check_named_result(fact, reading, source)
     if source.rates:
         _check_proportions(reading, source)
+    if source.phrases:
+        _check_phrases(reading, source, shared.keys())
     return reading.facts
 
 
@@ -139,20 +143,36 @@ def _check_proportions(reading: _Reading, source: _Reading) -> None:
         if says is None or proportion.ratio in written or _key(1 / proportion.ratio) in written:
             continue
         why = f"the context gives another rate: {says}"
-        start = proportion.amount_start
-        fact = next((f for f in reading.facts if f.kind == "number" and f.start == start), None)
-        if fact is None:
-            text = reading.text[start : proportion.amount_end]
-            value = float(text.lstrip("$").replace(",", ""))
-            claim = max((i for i, (lo, _) in enumerate(reading.claims) if lo <= start), default=0)
-            fact = _Fact(
-                "number", text, start, proportion.amount_end, claim, value, value, _key(value), _key(value)
-            )
-            reading.facts.append(fact)
-            reading.facts.sort(key=lambda f: f.start)
-        elif not fact.supported:
-            continue  # already reported for another reason
-        fact.supported, fact.why = False, why
+        _flag_number(reading, proportion.amount_start, proportion.amount_end, why)
+
+
+def _check_phrases(reading: _Reading, source: _Reading, computed: Collection[float]) -> None:
+    """A number stated (not computed) in a phrase the context writes with other numbers only:
+    "30 mph for 2 hours" when the context says "30 mph for 1 hour" (``phrases``)."""
+    for start, end, says in changed_numbers(reading.text, source.phrases):
+        why = f"the context writes another number in this phrase: {says}"
+        _flag_number(reading, start, end, why, computed=computed)
+
+
+def _flag_number(
+    reading: _Reading, start: int, end: int, why: str, *, computed: Collection[float] = ()
+) -> None:
+    """Mark the output's number at ``start`` unsupported for ``why``, unless it is already, or its
+    value is ``computed`` by the output's own right arithmetic. A 1 or a 2, which alone needs
+    no source and so is no fact, becomes one here: it can be the wrong number of a rate or phrase."""
+    fact = next((f for f in reading.facts if f.kind == "number" and f.start == start), None)
+    if fact is None:
+        text = reading.text[start:end]
+        value = float(text.lstrip("$").rstrip("%").replace(",", ""))
+        if _key(value) in computed:
+            return
+        claim = max((i for i, (lo, _) in enumerate(reading.claims) if lo <= start), default=0)
+        fact = _Fact("number", text, start, end, claim, value, value, _key(value), _key(value))
+        reading.facts.append(fact)
+        reading.facts.sort(key=lambda f: f.start)
+    elif not fact.supported or fact.key in computed:
+        return
+    fact.supported, fact.why = False, why
 
 
 def _check_named_result(fact: _Fact, reading: _Reading, source: _Reading) -> None:
