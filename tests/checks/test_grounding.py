@@ -329,6 +329,18 @@ def test_the_largest_output_it_reads_stays_fast() -> None:
         assert len(result.reason) < 2_000
 
 
+def test_many_rates_and_changed_phrases_at_the_size_limit_stay_fast() -> None:
+    # Every number of these is read by the rate or phrase rules, and most are flagged: the quadratic
+    # version (a search of all facts per flag) took 40 s on the third text.
+    context = "The meat costs $7.00 per pound. It drives 30 mph for 1 hour."
+    size = SIZE_LIMITS["grounded_in"] - len(context)
+    for unit in ("2 pounds is 3 pounds is ", "2 pounds of meat = 2 * $6 = $12. ", "30 mph for 2 hours, "):
+        start = time.process_time()
+        result = grounded_in(unit * (size // len(unit)), context)
+        assert time.process_time() - start < 20.0  # linear: about 1 s here on this 2-core machine
+        assert not result.passed and len(result.reason) < 2_000
+
+
 def test_the_linear_position_tests_agree_with_the_plain_ones_on_random_texts() -> None:
     """Differential: the two per-number tests that used to slice the text, against those slices."""
     from pytest_llmeval.checks.grounding.reading import _cut_off_end, _line_start

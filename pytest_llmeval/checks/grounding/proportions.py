@@ -50,10 +50,11 @@ _FOR_RATE = re.compile(
     r"(?![\d.,]*[ \t]+(?:each|apiece|per|for|an?|every)\b)"
 )
 _LINK = r"(?:=|is equal to|equals|is|are|costs?|makes?|yields?|gives?)"
-# The output's "N A [of thing] LINK [arithmetic =] M B", within one line.
+# The output's "N A [of thing] LINK [arithmetic =] M B", within one line; the arithmetic is at most
+# 80 characters, so that a long line with many "N A is" costs no more than a short one.
 _PROPORTION = re.compile(
     rf"(?P<n>{_AMOUNT})[ \t]+(?P<a>{_UNIT_WORD}){_THING}[ \t]+{_LINK}[ \t]+"
-    rf"(?:(?P<arith>(?:[^=.\n;]|\.(?=\d))*?)=[ \t]*)?(?P<m>{_AMOUNT})(?:[ \t]+(?P<b>{_UNIT_WORD}))?",
+    rf"(?:(?P<arith>(?:[^=.\n;]|\.(?=\d)){{0,80}}?)=[ \t]*)?(?P<m>{_AMOUNT})(?:[ \t]+(?P<b>{_UNIT_WORD}))?",
     re.IGNORECASE,
 )
 # Before a quantity that is part of a sum or of arithmetic ("0.5 hours * 14 days = 7 hours").

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Collection
 
@@ -124,14 +125,25 @@ def _judge(reading: _Reading, source: _Reading, *, one_step: bool = False) -> li
                 _check_relations(fact, reading.text, source)
         elif fact.why == _SHOWN_RIGHT and source.relations.named:
             _check_named_result(fact, reading, source)
-    if source.rates:
-        _check_proportions(reading, source)
-    if source.phrases:
-        _check_phrases(reading, source, shared.keys())
+    if source.rates or source.phrases:
+        by_start = {fact.start: fact for fact in reading.facts if fact.kind == "number"}
+        made = len(by_start)
+        if source.rates:
+            _check_proportions(reading, source, by_start)
+        if source.phrases:
+            _check_phrases(reading, source, by_start, shared.keys())
+        if len(by_start) > made:  # facts made for a 1 or a 2 go in text order, like the others
+            reading.facts[:] = sorted(
+                [fact for fact in reading.facts if fact.kind != "number"] + list(by_start.values()),
+                key=lambda fact: fact.start,
+            )
     return reading.facts
 
 
-def _check_proportions(reading: _Reading, source: _Reading) -> None:
+Numbers = dict[int, _Fact]  # the output's number facts by where they start
+
+
+def _check_proportions(reading: _Reading, source: _Reading, numbers: Numbers) -> None:
     """Quantities the output equates at a rate the context does not give between their units
     ("2 pounds of cheese = 2 * $6 = $12" when cheese is $3 a pound): the amount the output arrives
     at is unsupported. "1 lemon" is a fact here, though a 1 alone needs no source."""
@@ -143,33 +155,36 @@ def _check_proportions(reading: _Reading, source: _Reading) -> None:
         if says is None or proportion.ratio in written or _key(1 / proportion.ratio) in written:
             continue
         why = f"the context gives another rate: {says}"
-        _flag_number(reading, proportion.amount_start, proportion.amount_end, why)
+        _flag_number(reading, numbers, proportion.amount_start, proportion.amount_end, why)
 
 
-def _check_phrases(reading: _Reading, source: _Reading, computed: Collection[float]) -> None:
+def _check_phrases(
+    reading: _Reading, source: _Reading, numbers: Numbers, computed: Collection[float]
+) -> None:
     """A number stated (not computed) in a phrase the context writes with other numbers only:
     "30 mph for 2 hours" when the context says "30 mph for 1 hour" (``phrases``)."""
     for start, end, says in changed_numbers(reading.text, source.phrases):
         why = f"the context writes another number in this phrase: {says}"
-        _flag_number(reading, start, end, why, computed=computed)
+        _flag_number(reading, numbers, start, end, why, computed=computed)
 
 
 def _flag_number(
-    reading: _Reading, start: int, end: int, why: str, *, computed: Collection[float] = ()
+    reading: _Reading, numbers: Numbers, start: int, end: int, why: str, *, computed: Collection[float] = ()
 ) -> None:
     """Mark the output's number at ``start`` unsupported for ``why``, unless it is already, or its
     value is ``computed`` by the output's own right arithmetic. A 1 or a 2, which alone needs
-    no source and so is no fact, becomes one here: it can be the wrong number of a rate or phrase."""
-    fact = next((f for f in reading.facts if f.kind == "number" and f.start == start), None)
+    no source and so is no fact, becomes one here (in ``numbers``): it can be the wrong number of
+    a rate or phrase."""
+    fact = numbers.get(start)
     if fact is None:
         text = reading.text[start:end]
         value = float(text.lstrip("$").rstrip("%").replace(",", ""))
         if _key(value) in computed:
             return
-        claim = max((i for i, (lo, _) in enumerate(reading.claims) if lo <= start), default=0)
-        fact = _Fact("number", text, start, end, claim, value, value, _key(value), _key(value))
-        reading.facts.append(fact)
-        reading.facts.sort(key=lambda f: f.start)
+        claim = bisect.bisect_right(reading.claims, (start, math.inf)) - 1 if reading.claims else 0
+        fact = numbers[start] = _Fact(
+            "number", text, start, end, max(claim, 0), value, value, _key(value), _key(value)
+        )
     elif not fact.supported or fact.key in computed:
         return
     fact.supported, fact.why = False, why
