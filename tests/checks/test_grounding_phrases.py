@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import random
+
 import pytest
 
-from pytest_llmeval.checks.grounding import grounded_in
+from pytest_llmeval.checks.grounding import grounded_in, phrases
+from pytest_llmeval.checks.grounding.lexing import _key
 from pytest_llmeval.checks.grounding.phrases import changed_numbers, context_phrases
 
 # The shape of a real damaged-SmolLM2 answer (tests/data/grounding3, dev half).
@@ -38,3 +41,33 @@ def test_only_phrases_that_pair_a_number_with_another_are_read() -> None:
     assert grounded_in("The son gets 4 cookies a day for 5 days so he eats 4*5 = 20 cookies.", context).passed
     # Punctuation and line breaks end a phrase.
     assert context_phrases("He ran 3 miles, for 2 hours.\nThen 5 miles for\n1 hour.") == {}
+
+
+def _plain_slots(text: str) -> list[tuple[tuple[str, ...], float, int, int, str]]:
+    """The phrases of every number, every token normalized up front: what ``_slots`` computes
+    lazily, for the tokens next to a number only."""
+    tokens = list(phrases._TOKEN.finditer(text))
+    normed = [phrases._norm(t.group(0)) for t in tokens]
+    found = []
+    for i, token in enumerate(tokens):
+        if not phrases._NUMBER.match(token.group(0)) or i < 3 or i + 1 >= len(tokens):
+            continue
+        around = [*normed[i - 3 : i], normed[i + 1]]
+        if any(t is None for t in around) or not any(phrases._NUMBER.match(t) for t in around if t):
+            continue
+        span = text[tokens[i - 3].start() : tokens[i + 1].end()]
+        if "\n" in span:
+            continue
+        value = float(token.group(0).lstrip("$").rstrip("%").replace(",", ""))
+        phrase = tuple(t for t in around if t is not None)
+        found.append((phrase, _key(value), token.start(), token.end(), " ".join(span.split())))
+    return found
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_phrases_read_lazily_equal_the_plain_reading_on_random_texts(seed: int) -> None:
+    rng = random.Random(seed)
+    pieces = ["mph", "for", "hours", "hour", "Apples", "cookies", "a", "day", "$5", "30", "1", "2.5", "12%"]
+    pieces += [",", ".", "\n", "1,200", "Tom's", "the"]
+    text = " ".join(rng.choice(pieces) for _ in range(rng.randrange(0, 300)))
+    assert phrases._slots(text) == _plain_slots(text)

@@ -38,12 +38,18 @@ def _norm(token: str) -> str | None:
 def _slots(text: str) -> list[tuple[tuple[str, ...], float, int, int, str]]:
     """Each number with a full phrase around it: (phrase, value, start, end, the words as written)."""
     tokens = list(_TOKEN.finditer(text))
-    normed = [_norm(t.group(0)) for t in tokens]
+    normed: dict[int, str | None] = {}  # only the tokens next to a number are ever compared
+
+    def norm(index: int) -> str | None:
+        if index not in normed:
+            normed[index] = _norm(tokens[index].group(0))
+        return normed[index]
+
     found = []
     for i, token in enumerate(tokens):
         if not _NUMBER.match(token.group(0)) or i < _BEFORE or i + _AFTER >= len(tokens):
             continue
-        around = [*normed[i - _BEFORE : i], *normed[i + 1 : i + 1 + _AFTER]]
+        around = [norm(j) for j in (*range(i - _BEFORE, i), *range(i + 1, i + 1 + _AFTER))]
         # Only a phrase that pairs the number with another ("30 mph for 1 hour") is read: one of
         # words alone ("a day for 7 days") is shared by right answers about other things ("4
         # cookies a day for 5 days", GSM8K test row 346).
