@@ -57,7 +57,7 @@ def flags(path: Path = DATA) -> Flags:
         if result.passed:
             continue
         flagged.append(row)
-        for why in re.findall(r"' \(([^;)]*)", result.reason):
+        for why in re.findall(r"' \(([a-z][^;)]*)", result.reason):  # "'$40' (why...) in '...'"
             reasons[why.split(":", 1)[0]] += 1
         if any(reason in result.reason for reason in RELATION_REASONS):
             by_relation.append(row)
