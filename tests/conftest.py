@@ -40,6 +40,13 @@ def _under_xdist(item: pytest.Item) -> bool:
     return callspec is not None and "-n" in (callspec.params.get("workers") or ())
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Every run of this suite, CI's included, ends with its 30 slowest tests: where the time goes.
+    Here, not in pyproject.toml, so that the examples' run (the main job) does not print them."""
+    if config.option.durations is None:
+        config.option.durations = 30
+
+
 @pytest.hookimpl(tryfirst=True)  # before -m deselects
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark slow, whatever their module says: a test that uses a model fixture, and the xdist
