@@ -5,8 +5,9 @@ where they still do are listed in ``tests/checks/test_grounding_reference.py``.
 
 Not a test module: that test and ``bench/bench_grounding.py`` both import it from here. The data
 (``tests/data/gsm8k/test.jsonl``) was added after the relation rules were written, to find their
-false flags; three fixes came from it (a value the output computes may fill any relation, "min"
-and "hr" are units, "N things for $M each" is no rate), so for those it is no longer unseen data.
+false flags; four fixes came from it (a value the output computes may fill any relation, "min"
+and "hr" are units, weekdays count days, "N things for $M each" is no rate), so for those it is no
+longer unseen data.
 """
 
 from __future__ import annotations

@@ -307,3 +307,12 @@ def test_a_value_the_output_computes_may_fill_any_relation() -> None:
     ).passed
     moved = grounded_in("She skips for six hours at 6 miles per hour.", context)
     assert not moved.passed and "(the context states another number here: '3 miles')" in moved.reason
+
+
+def test_weekdays_count_days() -> None:
+    # GSM8K test row 981, shortened: "three days" are Thursday, Friday and Saturday, not a unit the
+    # context never uses on a number it gives in pounds.
+    context = "On Thursday, Joe caught 3 pounds of crawfish, and more on Friday and on Saturday."
+    assert grounded_in("In three days he caught crawfish.", context).passed
+    moved = grounded_in("He caught crawfish for 3 hours.", context)
+    assert not moved.passed and "(the context gives this number in another unit: '3 pounds')" in moved.reason

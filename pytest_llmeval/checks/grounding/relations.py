@@ -35,7 +35,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .lexing import _bare, _key
+from .lexing import _WEEKDAYS, _bare, _key
 
 _COMPARATIVES = (
     "older|younger|more|less|fewer|taller|shorter|heavier|lighter|longer|bigger|smaller|cheaper|"
@@ -324,6 +324,8 @@ def context_relations(text: str, numbers: list[tuple[int, int, float, float]]) -
     """The relations of a context whose numbers are ``numbers``: (start, end, value, base) each."""
     found = ContextRelations()
     found.words = {_unit_key(word) for word in _WORDS.findall(text)}
+    if not found.words.isdisjoint(_WEEKDAYS):
+        found.words.add("day")  # "Monday, Wednesday and Friday" counts days: "in 3 days" is its unit
     absolute: set[float] = set()  # the numbers used at least once as more than a difference or factor
     for start, end, value, base in numbers:
         keys = relations_around(text, start, end)
