@@ -19,7 +19,8 @@ from .lexing import _key
 from .relations import _singular
 
 # Words, numbers ("$1,200.50", "30%"), and any other mark, which ends a phrase.
-_TOKEN = re.compile(r"[A-Za-z]+(?:['\u2019][A-Za-z]+)?|\$?\d[\d,]*(?:\.\d+)?%?|\S")
+# A comma inside a number only before three digits: "5, then" is a number and a comma.
+_TOKEN = re.compile(r"[A-Za-z]+(?:['\u2019][A-Za-z]+)?|\$?\d+(?:,\d{3})*(?:\.\d+)?%?|\S")
 _NUMBER = re.compile(r"\$?\d")
 _BEFORE, _AFTER = 3, 1
 

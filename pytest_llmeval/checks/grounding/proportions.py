@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from .relations import _PER_WORDS, _singular
 
-_AMOUNT = r"\$?\d[\d,]*(?:\.\d+)?"
+_AMOUNT = r"\$?\d+(?:,\d{3})*(?:\.\d+)?"  # "$1,200.50"; "5, then" is 5 and a comma
 _UNIT_WORD = r"[A-Za-z]{3,}"
 _THING = r"(?:[ \t]+of(?:[ \t]+[A-Za-z]+){1,3}?)?"
 # "$3.00 per pound", "$4 a pound", "4 apples per bag": "per" makes a rate of any word, "a", "each"
