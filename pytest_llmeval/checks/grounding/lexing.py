@@ -240,6 +240,11 @@ def _float_of(digits: str) -> float:
     return float(digits)  # inf past 1.8e308, never an OverflowError from a str
 
 
+def _written_amount(text: str) -> float:
+    """A number as the rate and phrase rules match it ("$1,200.50", "30%"): 1200.5, 30.0."""
+    return float(text.lstrip("$").rstrip("%").replace(",", ""))
+
+
 def _significant(digits: str) -> str:
     """``"0012.3400"`` -> ``"12.34"``: a number's digits without the zeros that say nothing."""
     whole, _, fraction = digits.partition(".")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from .lexing import _key
+from .lexing import _key, _written_amount
 from .relations import _singular
 
 # Words, numbers ("$1,200.50", "30%"), and any other mark, which ends a phrase.
@@ -60,7 +60,7 @@ def _slots(text: str) -> list[tuple[tuple[str, ...], float, int, int, str]]:
         span = text[tokens[i - _BEFORE].start() : tokens[i + _AFTER].end()]
         if "\n" in span:
             continue
-        value = float(token.group(0).lstrip("$").rstrip("%").replace(",", ""))
+        value = _written_amount(token.group(0))
         phrase = tuple(t for t in around if t is not None)
         found.append((phrase, _key(value), token.start(), token.end(), " ".join(span.split())))
     return found

@@ -25,6 +25,7 @@ import math
 import re
 from dataclasses import dataclass
 
+from .lexing import _written_amount
 from .relations import _PER_WORDS, _singular
 
 _AMOUNT = r"\$?\d+(?:,\d{3})*(?:\.\d+)?"  # "$1,200.50"; "5, then" is 5 and a comma
@@ -81,10 +82,6 @@ class Proportion:
     amount_end: int
 
 
-def _amount(text: str) -> float:
-    return float(text.lstrip("$").replace(",", ""))
-
-
 def _unit(amount: str, word: str | None) -> str | None:
     """The unit of an amount: "$" for money, else the word after it (singular), if it is one."""
     if amount.startswith("$"):
@@ -109,12 +106,18 @@ def context_rates(text: str) -> Rates:
         a = match["a"]
         if b in _NOT_UNITS or (a is not None and a.casefold() in _NOT_UNITS):
             continue
-        add(_unit(match["n"], a), _singular(b), _amount(match["n"]), 1.0, match[0])
+        add(_unit(match["n"], a), _singular(b), _written_amount(match["n"]), 1.0, match[0])
     for match in _YIELD_RATE.finditer(text):
         a, b = _unit(match["n"], match["a"]), _unit(match["m"], match["b"])
-        add(a, b, _amount(match["n"]), _amount(match["m"]), match[0])
+        add(a, b, _written_amount(match["n"]), _written_amount(match["m"]), match[0])
     for match in _FOR_RATE.finditer(text):
-        add("$", _unit(match["m"], match["b"]), _amount(match["n"]), _amount(match["m"]), match[0])
+        add(
+            "$",
+            _unit(match["m"], match["b"]),
+            _written_amount(match["n"]),
+            _written_amount(match["m"]),
+            match[0],
+        )
     return rates
 
 
@@ -124,14 +127,14 @@ def output_proportions(text: str) -> list[Proportion]:
     for match in _PROPORTION.finditer(text):
         if _JOINED.search(text, max(0, match.start() - 12), match.start()):
             continue  # "1 pound of meat and 1 pound of cheese is $10": part of a sum
-        n = _amount(match["n"])
+        n = _written_amount(match["n"])
         arithmetic = match["arith"]
         if arithmetic is not None:
-            operands = [_amount(o) for o in _OPERAND.findall(arithmetic)]
+            operands = [_written_amount(o) for o in _OPERAND.findall(arithmetic)]
             if re.search(r"[+\-]", arithmetic) or n not in operands:
                 continue  # only a product or quotient that starts from N keeps the proportion
         a, b = _unit(match["n"], match["a"]), _unit(match["m"], match["b"])
-        m = _amount(match["m"])
+        m = _written_amount(match["m"])
         if a is None or b is None or a == b or n == 0:
             continue
         found.append(Proportion((b, a), round(m / n, 6), match.start(), match.end(), *match.span("m")))

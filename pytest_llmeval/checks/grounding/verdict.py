@@ -9,7 +9,17 @@ from collections.abc import Collection
 from ..evidence import EVIDENCE_CHARS, one_line
 from ..result import CheckResult
 from .arithmetic import _Equation
-from .lexing import _CONNECTORS, _NAME_PARTS, _TITLES, _UNIVERSAL, _bare, _huge_digits, _key, _norm
+from .lexing import (
+    _CONNECTORS,
+    _NAME_PARTS,
+    _TITLES,
+    _UNIVERSAL,
+    _bare,
+    _huge_digits,
+    _key,
+    _norm,
+    _written_amount,
+)
 from .phrases import changed_numbers
 from .proportions import conflict, output_proportions
 from .reading import _Fact, _Reading
@@ -178,7 +188,7 @@ def _flag_number(
     fact = numbers.get(start)
     if fact is None:
         text = reading.text[start:end]
-        value = float(text.lstrip("$").rstrip("%").replace(",", ""))
+        value = _written_amount(text)
         if _key(value) in computed:
             return
         claim = bisect.bisect_right(reading.claims, (start, math.inf)) - 1 if reading.claims else 0
