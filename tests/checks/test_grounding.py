@@ -11,7 +11,16 @@ from typing import Any
 import pytest
 
 from pytest_llmeval.checks import CheckInputError, grounding
-from pytest_llmeval.checks.grounding import Unsupported, claims_of, consistent, grounded_in, judge_prompt
+from pytest_llmeval.checks.grounding import (
+    Unsupported,
+    claims_of,
+    consistent,
+    grounded_in,
+    judge_prompt,
+    verdict,
+)
+from pytest_llmeval.checks.grounding.lexing import _key, _written_amount
+from pytest_llmeval.checks.grounding.reading import _Fact
 from pytest_llmeval.checks.result import SIZE_LIMITS
 
 CORPUS = Path(__file__).parent.parent / "data" / "grounding" / "corpus.jsonl"
@@ -339,6 +348,49 @@ def test_many_rates_and_changed_phrases_at_the_size_limit_stay_fast() -> None:
         result = grounded_in(unit * (size // len(unit)), context)
         assert time.process_time() - start < 20.0  # linear: about 1 s here on this 2-core machine
         assert not result.passed and len(result.reason) < 2_000
+
+
+def _plain_flag_number(
+    reading: Any, numbers: Any, start: int, end: int, why: str, *, computed: Any = ()
+) -> None:
+    """``verdict._flag_number`` as first written: every flag searches all the facts, and every
+    fact it makes is sorted in at once. The index of facts by start must give the same verdicts."""
+    fact = next((f for f in reading.facts if f.kind == "number" and f.start == start), None)
+    if fact is None:
+        text = reading.text[start:end]
+        value = _written_amount(text)
+        if _key(value) in computed:
+            return
+        claim = max((i for i, (lo, _) in enumerate(reading.claims) if lo <= start), default=0)
+        reading.facts.append(_Fact("number", text, start, end, claim, value, value, _key(value), _key(value)))
+        reading.facts.sort(key=lambda f: f.start)
+        fact = next(f for f in reading.facts if f.kind == "number" and f.start == start)
+    elif not fact.supported or fact.key in computed:
+        return
+    fact.supported, fact.why = False, why
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_indexed_rate_and_phrase_flags_equal_the_plain_search_on_random_texts(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    context = (
+        "Meat costs $7.00 per pound. 6 lemons would yield 1 cup. "
+        "It drives 30 mph for 1 hour, then 60 mph for 2 hours."
+    )
+    pieces = [
+        "30 mph for 2 hours", "60 mph for 1 hour", "2 pounds of meat = 2 * $6 = $12",
+        "1 cup is equal to 1 lemon", "1 + 2 = 3", "it drives 30 mph for 3 hours",
+        "Tom", "and", ",", ".", "\n", "7", "$7.00", "5, then",
+    ]  # fmt: skip
+    rng = random.Random(seed)
+    text = " ".join(rng.choice(pieces) for _ in range(rng.randrange(1, 80)))
+    indexed = grounded_in(text, context)
+    monkeypatch.setattr(verdict, "_flag_number", _plain_flag_number)
+    plain = grounded_in(text, context)
+    assert (indexed.passed, indexed.reason, indexed.score, indexed.evidence) == (
+        plain.passed, plain.reason, plain.score, plain.evidence,
+    )  # fmt: skip
 
 
 def test_the_linear_position_tests_agree_with_the_plain_ones_on_random_texts() -> None:
