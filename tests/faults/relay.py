@@ -1,8 +1,9 @@
 """A TCP pass-through on loopback that knows which HTTP requests are waiting for an answer.
 
 ``tests/faults/test_vllm_serve_killed.py`` must kill a real server while a request is in flight.
-The server's own metrics cannot say so reliably: on a busy machine its ``/metrics`` endpoint can
-stay unanswered for the whole request (a CI run saw a 15 s request go by without one reading).
+The server's own metrics did not say so reliably: in one CI run a 15 s request went by without
+the 50 ms polls of ``/metrics`` ever reading a running request (unanswered within their 2 s
+timeout on a busy machine, or read as 0: the run could not tell which).
 The relay sees it from the client's side instead: a request is in flight from its first byte
 forwarded to the server until the first byte of the answer comes back. One connection carries
 one request at a time (HTTP/1.1 without pipelining, as httpx sends it), so a flag per connection
