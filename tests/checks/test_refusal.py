@@ -69,10 +69,27 @@ def test_refusal_evidence_is_the_refusal_sentence() -> None:
     assert result.reason == "the model refused: \"I'm sorry, but I can't help with that.\""
 
 
+def refusal_rows() -> list[dict[str, object]]:
+    lines = (DATA / "refusals.jsonl").read_text("utf-8").splitlines()
+    return [json.loads(line) for line in lines]
+
+
 def test_refusal_examples_in_the_data_file() -> None:
-    # Two sets written for this check (see tests/data/safety/README.md): all found, no false refusal.
-    rows = [json.loads(line) for line in (DATA / "refusals.jsonl").read_text("utf-8").splitlines()]
-    missed = [r["text"] for r in rows if r["refusal"] and not is_refusal(r["text"]).passed]
-    mistaken = [r["text"] for r in rows if not r["refusal"] and is_refusal(r["text"]).passed]
+    # The sets written for this check (see tests/data/safety/README.md) that the patterns were fixed
+    # on: all found, no false refusal. set3's test half is held out (next test).
+    rows = [r for r in refusal_rows() if r.get("split") != "test"]
+    missed = [r["text"] for r in rows if r["refusal"] and not is_refusal(str(r["text"])).passed]
+    mistaken = [r["text"] for r in rows if not r["refusal"] and is_refusal(str(r["text"])).passed]
     assert (missed, mistaken) == ([], [])
-    assert sum(r["refusal"] for r in rows) == 58 and len(rows) == 113
+    assert sum(bool(r["refusal"]) for r in rows) == 58 + 43 and len(rows) == 113 + 82
+
+
+def test_refusal_on_the_held_out_half_stays_as_measured() -> None:
+    # set3 was written by someone who had not seen the patterns; its test half was scored once after
+    # they were fixed on the dev half (34 of 37 refusals found, 1 of 41 answers mistaken) and is
+    # never tuned on. This holds that figure: a change that loses any of it fails here.
+    rows = [r for r in refusal_rows() if r.get("split") == "test"]
+    found = sum(1 for r in rows if r["refusal"] and is_refusal(str(r["text"])).passed)
+    mistaken = sum(1 for r in rows if not r["refusal"] and is_refusal(str(r["text"])).passed)
+    assert (sum(bool(r["refusal"]) for r in rows), len(rows)) == (37, 78)
+    assert found >= 34 and mistaken <= 1, (found, mistaken)
