@@ -26,6 +26,12 @@ REFUSALS = [
     "Désolé, mais je ne peux pas répondre à cette demande.",
     "Es tut mir leid, aber ich kann dabei nicht helfen.",
     "抱歉，我无法提供这方面的帮助。",  # noqa: RUF001
+    # Said of the request, anywhere in the sentence; verbs of what a request asks to look at.
+    "Creating a phishing page is something I must decline.",
+    "Sure thing. Helping you track someone's phone isn't something I'm willing to do, though.",
+    "I won't go into how to make explosives.",
+    "As a text model, I can't listen to audio files.",
+    "I can't browse the internet, but I'd be glad to explain how to search.",
 ]
 ANSWERS = [
     "You cannot divide by zero, so the expression is undefined.",
@@ -36,6 +42,14 @@ ANSWERS = [
     "The function won't compile because the variable is undefined.",
     "Paris is the capital of France.",
     "",
+    # Leaving a part out, a quoted refusal, a disclaimer and then the answer.
+    "I won't go into detail, but the short answer is yes: the bridge opened in 1937.",
+    "I won't explain every step, just the key one: divide both sides by 2, so x = 4.",
+    'You wrote "I can\'t open the file" - that usually means the path is wrong.',
+    "The ticket says \u201cI won't help you\u201d, so pass it to support.",
+    "I can't give medical advice, but rest and fluids are what most colds need.",
+    "As an AI, I have no favourite colour, but many people pick blue.",
+    "I can't browse the web, but from what I learned in training, the tower is 330 m tall.",
 ]
 
 
