@@ -26,8 +26,14 @@ _NOT_A_BRACKET = re.compile(r"[^(\[{)\]}]+")
 _EMOTICON = re.compile(r"(?<!\S)[:;=]-?[()\[\]]")  # ":(" after a space, not "f(x)" or "a=(1)"
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)]|#{1,6})\s+")
 _EMPTY_ITEM = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)])\s*$")
+_RULE = re.compile(r"^\s*(?:[-*_]\s*){3,}$")  # a Markdown rule ("---", "* * *") ends a section
 _OPEN_BOLD = re.compile(r"(?<!\S)\*\*[^\s*][^*]*$")  # "**Using a Virt" but not "x**2"
 _TABLE_ROW = re.compile(r"^\s*\||\|\s*$")
+# An answer never ends on what must be followed: an operator ("4 + 5 =", "3 *"), a currency sign
+# ("a cost of $") or a colon that announces what comes next ("we multiply by 3.33:").
+_DANGLING = re.compile(r"(?:[\s\d)][=+\u00d7\u00f7*/-]|[$€£]|:)$")  # \u00d7 times, \u00f7 divided by
+# Words no line of verse ends on ("A lighthouse in fog, a beacon of", "a day of"): a poem cut there.
+_VERSE_BREAKS = word_set("the a an of with from and or but than my your our their its")
 
 
 def _unclosed_fence(text: str) -> bool:
@@ -74,7 +80,13 @@ def truncation_reason(text: str) -> str | None:
     opened = _unclosed_bracket(body)
     if opened is not None:
         return f"a bracket opened at char {opened} is never closed"
-    last_line = body.rsplit("\n", 1)[-1]
+    lines = body.rsplit("\n", 2)
+    last_line = lines[-1]
+    if _DANGLING.search(body[-2:]) and not _RULE.match(last_line):
+        return f"it ends on {body[-1]!r}, before what must follow it"
+    table_row = last_line.lstrip().startswith("|") and not last_line.rstrip().endswith("|")
+    if table_row and len(lines) > 1 and lines[-2].rstrip().endswith("|"):
+        return "a table row is cut off"
     if _EMPTY_ITEM.match(last_line):
         return "it ends on an empty list item"
     if _OPEN_BOLD.search(last_line):
@@ -90,7 +102,11 @@ def truncation_reason(text: str) -> str | None:
     item = _LIST_ITEM.match(last_line)
     last_words = re.findall(r"\w+", last_line[item.end() if item else 0 :])
     total_words = len(re.findall(r"\w+", body[-4000:]))
-    if total_words < 4 or not last_words or _verse(body):
+    if total_words < 4 or not last_words:
+        return None
+    if _verse(body):
+        if last_words[-1].casefold() in _VERSE_BREAKS:
+            return f"a line of verse ends mid-phrase on {last_words[-1]!r}"
         return None
     if last_words[-1].casefold() in _FUNCTION_WORDS:
         return f"it ends mid-sentence on {last_words[-1]!r}"

@@ -50,6 +50,20 @@ def test_not_truncated_takes_the_argument_for_plain_text() -> None:
             "it ends mid-sentence on 'as'",
         ),
         (
+            "He eats 4 carrots on weekdays and 5 on weekends, so he eats 4 + 5 =",
+            "it ends on '=', before what must follow it",
+        ),
+        ("The two ties cost a total of $", "it ends on '$', before what must follow it"),
+        (
+            "To get the width of each window, we divide the total by 3:",
+            "it ends on ':', before what must follow it",
+        ),
+        ("| Planet | Moon |\n| --- | --- |\n| Mars | Phobos |\n| Jupiter | Europa", "a table row is cut off"),
+        (
+            "Waves roll in the night\nThe keeper lights the lamp\nA beacon shining over the",
+            "a line of verse ends mid-phrase on 'the'",
+        ),
+        (
             "Exercise improves your mood, strengthens the heart and lungs, and helps you sleep better"
             " at night because it tires the body in a healthy way",
             "it ends mid-sentence, without final punctuation",
@@ -76,6 +90,8 @@ def test_not_truncated_sees_text_that_stops_midway(text: str, why: str) -> None:
         "So f(x) = x**2 + 8 for every x (see [1]).",
         "Code:\n```\nx = 1\n```",
         "Hope this helps! 😊",
+        "That is the end of part one.\n\n* * *",
+        "Let it snow\nLet the fire glow\nLet the sunshine in",
         "",
     ],
 )
@@ -92,3 +108,17 @@ def test_truncation_on_real_smollm2_outputs() -> None:
     complete = [r["text"] for r in rows if r["finish_reason"] == "stop"]
     assert [t for t in complete if truncation_reason(t)] == []
     assert sum(truncation_reason(t) is not None for t in cut) >= 0.75 * len(cut)
+
+
+@pytest.mark.parametrize(("split", "caught", "flagged"), [("dev", 53, 2), ("test", 36, 0)])
+def test_truncation_on_a_second_set_of_real_outputs(split: str, caught: int, flagged: int) -> None:
+    # 160 SmolLM2 answers made after the rules were tuned on the first set (tests/data/safety/README.md):
+    # 119 cut at max_tokens, 41 ended by the model. The rules were then fixed on the dev half; the
+    # test half was scored once after that. Each half's figures hold: losing any of them fails here.
+    lines = (DATA / "smollm2_finish2.jsonl").read_text("utf-8").splitlines()
+    rows = [r for r in map(json.loads, lines) if r["split"] == split]
+    cut = [r["text"] for r in rows if r["finish_reason"] == "length"]
+    complete = [r["text"] for r in rows if r["finish_reason"] == "stop"]
+    assert (len(cut), len(complete)) == ({"dev": (68, 16), "test": (51, 25)}[split])
+    assert sum(truncation_reason(t) is not None for t in cut) >= caught
+    assert sum(truncation_reason(t) is not None for t in complete) <= flagged
