@@ -34,13 +34,23 @@ _EMAIL = re.compile(
 
 def _emails(text: str) -> Iterator[_Pii]:
     for found in _EMAIL.finditer(text):
+        # "git@github.com:org/repo.git" is an SSH target (scp syntax: a path right after the colon).
+        if text[found.end() : found.end() + 1] == ":" and text[found.end() + 1 : found.end() + 2].strip():
+            continue
         yield _Pii("email", found.start(), found.end(), found.group())
 
 
 _PHONE_CANDIDATE = re.compile(r"(?<![\w+$€£¥.,/-])(?:\+|00)?\(?\d[\d \t().-]{5,22}\d(?![\w/]|[.,-]\d)")
 _SEPARATORS = str.maketrans("", "", " \t().-+")
-_NANP = re.compile(r"\(?[2-9]\d{2}\)?[ .-]?\d{3}[ .-]\d{4}")
+_NANP = re.compile(r"(?:1[ .-]?)?\(?[2-9]\d{2}\)?[ .-]?\d{3}[ .-]\d{4}")  # "1-800-555-0199" too
 _TRUNK_ZERO = re.compile(r"\(?0\d{1,4}\)?(?:[ .-]?\d{2,4}){2,4}")
+# A national number written without separators is a phone number only where the text says so:
+# "Text 7185550136 to confirm", not "order 7185550136".
+_UNSEPARATED_NANP = re.compile(r"[2-9]\d{2}[2-9]\d{6}")
+_PHONE_WORDS = re.compile(
+    r"\b(?:call|text|phone|tel|telephone|mobile|cell|fax|dial|sms|whatsapp|hotline|ring)\w*\W+(?:\w+\W+){0,3}$",
+    re.IGNORECASE,
+)
 
 
 def _phones(text: str) -> Iterator[_Pii]:
@@ -59,9 +69,12 @@ def _phones(text: str) -> Iterator[_Pii]:
             ok = 8 <= len(international) <= 15
         else:
             separated = len(digits) < len(candidate)
-            ok = separated and (
-                bool(_NANP.fullmatch(candidate) and len(digits) == 10)
-                or bool(_TRUNK_ZERO.fullmatch(candidate) and 9 <= len(digits) <= 12)
+            nanp = bool(_NANP.fullmatch(candidate)) and len(digits) == (11 if digits[0] == "1" else 10)
+            trunk = bool(_TRUNK_ZERO.fullmatch(candidate)) and 9 <= len(digits) <= 12
+            ok = (separated and (nanp or trunk)) or (
+                not separated
+                and bool(_UNSEPARATED_NANP.fullmatch(digits) or (trunk and len(digits) in (10, 11)))
+                and bool(_PHONE_WORDS.search(text, max(0, found.start() - 40), found.start()))
             )
         if ok:
             yield _Pii("phone", found.start(), found.end(), candidate)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from pytest_llmeval.checks.pii import iban_valid, luhn_valid, mask, no_pii
@@ -39,6 +42,8 @@ def test_no_pii_finds_and_masks_every_kind() -> None:
         "DE89 3704 0044 0532 0130 01 has a wrong check digit.",
         "Use the decorator @pytest.fixture or ping @alice on chat.",
         "Coordinates 48.8566, 2.3522 and the range 100-200 are fine.",
+        "Clone it with `git clone git@github.com:acme/payments.git` over SSH.",
+        "Order 7185550136 shipped; the phone case in it is blue.",
     ],
 )
 def test_no_pii_leaves_ordinary_numbers_alone(text: str) -> None:
@@ -55,6 +60,8 @@ def test_no_pii_leaves_ordinary_numbers_alone(text: str) -> None:
         "020 7946 0958",
         "06 12 34 56 78",
         "555.123.4567",
+        "1-800-555-0199",
+        "1 (212) 555-0147",
     ],
 )
 def test_no_pii_phone_formats(phone: str) -> None:
@@ -78,3 +85,28 @@ def test_checksums_and_masks() -> None:
     assert iban_valid("GB82WEST12345698765432") and not iban_valid("GB82WEST12345698765433")
     assert mask("card", "4111-1111-1111-1111") == "4111-****-****-1111"
     assert mask("email", "x@y.io") == "x***@y.io"
+
+
+@pytest.mark.parametrize(
+    "text", ["Text 7185550136 to confirm.", "Call us on 2125550147 today.", "Mobile: 07700900123"]
+)
+def test_a_number_without_separators_is_a_phone_where_the_text_says_so(text: str) -> None:
+    assert no_pii(text, kinds=["phone"]).evidence != ()
+
+
+def test_an_email_followed_by_a_colon_and_space_is_still_an_email() -> None:
+    assert no_pii("Write to ana@example.com: she answers fast.").evidence == ("a***@example.com",)
+
+
+DATA = Path(__file__).parent.parent / "data" / "safety" / "pii.jsonl"
+
+
+@pytest.mark.parametrize(("split", "found", "flagged"), [("dev", 48, 0), ("test", 51, 1)])
+def test_no_pii_on_a_set_written_without_sight_of_the_rules(split: str, found: int, flagged: int) -> None:
+    # 200 texts (tests/data/safety/README.md): fixed on the dev half, the test half scored once after.
+    rows = [r for r in map(json.loads, DATA.read_text("utf-8").splitlines()) if r["split"] == split]
+    personal = [r["text"] for r in rows if r["pii"]]
+    clean = [r["text"] for r in rows if not r["pii"]]
+    assert (len(personal), len(clean)) == {"dev": (48, 55), "test": (52, 45)}[split]
+    assert sum(not no_pii(t).passed for t in personal) >= found
+    assert sum(not no_pii(t).passed for t in clean) <= flagged
