@@ -210,11 +210,19 @@ class Expectation:
             one_step=one_step,
         )
 
-    def consistent(self, *, samples: int | Sequence[str] = 5, min_agreement: float = 0.5) -> Expectation:
+    def consistent(
+        self,
+        *,
+        samples: int | Sequence[str] = 5,
+        min_agreement: float = 0.5,
+        temperature: float | None = None,
+    ) -> Expectation:
         """The model backs its own claims when asked again (SelfCheckGPT-style self-consistency).
 
         An output that already has several samples (``samples=K``) is compared with them; otherwise
-        ``samples`` more answers are drawn from the model that wrote it, or are given as a list.
+        ``samples`` more answers are drawn from the model that wrote it (at ``temperature``; by
+        default the answer's own, or ``llm.RESAMPLE_TEMPERATURE`` for a greedy one), or are given as
+        a list.
         """
         __tracebackhide__ = True
         texts = self._texts()
@@ -225,7 +233,8 @@ class Expectation:
                 raise TypeError(
                     "consistent(samples=N) needs an output from the llm fixture; pass samples=[...]"
                 )
-            first, others = texts[0], self.output.origin[0].resample(self.output, samples)
+            model = self.output.origin[0]
+            first, others = texts[0], model.resample(self.output, samples, temperature=temperature)
         else:
             first, others = texts[0], tuple(samples)
         return self.check(checks.consistent(first, others, min_agreement=min_agreement))

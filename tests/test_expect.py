@@ -10,7 +10,7 @@ from pytest_llmeval import Case, counterfactual, expect
 from pytest_llmeval.checks.result import CheckInputError
 from pytest_llmeval.engine.types import Completion, GenerationResult
 from pytest_llmeval.expect import CheckFailed
-from pytest_llmeval.llm import LLM, Output
+from pytest_llmeval.llm import LLM, RESAMPLE_TEMPERATURE, Output
 from pytest_llmeval.suite import ActiveCase, SuiteSpec, decide, running
 from pytest_llmeval.testing import ScriptedEngine, prompt_text
 
@@ -105,6 +105,14 @@ def test_consistent_compares_an_outputs_own_samples_or_given_ones() -> None:
         )
     with pytest.raises(TypeError, match=r"needs an output from the llm fixture"):
         expect("plain text").consistent(samples=3)
+
+
+def test_consistent_draws_its_samples_at_the_temperature_asked() -> None:
+    engine = ScriptedEngine(lambda request: ["Paris is the capital."] * request.spec.n)
+    out = LLM(engine).generate("Capital of France?")
+    expect(out).consistent(samples=2)
+    expect(out).consistent(samples=2, temperature=0.8)
+    assert [batch[0].spec.temperature for batch in engine.batches[1:]] == [RESAMPLE_TEMPERATURE, 0.8]
 
 
 def test_pii_evidence_is_masked_in_the_failure_message() -> None:

@@ -23,7 +23,7 @@ from pytest_llmeval.engine.types import (
     LoglikelihoodRequest,
     RollingResult,
 )
-from pytest_llmeval.llm import LLM, CompleteSettingsWarning, Output
+from pytest_llmeval.llm import LLM, RESAMPLE_TEMPERATURE, CompleteSettingsWarning, Output
 from pytest_llmeval.suite import ActiveCase, SuiteError, SuiteSpec, generation_request, running
 from pytest_llmeval.testing import ScriptedEngine, prompt_text
 
@@ -90,9 +90,23 @@ def test_resample_asks_the_same_request_for_fresh_seeded_samples() -> None:
     out = llm.generate("q", max_tokens=7)
     assert llm.resample(out, 3) == ("q#0", "q#1", "q#2")
     spec = engine.batches[-1][0].spec  # type: ignore[attr-defined]
-    assert (spec.n, spec.temperature, spec.seed, spec.max_tokens) == (3, 1.0, 0, 7)
+    assert (spec.n, spec.temperature, spec.seed, spec.max_tokens) == (3, RESAMPLE_TEMPERATURE, 0, 7)
     with pytest.raises(EngineError, match="does not know which model wrote it"):
         llm.resample(Output(out.result), 2)
+
+
+def test_resample_temperature_given_then_the_answers_own_then_the_default() -> None:
+    engine = scripted()
+    llm = LLM(engine)
+    greedy, sampled = llm.generate("q"), llm.generate("q", temperature=0.9, n=2)
+    temperatures = []
+    for output, given in ((greedy, None), (greedy, 0.6), (sampled, None), (sampled, 0.2)):
+        llm.resample(output, 2, temperature=given)
+        temperatures.append(engine.batches[-1][0].spec.temperature)  # type: ignore[attr-defined]
+    assert temperatures == [RESAMPLE_TEMPERATURE, 0.6, 0.9, 0.2]
+    for cold in (0.0, -1.0):
+        with pytest.raises(ValueError, match="temperature must be above 0"):
+            llm.resample(greedy, 2, temperature=cold)
 
 
 def test_output_survives_pickling() -> None:
