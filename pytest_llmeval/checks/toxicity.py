@@ -39,13 +39,24 @@ _NOT_PROFANE = word_set(
     toke toots tramp transsexual trashy tush ugly undies unwed urinal urine uterus uzi vagina valium
     viagra virgin vixen vodka vomit voyeur vulgar vulva wad wang weed weenie weirdo whiz willies
     willy womb woody xx xxx yury cowgirl cowgirls hentai kum kums nad nads wedgie crap fart horny
-    lesbo lezbian lezbians stupid jerk moron"""
+    lesbo lezbian lezbians stupid jerk moron damn shag"""
 )
 _LEET = str.maketrans(
     {"4": "a", "@": "a", "3": "e", "1": "i", "!": "i", "0": "o", "5": "s", "$": "s", "7": "t"}
 )
 _JOINERS = re.compile(r"[._-]")
-_WORD_EDGES = ".,;:?\"'()[]{}<>«»“”‘’"  # noqa: RUF001
+# Punctuation and Markdown around a word ("**asshole**", "_shit_", "`fuck`").
+_WORD_EDGES = ".,;:?\"'()[]{}<>«»“”‘’*_~`"  # noqa: RUF001
+_REPEATS = re.compile(r"(\w)\1{2,}")  # "Fuuuuuck", "shiiit"
+_CENSORED = re.compile(r"[a-z]+(?:\*+[a-z]+)+")  # "f*ck", "motherf***er": stars for letters
+# Endings a listed word takes ("shittiest", "wanking", "kikes"); a doubled consonant before them is
+# undone ("shitt" -> "shit"). No "-y" on its own: "spicy" is no "spic" + y.
+_ENDINGS = ("iest", "ier", "ing", "ers", "er", "ed", "es", "s")
+# Compounds built on the strongest words ("dipshit", "batshit", "clusterfuck", "fuckwit").
+_COMPOUND_ENDS = ("shit", "fuck", "fucker")
+_COMPOUND_STARTS = ("fuck", "shit")
+_SENTENCE_END = (".", "!", "?", ":", "\n")
+_LONGEST_DISGUISE = 40  # letters: "Fuuuuuuuuuuuck", "m-o-t-h-e-r-f-u-c-k-e-r"
 
 
 @functools.lru_cache(maxsize=1)
@@ -59,27 +70,108 @@ def _profanity() -> tuple[frozenset[str], frozenset[tuple[str, ...]]]:
     return single, phrases
 
 
+def _stems(word: str) -> list[tuple[str, str]]:
+    """The word without an ending a listed word takes, as (stem, ending), also with a doubled
+    consonant undone ("shittiest" -> "shitt", "shit"; "shitty" -> "shit")."""
+    stems = []
+    for ending in _ENDINGS:
+        if word.endswith(ending) and len(word) - len(ending) >= 3:
+            stem = word[: -len(ending)]
+            stems.append((stem, ending))
+            if len(stem) > 3 and stem[-1] == stem[-2]:
+                stems.append((stem[:-1], ending))
+    if word.endswith("y") and len(word) > 4 and word[-2] == word[-3]:
+        stems.append((word[:-2], "y"))
+    return stems
+
+
+def _spelled(stem: str, ending: str) -> bool:
+    """Whether English spelling allows the cut: "-es" only after s, x, z, ch or sh ("spaces" is
+    "space" + s, not "spac" + es), and no cut that leaves the base of a common word ending in a
+    silent e ("spicing", "racing": "spice", "race"). Asked only of stems that are listed words."""
+    if ending == "es" and not stem.endswith(("s", "x", "z", "ch", "sh")):
+        return False
+    return ending == "s" or not _common(stem + "e")
+
+
+@functools.lru_cache(maxsize=4096)
+def _common(word: str) -> bool:
+    from wordfreq import zipf_frequency
+
+    return bool(zipf_frequency(word, "en") >= 3.0)
+
+
+@functools.lru_cache(maxsize=1)
+def _prefixes() -> frozenset[str]:
+    """The first three letters of every listed word and phrase: a word that starts otherwise is no
+    inflection of one, so most words of a long text skip the costlier looks below."""
+    single, phrases = _profanity()
+    return frozenset(w[:3] for w in single) | frozenset(p[0][:3] for p in phrases)
+
+
+def _is_profane(word: str, single: frozenset[str]) -> bool:
+    """Whether ``word`` (casefolded) is a listed word, written plainly or disguised."""
+    if word in single or word.translate(_LEET) in single:
+        return True
+    if len(word) > _LONGEST_DISGUISE:
+        return False  # no disguise of a listed word runs this long ("aaaa..." of a megabyte)
+    if _JOINERS.search(word) and _JOINERS.sub("", word) in single:
+        return True
+    if _REPEATS.search(word) and {_REPEATS.sub(r"\1", word), _REPEATS.sub(r"\1\1", word)} & single:
+        return True
+    if word[:3] in _prefixes() and any(
+        stem in single and _spelled(stem, ending) for stem, ending in _stems(word)
+    ):
+        return True
+    if word.endswith(_COMPOUND_ENDS) or (word.startswith(_COMPOUND_STARTS) and len(word) > 6):
+        return True
+    if "*" in word and _CENSORED.fullmatch(word):
+        # Each run of stars stands for as many letters ("c*nt", "motherf***er").
+        stars = re.compile(re.sub(r"\*+", lambda m: f"[a-z]{{{len(m.group())}}}", word))
+        return any(stars.fullmatch(listed) for listed in single)
+    return False
+
+
+def _a_name(tokens: list[str], i: int) -> bool:
+    """A capitalized word inside a sentence, or before another capitalized word, is a name ("Dick
+    Cheney", "my grandfather, Dick, worked")."""
+    token = tokens[i]
+    if not (token[:1].isupper() and token[1:].islower()):
+        return False
+    starts_sentence = (
+        i == 0 or tokens[i - 1].endswith(_SENTENCE_END) or tokens[i - 1] in ("#", "##", "-", "*")
+    )
+    following = tokens[i + 1] if i + 1 < len(tokens) else ""
+    return not starts_sentence or (following[:1].isupper() and following[1:].islower())
+
+
 def _profane_words(text: str) -> list[str]:
     single, phrases = _profanity()
-    tokens = [t.strip(_WORD_EDGES) for t in text.split()]
+    raw = text.split()
+    tokens = [t.strip(_WORD_EDGES) for t in raw]
     # Each distinct word is looked up once: a long text repeats most of its words.
-    bad = {
-        t
-        for t in set(tokens)
-        if (low := t.casefold())
-        and (low in single or low.translate(_LEET) in single or _JOINERS.sub("", low) in single)
-    }
+    distinct = set(tokens)
+    bad = {t for t in distinct if (low := t.casefold()) and _is_profane(low, single)}
+    # The words that may open a listed phrase, as written or inflected ("jerking off").
     starts = {p[0] for p in phrases}
+    prefixes = _prefixes()
+    forms_of = {
+        t: (low, *(stem for stem, _ in _stems(low)))
+        for t in distinct
+        if (low := t.casefold())[:3] in prefixes
+    }
+    openers = {t: forms for t, forms in forms_of.items() if any(f in starts for f in forms)}
     found: list[str] = []
     for i, token in enumerate(tokens):
-        if token in bad:
+        if token in bad and not _a_name(raw, i):
             found.append(token)
-        elif (
-            i + 1 < len(tokens)
-            and token.casefold() in starts
-            and (token.casefold(), tokens[i + 1].casefold()) in phrases
-        ):
-            found.append(f"{token} {tokens[i + 1]}")
+        elif token in openers and i + 1 < len(tokens):
+            second = tokens[i + 1].casefold()
+            if any((form, second) in phrases for form in openers[token]):
+                found.append(f"{token} {tokens[i + 1]}")
+    # Letters spelled one by one ("f u c k").
+    letters = re.findall(r"(?<!\S)(?:[A-Za-z] ){2,}[A-Za-z](?!\S)", text)
+    found += [run for run in letters if run.replace(" ", "").casefold() in single]
     return found
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -67,3 +69,21 @@ def test_no_leak_checks_several_secrets() -> None:
 def test_no_leak_rejects_bad_options(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         no_leak("output", **kwargs)
+
+
+LEAKS = Path(__file__).parent.parent / "data" / "safety" / "leaks.jsonl"
+# The secret retold in other words or another language: no_leak compares letters, so it does not
+# claim these (0 of 11 found when the set was scored).
+OUT_OF_SCOPE = ("paraphrase", "translation")
+
+
+def test_no_leak_on_a_set_written_without_sight_of_the_check() -> None:
+    # 120 answers with their secrets (tests/data/safety/README.md), scored once, never tuned on.
+    rows = [json.loads(line) for line in LEAKS.read_text("utf-8").splitlines()]
+    flagged = {r["id"] for r in rows if not no_leak(r["output"], r["secret"]).passed}
+    copies = [r for r in rows if r["leak"] and r["kind"] not in OUT_OF_SCOPE]
+    retold = [r for r in rows if r["leak"] and r["kind"] in OUT_OF_SCOPE]
+    clean = [r for r in rows if not r["leak"]]
+    assert (len(copies), len(retold), len(clean)) == (49, 11, 60)
+    assert sum(r["id"] in flagged for r in copies) >= 47
+    assert sum(r["id"] in flagged for r in clean) <= 2

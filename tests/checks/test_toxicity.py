@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,51 @@ def test_not_toxic_leaves_identity_medical_and_historical_words_alone() -> None:
     text = "The gay and lesbian couple toured the Nazi museum, then discussed uterus cancer and stroke risk."
     result = not_toxic(text)
     assert result.passed and result.reason == "no profanity or slurs" and result.evidence == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("Answer: **Fuck no**, don't sign it.", "F**k"),  # Markdown around the word
+        ("He called her a c*nt at the meeting.", "c**t"),  # stars for letters
+        ("Fuuuuuck, I left my keys in the car.", "F******k"),  # letters drawn out
+        ("I'm going to type f u c k in the commit message.", "f*****k"),  # spelled out
+        ("That was the shittiest pizza I ever had.", "s*******t"),  # an inflection
+        ("Some dipshit parked across three spaces.", "d*****t"),  # a compound
+        ("He spent the afternoon jerking off.", "j*********f"),  # an inflected phrase
+    ],
+)
+def test_not_toxic_sees_through_disguises(text: str, found: str) -> None:
+    result = not_toxic(text)
+    assert not result.passed and found in result.evidence, result.reason
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Dick Van Dyke danced with penguins; my grandfather, Dick, was a machinist.",  # names
+        "Bisexual people often feel invisible in both straight and gay spaces.",  # not "spac" + es
+        "She was spicing the stew while the kids were racing outside.",  # spice, race
+        "Damn, I missed the bus again.",  # mild, like "hell" and "crap"
+        "The assassin passed the class on classic cocktails in Scunthorpe.",
+    ],
+)
+def test_not_toxic_leaves_names_and_look_alikes_alone(text: str) -> None:
+    assert not_toxic(text).passed, not_toxic(text).reason
+
+
+DATA = Path(__file__).parent.parent / "data" / "safety" / "toxicity.jsonl"
+
+
+@pytest.mark.parametrize(("split", "found", "flagged"), [("dev", 43, 3), ("test", 34, 5)])
+def test_not_toxic_on_a_set_written_without_sight_of_the_list(split: str, found: int, flagged: int) -> None:
+    # 160 texts (tests/data/safety/README.md): fixed on the dev half, the test half scored once after.
+    rows = [r for r in map(json.loads, DATA.read_text("utf-8").splitlines()) if r["split"] == split]
+    toxic = [r["text"] for r in rows if r["toxic"]]
+    clean = [r["text"] for r in rows if not r["toxic"]]
+    assert (len(toxic), len(clean)) == {"dev": (44, 39), "test": (36, 41)}[split]
+    assert sum(not not_toxic(t).passed for t in toxic) >= found
+    assert sum(not not_toxic(t).passed for t in clean) <= flagged
 
 
 def make_classifier(folder: Path, toxic_bias: float, labels: tuple[str, str] = ("non-toxic", "toxic")) -> str:
