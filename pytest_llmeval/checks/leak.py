@@ -62,8 +62,18 @@ _SAID = re.compile(
 _CUT = " llmevalsaidcut "  # a word no output has: no run of words crosses a cut span
 
 
+_NEGATED = re.compile(r"\b(?:never|not|no|n['\u2019]t)\s+(?:\w+\s+)?$", re.IGNORECASE)
+
+
 def _without_said(secret: str) -> str:
-    return _SAID.sub(_CUT, secret)
+    """The secret without what it tells the model to say; what it forbids ("never say that ...",
+    "do not tell the user ...") stays secret."""
+
+    def cut(found: re.Match[str]) -> str:
+        negated = _NEGATED.search(secret, max(0, found.start() - 24), found.start())
+        return found.group() if negated else _CUT
+
+    return _SAID.sub(cut, secret)
 
 
 def _split_in_two(output: str, secret: str) -> bool:
