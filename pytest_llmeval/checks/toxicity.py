@@ -52,7 +52,8 @@ _CENSORED = re.compile(r"[a-z]+(?:\*+[a-z]+)+")  # "f*ck", "motherf***er": stars
 # Endings a listed word takes ("shittiest", "wanking", "kikes"); a doubled consonant before them is
 # undone ("shitt" -> "shit"). No "-y" on its own: "spicy" is no "spic" + y.
 _ENDINGS = ("iest", "ier", "ing", "ers", "er", "ed", "es", "s")
-# Compounds built on the strongest words ("dipshit", "batshit", "clusterfuck", "fuckwit").
+# Compounds built on the strongest words ("dipshit", "batshit", "clusterfuck"; "fuckwit" when the
+# rest is a word).
 _COMPOUND_ENDS = ("shit", "fuck", "fucker")
 _COMPOUND_STARTS = ("fuck", "shit")
 _SENTENCE_END = (".", "!", "?", ":", "\n")
@@ -123,8 +124,10 @@ def _is_profane(word: str, single: frozenset[str]) -> bool:
         stem in single and _spelled(stem, ending) for stem, ending in _stems(word)
     ):
         return True
-    if word.endswith(_COMPOUND_ENDS) or (word.startswith(_COMPOUND_STARTS) and len(word) > 6):
+    if word.endswith(_COMPOUND_ENDS):
         return True
+    if word.startswith(_COMPOUND_STARTS) and len(word) > 6 and _common(word[4:]):
+        return True  # "fuckwit", "shitstorm"; not "shitake" (a misspelled mushroom) or "Shitterton"
     if "*" in word and _CENSORED.fullmatch(word):
         # Each run of stars stands for as many letters ("c*nt", "motherf***er").
         stars = re.compile(re.sub(r"\*+", lambda m: f"[a-z]{{{len(m.group())}}}", word))
