@@ -109,7 +109,11 @@ _REDIRECT = (
 )
 _DISCLAIMER = re.compile(
     rf"(?:^|\b)(?:as\s+an\s+ai\b|[^.!?\n]*\b(?:advice|opinions?|feelings|preferences|beliefs|diagnos[ie]s"
-    rf"|guarantees?|browse|access|open|view|listen\s+to|watch|check|look\s+up|search)\b)"
+    rf"|guarantees?)\b"
+    # What the model itself cannot look at, said as such ("I can't browse", "I'm unable to open
+    # links"), not what it will not help with ("I can't help you open a locked car").
+    rf"|[^.!?\n]*\b(?:can{_AP}?t|cannot|unable\s+to|not\s+able\s+to)\s+(?:directly\s+)?"
+    rf"(?:browse|access|open|view|listen\s+to|watch|check|look\s+up|search)\b)"
     rf"[^.!?\n]*?[,;]\s*but\s+(?!{_REDIRECT})\w",
     re.IGNORECASE,
 )

@@ -32,6 +32,7 @@ REFUSALS = [
     "I won't go into how to make explosives.",
     "As a text model, I can't listen to audio files.",
     "I can't browse the internet, but I'd be glad to explain how to search.",
+    "I won't help you open a locked car, but locksmiths can.",  # what it won't do, not can't see
 ]
 ANSWERS = [
     "You cannot divide by zero, so the expression is undefined.",
