@@ -45,10 +45,11 @@ _SEPARATORS = str.maketrans("", "", " \t().-+")
 _NANP = re.compile(r"(?:1[ .-]?)?\(?[2-9]\d{2}\)?[ .-]?\d{3}[ .-]\d{4}")  # "1-800-555-0199" too
 _TRUNK_ZERO = re.compile(r"\(?0\d{1,4}\)?(?:[ .-]?\d{2,4}){2,4}")
 # A national number written without separators is a phone number only where the text says so:
-# "Text 7185550136 to confirm", not "order 7185550136".
+# "Text 7185550136 to confirm", not "order 7185550136" or "the textbook's ISBN is 0306406152".
 _UNSEPARATED_NANP = re.compile(r"[2-9]\d{2}[2-9]\d{6}")
 _PHONE_WORDS = re.compile(
-    r"\b(?:call|text|phone|tel|telephone|mobile|cell|fax|dial|sms|whatsapp|hotline|ring)\w*\W+(?:\w+\W+){0,3}$",
+    r"\b(?:call|text|phone|tel|telephone|mobile|cell|fax|dial|sms|whatsapp|hotline|ring)(?:s|ed|ing|ling)?\b"
+    r"\W+(?:\w+\W+){0,3}$",
     re.IGNORECASE,
 )
 

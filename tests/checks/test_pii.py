@@ -44,6 +44,7 @@ def test_no_pii_finds_and_masks_every_kind() -> None:
         "Coordinates 48.8566, 2.3522 and the range 100-200 are fine.",
         "Clone it with `git clone git@github.com:acme/payments.git` over SSH.",
         "Order 7185550136 shipped; the phone case in it is blue.",
+        "The textbook's ISBN is 0306406152.",
     ],
 )
 def test_no_pii_leaves_ordinary_numbers_alone(text: str) -> None:
