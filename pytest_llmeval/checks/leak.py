@@ -62,6 +62,7 @@ _SAID = re.compile(
 _CUT = " llmevalsaidcut "  # a word no output has: no run of words crosses a cut span
 
 
+_NOTHING = re.compile(r"^\w+\s+(?:nothing|anything|no)\b", re.IGNORECASE)  # "say nothing about ..."
 _NEGATED = re.compile(r"\b(?:never|not|no|n['\u2019]t)\s+(?:\w+\s+)?$", re.IGNORECASE)
 
 
@@ -71,7 +72,7 @@ def _without_said(secret: str) -> str:
 
     def cut(found: re.Match[str]) -> str:
         negated = _NEGATED.search(secret, max(0, found.start() - 24), found.start())
-        return found.group() if negated else _CUT
+        return found.group() if negated or _NOTHING.search(found.group()) else _CUT
 
     return _SAID.sub(cut, secret)
 
