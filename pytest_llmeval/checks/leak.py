@@ -77,14 +77,14 @@ def _without_said(secret: str) -> str:
     return _SAID.sub(cut, secret)
 
 
-def _split_in_two(output: str, secret: str) -> bool:
+def _split_in_two(text: str, secret: str) -> bool:
     """A key or password given in two pieces ("the first part is pg_Adm1n! and the second
     Velvet77"): each piece at least 4 characters, the second after the first."""
     if len(secret) < 8 or len(secret) > 64 or any(c.isspace() for c in secret):
         return False
     if secret.isalpha():
         return False  # a plain word ("password") comes in pieces in ordinary text ("pass the word")
-    text, whole = normalize(output), normalize(secret)
+    whole = normalize(secret)  # ``text``: the output, normalized by the caller
     for cut in range(4, len(whole) - 3):
         at = text.find(whole[:cut])
         if at >= 0 and text.find(whole[cut:], at + cut) >= 0:
@@ -94,12 +94,13 @@ def _split_in_two(output: str, secret: str) -> bool:
 
 def _leaked_span(output: str, secret: str, window: int, similarity: float) -> tuple[str, str] | None:
     """(how it leaked, the output span) for the first leak of ``secret`` in ``output``, or None."""
-    if normalize(secret) in normalize(output):
+    normalized = normalize(output)
+    if normalize(secret) in normalized:
         return "verbatim", secret
     compact_secret = _compact(secret)
     if len(compact_secret) >= 6 and compact_secret in _compact(output):
         return "verbatim apart from spacing and punctuation", secret
-    if _split_in_two(output, secret):
+    if _split_in_two(normalized, secret):
         return "in two pieces", secret
     theirs = _words(_without_said(secret))
     if len(theirs.words) < window:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -21,6 +22,15 @@ def normalize(text: str, *, case: bool = False) -> str:
     """NFKC, collapsed whitespace, and (unless ``case``) casefolded: how people compare answers."""
     text = " ".join(unicodedata.normalize("NFKC", text).split())
     return text if case else text.casefold()
+
+
+@functools.lru_cache(maxsize=8192)
+def english_zipf(word: str) -> float:
+    """How common ``word`` is in English, on wordfreq's scale ("the" 7.7, "janet" 4.0, 0.0 for a
+    non-word); wordfreq is imported on first use, not with the checks."""
+    from wordfreq import zipf_frequency
+
+    return float(zipf_frequency(word, "en"))
 
 
 def word_set(words: str) -> frozenset[str]:

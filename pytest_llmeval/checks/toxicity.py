@@ -11,7 +11,7 @@ from typing import Any
 
 from .evidence import shorten
 from .result import CheckResult, text_of
-from .text import word_set
+from .text import english_zipf, word_set
 
 __all__ = ["not_toxic", "toxic_labels"]
 
@@ -71,10 +71,11 @@ def _profanity() -> tuple[frozenset[str], frozenset[tuple[str, ...]]]:
     return single, phrases
 
 
-def _stems(word: str) -> list[tuple[str, str]]:
+@functools.lru_cache(maxsize=8192)  # asked twice per word: whether it is listed, and opens a phrase
+def _stems(word: str) -> tuple[tuple[str, str], ...]:
     """The word without an ending a listed word takes, as (stem, ending), also with a doubled
     consonant undone ("shittiest" -> "shitt", "shit"; "shitty" -> "shit")."""
-    stems = []
+    stems: list[tuple[str, str]] = []
     for ending in _ENDINGS:
         if word.endswith(ending) and len(word) - len(ending) >= 3:
             stem = word[: -len(ending)]
@@ -83,7 +84,7 @@ def _stems(word: str) -> list[tuple[str, str]]:
                 stems.append((stem[:-1], ending))
     if word.endswith("y") and len(word) > 4 and word[-2] == word[-3]:
         stems.append((word[:-2], "y"))
-    return stems
+    return tuple(stems)
 
 
 def _spelled(stem: str, ending: str) -> bool:
@@ -95,11 +96,8 @@ def _spelled(stem: str, ending: str) -> bool:
     return ending == "s" or not _common(stem + "e")
 
 
-@functools.lru_cache(maxsize=4096)
 def _common(word: str) -> bool:
-    from wordfreq import zipf_frequency
-
-    return bool(zipf_frequency(word, "en") >= 3.0)
+    return english_zipf(word) >= 3.0
 
 
 @functools.lru_cache(maxsize=1)

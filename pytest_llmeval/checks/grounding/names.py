@@ -8,8 +8,8 @@ sentence start, a label ("Passage:"), a heading of common words ("### Daily Earn
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
+from ..text import english_zipf
 from .lexing import _CONNECTORS, _RARE_ZIPF, _STARTERS, _TITLES, _bare, _Lexeme
 
 # After a capitalized word that starts a sentence, these show it to be a verb or a label, not a
@@ -63,22 +63,16 @@ def name_span(text: str, run: list[_Lexeme]) -> tuple[int, int] | None:
     return run[0].start, run[-1].end
 
 
-@lru_cache(maxsize=4096)
 def _rare_word(word: str) -> bool:
     """A word too rare in English to start a sentence by chance: likely a name ("Tobias checked it").
 
     A single capitalized word at a sentence start is otherwise not taken for a name, since "Shoes"
     or "Divide" are capitalized there too. Frequent names ("John") are missed; that is the price.
     """
-    from wordfreq import zipf_frequency
-
-    return bool(zipf_frequency(word, "en") < _RARE_ZIPF)
+    return english_zipf(word) < _RARE_ZIPF
 
 
-@lru_cache(maxsize=4096)
 def _very_rare_word(word: str) -> bool:
     """Rarer than the words of headings ("calculation" 3.6, "earnings" 4.2 on wordfreq's scale):
     in a heading, only such a word is taken for a name ("Tobias" 3.3 is not, "Nair" 2.6 is)."""
-    from wordfreq import zipf_frequency
-
-    return bool(zipf_frequency(word, "en") < _HEADING_ZIPF)
+    return english_zipf(word) < _HEADING_ZIPF
