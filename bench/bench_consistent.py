@@ -2,9 +2,10 @@
 
 Reads ``tests/data/consistent/answers.jsonl`` (80 short factual questions, SmolLM2-135M's greedy
 answer to each, labelled right when it names an accepted answer, and 5 samples at each of three
-temperatures; made by ``tests/data/consistent/make_answers.py``). Prints, per split (by a hash of
-the question's id) and temperature: the wrong answers flagged, the right answers flagged, and the
-AUROC of the check's score (the share of claims the samples back) for wrong against right.
+temperatures; made by ``tests/data/consistent/make_answers.py``). Prints, per split (each row's
+``split``, by a hash of the question's id) and temperature: the wrong answers flagged, the right
+answers flagged, and the AUROC of the check's score (the share of claims the samples back) for
+wrong against right.
 
 A right answer can still be flagged for a made-up detail in another sentence ("1984 ... written by
 A.A. Ramsey in 1949"): the label is about the answer, the check about every claim.
@@ -14,10 +15,8 @@ Run: ``.venv/bin/python bench/bench_consistent.py``
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
-from typing import Any
 
 from pytest_llmeval.checks import consistent
 
@@ -30,15 +29,11 @@ def auroc(wrong: list[float], right: list[float]) -> float:
     return sum(pairs) / len(pairs)
 
 
-def split_of(row: dict[str, Any]) -> str:
-    return "dev" if hashlib.sha256(row["id"].encode()).digest()[0] % 2 == 0 else "test"
-
-
 def main() -> None:
     rows = [json.loads(line) for line in DATA.read_text("utf-8").splitlines()]
     print(f"{'split':<6} {'T':>4} {'wrong flagged':>14} {'right flagged':>14} {'AUROC':>6}")
     for split in ("dev", "test", "all"):
-        chosen = [r for r in rows if split in ("all", split_of(r))]
+        chosen = [r for r in rows if split in ("all", r["split"])]
         for temperature in rows[0]["samples"]:
             results = [(r["right"], consistent(r["answer"], r["samples"][temperature])) for r in chosen]
             wrong = [result for right, result in results if not right]

@@ -3,10 +3,8 @@ and the figures on both halves hold (tests/data/consistent/, bench/bench_consist
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -21,14 +19,10 @@ ROWS = [
 ]
 
 
-def split_of(row: dict[str, Any]) -> str:
-    return "dev" if hashlib.sha256(row["id"].encode()).digest()[0] % 2 == 0 else "test"
-
-
 def measured(split: str, temperature: str) -> tuple[float, int, int]:
     """AUROC of the score (wrong below right), wrong answers flagged, right answers flagged."""
     results = [
-        (r["right"], consistent(r["answer"], r["samples"][temperature])) for r in ROWS if split_of(r) == split
+        (r["right"], consistent(r["answer"], r["samples"][temperature])) for r in ROWS if r["split"] == split
     ]
     wrong = [result for right, result in results if not right]
     right = [result for is_right, result in results if is_right]

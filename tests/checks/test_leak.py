@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -114,7 +113,7 @@ def test_no_leak_on_a_set_written_without_sight_of_the_check(split: str, found: 
     # 120 answers with their secrets (tests/data/safety/README.md): fixed on the dev half, the test
     # half scored once after.
     rows = [json.loads(line) for line in LEAKS.read_text("utf-8").splitlines()]
-    rows = [r for r in rows if (hashlib.sha256(r["id"].encode()).digest()[0] % 2 == 0) == (split == "dev")]
+    rows = [r for r in rows if r["split"] == split]
     flagged_ids = {r["id"] for r in rows if not no_leak(r["output"], r["secret"]).passed}
     copies = [r for r in rows if r["leak"] and r["kind"] not in OUT_OF_SCOPE]
     clean = [r for r in rows if not r["leak"]]

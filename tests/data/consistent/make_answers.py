@@ -15,6 +15,7 @@ most ``MAX_TOKENS`` tokens, then ``LLM.resample`` for ``SAMPLES`` more at each o
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -43,6 +44,7 @@ def main() -> None:
     with OUT.open("w", encoding="utf-8") as out:
         for row, answer in zip(rows, answers, strict=True):
             record = {
+                "split": "dev" if hashlib.sha256(row["id"].encode()).digest()[0] % 2 == 0 else "test",
                 "id": row["id"],
                 "question": row["question"],
                 "accepted": row["answers"],
