@@ -150,3 +150,58 @@ def test_toxic_labels_reads_label_names() -> None:
 def test_not_toxic_rejects_bad_options(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         not_toxic("text", **kwargs)
+
+
+class _Everything:
+    """A set that holds every prefix: the plain computation, looking at every word's endings."""
+
+    def __contains__(self, item: object) -> bool:
+        return True
+
+
+def test_the_prefix_filter_gives_the_plain_verdicts_on_random_texts(monkeypatch: pytest.MonkeyPatch) -> None:
+    import random
+
+    from pytest_llmeval.checks import toxicity
+
+    single, phrases = toxicity._profanity()
+    listed = sorted(single)
+    openers = sorted({p[0] for p in phrases})
+    rng = random.Random(20261207)
+    pieces = [
+        "ing",
+        "ers",
+        "iest",
+        "es",
+        "s",
+        "ed",
+        "y",
+        "*",
+        "off",
+        "Dick",
+        "spaces",
+        "the",
+        "**",
+        "f u c k",
+    ]
+    texts = []
+    for _ in range(300):
+        words = []
+        for _ in range(rng.randint(1, 12)):
+            kind = rng.random()
+            if kind < 0.4:
+                words.append(rng.choice(listed) + rng.choice(["", *pieces[:7]]))
+            elif kind < 0.55:
+                words.append(rng.choice(openers) + rng.choice(["", "ing", "s"]))
+            elif kind < 0.7:
+                words.append(rng.choice(pieces))
+            else:
+                words.append(
+                    "".join(rng.choice("abcdefghijklmnopqrstuvwxyz*") for _ in range(rng.randint(2, 9)))
+                )
+        texts.append(" ".join(words))
+    filtered = [(not_toxic(t).passed, not_toxic(t).evidence) for t in texts]
+    monkeypatch.setattr(toxicity, "_prefixes", lambda: _Everything())
+    plain = [(not_toxic(t).passed, not_toxic(t).evidence) for t in texts]
+    assert filtered == plain
+    assert 50 < sum(not passed for passed, _ in filtered) < 300  # both verdicts occur
