@@ -221,8 +221,8 @@ class Expectation:
 
         An output that already has several samples (``samples=K``) is compared with them; otherwise
         ``samples`` more answers are drawn from the model that wrote it (at ``temperature``; by
-        default the answer's own, or ``llm.RESAMPLE_TEMPERATURE`` for a greedy one), or are given as
-        a list.
+        default the answer's own, or ``pytest_llmeval.llm.RESAMPLE_TEMPERATURE`` for a greedy
+        one), or are given as a list.
         """
         __tracebackhide__ = True
         texts = self._texts()
