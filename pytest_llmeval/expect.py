@@ -66,9 +66,10 @@ class Expectation:
             return self.check(check(samples[0], *args, **kwargs))
         results = [check(sample, *args, **kwargs) for sample in samples]
         active = active_case()
+        overall = _over_samples(results, majority=active is not None)
         if active is not None:
-            active.record_samples([r.passed for r in results])
-        return self.check(_over_samples(results, majority=active is not None))
+            active.record_samples([r.passed for r in results], overall)
+        return self.check(overall)
 
     def contains(self, *needles: str, any_of: bool = False, case: bool = False) -> Expectation:
         __tracebackhide__ = True

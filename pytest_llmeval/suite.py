@@ -138,6 +138,7 @@ class ActiveCase:
     scores: dict[str, float] = field(default_factory=dict)  # per-case metric inputs, e.g. acc
     samples: tuple[str, ...] = ()  # every sample of llm.complete(case) when samples=K > 1
     sample_passes: list[bool] = field(default_factory=list)  # each sample passed every check so far
+    over_samples: list[CheckResult] = field(default_factory=list)  # checks judged sample by sample
     timing: dict[str, float] = field(default_factory=dict)  # latency_s, engine_s, completion_tokens
     side: str = "model"  # "reference": this item runs the case on --llmeval-compare-model
 
@@ -145,10 +146,15 @@ class ActiveCase:
         self.samples = tuple(samples)
         self.sample_passes = [True] * len(samples)
 
-    def record_samples(self, passes: Sequence[bool]) -> None:
-        """One check's verdict on each sample; a sample passes when it passes every check."""
+    def record_samples(self, passes: Sequence[bool], overall: CheckResult) -> None:
+        """One check's verdict on each sample, and the one result it records for the case; a
+        sample passes when it passes every check."""
         if len(passes) == len(self.sample_passes):
             self.sample_passes = [a and b for a, b in zip(self.sample_passes, passes, strict=True)]
+            self.over_samples.append(overall)
+
+    def judged_by_sample(self, result: CheckResult) -> bool:
+        return any(result is overall for overall in self.over_samples)
 
 
 _active: ContextVar[ActiveCase | None] = ContextVar("llmeval_active_case", default=None)
@@ -371,6 +377,11 @@ def decide(
     if isinstance(error, AssertionError):  # a plain assert in a suite is one more check
         message = str(error).strip().splitlines()[0] if str(error).strip() else "assertion failed"
         checks.append(CheckResult.of("assert", False, message))
+    sample_passes = tuple(active.sample_passes)
+    if is_error or any(not c.passed and not active.judged_by_sample(c) for c in checks):
+        # A plain assert, a check of something other than the samples, or an error fails the
+        # case as a whole, so no sample passed: pass@k and the sampled gate must see it.
+        sample_passes = (False,) * len(sample_passes)
     if active.samples and not is_error:
         # With samples=K the case passes when a majority of its samples pass every check.
         good = sum(active.sample_passes)
@@ -393,7 +404,7 @@ def decide(
         expected=None if active.case.expected is None else str(active.case.expected),
         scores=dict(active.scores),
         samples=active.samples,
-        sample_passes=tuple(active.sample_passes),
+        sample_passes=sample_passes,
         timing=dict(active.timing),
         prompt=active.case.display_prompt(),
         input_hash=active.case.input_hash(),

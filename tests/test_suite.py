@@ -6,7 +6,8 @@ import math
 
 import pytest
 
-from pytest_llmeval import Case, record_score
+from pytest_llmeval import Case, expect, record_score
+from pytest_llmeval.checks import CheckResult
 from pytest_llmeval.suite import (
     ActiveCase,
     SuiteError,
@@ -84,3 +85,33 @@ def test_answers_are_recorded_into_the_running_case_and_no_other() -> None:
         assert record_answer(case, scores={"acc": 0.0})
     assert active.output == "a" and active.samples == ("a", "b", "a") and active.sample_passes == [True] * 3
     assert active.timing == {"latency_s": 0.5} and active.scores == {"acc": 0.0}
+
+
+def sampled_case(case_id: str) -> ActiveCase:
+    active = ActiveCase(SuiteSpec("s"), Case(id=case_id, prompt="p"))
+    active.set_samples(["4", "4", "5"])
+    return active
+
+
+def test_a_failure_of_the_whole_sampled_case_fails_every_sample() -> None:
+    """With samples=K, pass@k and the gate read each sample's pass; a plain assert, a check of
+    something else than the samples, or an error fails the case, so no sample may count as
+    passing (it once kept [True, True, True] for a case that failed its assert)."""
+    judged = sampled_case("judged")  # only a check over the samples, which 2 of 3 pass
+    asserted, other, crashed = sampled_case("asserted"), sampled_case("other"), sampled_case("crashed")
+    for active in (judged, asserted, other, crashed):
+        with running(active):
+            overall = CheckResult.of("is4", True, "passed on 2/3 samples")
+            active.record_samples([True, True, False], overall)
+            active.checks.append(overall)
+    with running(other):
+        expect("the expected answer").contains("missing")  # not the output: the case as a whole
+    records = {
+        "judged": decide(judged, None, strict=False, duration=0.0)[0],
+        "asserted": decide(asserted, AssertionError("no"), strict=False, duration=0.0)[0],
+        "other": decide(other, None, strict=False, duration=0.0)[0],
+        "crashed": decide(crashed, ValueError("bug"), strict=False, duration=0.0)[0],
+    }
+    assert records["judged"].passed and records["judged"].sample_passes == (True, True, False)
+    for name in ("asserted", "other", "crashed"):
+        assert not records[name].passed and records[name].sample_passes == (False, False, False), name

@@ -65,8 +65,8 @@ class SuiteGate:
     @property
     def verdict(self) -> Verdict:
         decisions = {c.decision for c in self.comparisons}
-        if Decision.REGRESSED in decisions:
-            return "REGRESSED"
+        if Decision.REGRESSED in decisions or any(c.critical_flips for c in self.comparisons):
+            return "REGRESSED"  # a critical case that flipped fails the run whatever the rate did
         if self.not_compared is not None:
             return "NOT COMPARED"
         if Decision.WARNING in decisions or self.warnings or self.failures:

@@ -151,21 +151,21 @@ def _compare_fractions(
     margin: float,
 ) -> Comparison:
     """Pass/fail with samples: each case's pass fraction, paired, by the sign-flip test. A case
-    went pass->fail when its fraction fell (fail->pass when it rose); a critical case flipped
-    when it lost its majority of passing samples, the rule that decides whether a case passes."""
+    flipped pass->fail when it lost its majority of passing samples (the rule that decides
+    whether a case passes), fail->pass when it gained one; a fraction that moved within a side
+    of the majority moves the test, not the list of flips."""
     before = {case: pass_fraction(case, outcome) for case, outcome in baseline.items()}
     after = {case: pass_fraction(case, outcome) for case, outcome in current.items()}
     scored = compare_scores(suite, before, after, metric=metric, alpha=alpha, margin=margin)
     paired = sorted(before.keys() & after.keys())
     critical_ids = set(critical)
+    to_fail = tuple(case for case in paired if before[case] > 0.5 and not after[case] > 0.5)
     result = replace(
         scored,
         kind="pass",
-        flips_to_fail=tuple(case for case in paired if after[case] < before[case]),
-        flips_to_pass=tuple(case for case in paired if after[case] > before[case]),
-        critical_flips=tuple(
-            case for case in paired if case in critical_ids and before[case] > 0.5 and not after[case] > 0.5
-        ),
+        flips_to_fail=to_fail,
+        flips_to_pass=tuple(case for case in paired if not before[case] > 0.5 and after[case] > 0.5),
+        critical_flips=tuple(case for case in to_fail if case in critical_ids),
         flaky_ids=tuple(case for case in paired if 0.0 < before[case] < 1.0 or 0.0 < after[case] < 1.0),
         discordant=sum(1 for case in paired if after[case] != before[case]),
         method=FRACTIONS_METHOD,

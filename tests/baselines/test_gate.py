@@ -157,3 +157,19 @@ def test_a_baselines_folder_that_cannot_be_written_is_a_failure_line(tmp_path: P
     assert failure.startswith(f"suite qa: baseline {blocked / 'qa.json'} cannot be read: ")
     assert "Not a directory" in failure and run.suites[0].written is None
     assert blocked.read_text() == "a file where the folder should be"
+
+
+def test_a_critical_case_that_flipped_makes_the_suite_regressed(tmp_path: Path) -> None:
+    """One critical flip in 200 cases is no significant drop, yet it fails the run: the suite's
+    one verdict (history, reports) must say REGRESSED, not WARNING."""
+    gate_once(tmp_path, suite(200, 0, critical=True))
+    run = gate_once(
+        tmp_path,
+        SuiteResult(
+            SuiteSpec("qa"), (*suite(199, 0, critical=True).records, record("c199", False, critical=True))
+        ),
+    )
+    [comparison] = run.suites[0].comparisons
+    assert comparison.decision is not Decision.REGRESSED and comparison.critical_flips == ("c199",)
+    assert run.suites[0].verdict == "REGRESSED"
+    assert run.failures() == ["suite qa: critical case(s) flipped pass->fail: c199"]

@@ -177,7 +177,8 @@ def test_sampled_cases_are_compared_by_pass_fraction_and_none_is_left_out() -> N
     result = compare_pass_fail("suite", baseline, current)
     assert result.method == FRACTIONS_METHOD and result.kind == "pass"
     assert result.compared == 4  # flaky b and c are paired, not dropped
-    assert result.flips_to_fail == ("a", "b") and result.flips_to_pass == ("c", "d")
+    # A flip is a case whose majority changed: b (3/3 -> 2/3) still passes, c (2/3 -> 3/3) passed.
+    assert result.flips_to_fail == ("a",) and result.flips_to_pass == ("d",)
     assert result.flaky_ids == ("b", "c")
     # Fractions: a 1 -> 0, b 1 -> 2/3, c 2/3 -> 1, d 0 -> 1.
     assert result.baseline_value == pytest.approx((1 + 1 + 2 / 3 + 0) / 4)
