@@ -89,6 +89,12 @@ def sign_flip_p(gains: Sequence[float], *, resamples: int = SIGN_FLIPS, seed: in
     Every sign pattern when there are at most log2(resamples) cases (exact), else ``resamples``
     seeded random ones with the observed pattern counted in, so p is never 0. Ties count against
     the change, so identical runs give p = 1 both ways.
+
+    When no random pattern reaches the observed sum, all the draws say is p < 1/(resamples + 1),
+    a floor that a strict alpha or a Holm level alpha/m may lie below: a 30-point drop on every
+    one of 500 cases would then never be significant. Hoeffding's bound for a sum of randomly
+    signed terms, P(S <= -t) <= exp(-t^2 / (2 sum d^2)), bounds the exact p from above, so it is
+    taken instead when it is smaller (:func:`tail_bound`).
     """
     n = len(gains)
     if n == 0:
@@ -107,4 +113,27 @@ def sign_flip_p(gains: Sequence[float], *, resamples: int = SIGN_FLIPS, seed: in
         at_or_above += statistic >= observed - slack
     if exhaustive:
         return (at_or_below / (1 << n), at_or_above / (1 << n))
-    return ((at_or_below + 1) / (resamples + 1), (at_or_above + 1) / (resamples + 1))
+    squares = math.fsum(g * g for g in gains)
+    p_drop, p_rise = (at_or_below + 1) / (resamples + 1), (at_or_above + 1) / (resamples + 1)
+    if at_or_below == 0:
+        p_drop = min(p_drop, tail_bound(-observed, squares))
+    if at_or_above == 0:
+        p_rise = min(p_rise, tail_bound(observed, squares))
+    return (p_drop, p_rise)
+
+
+def tail_bound(distance: float, squares: float) -> float:
+    """Hoeffding's bound on P(S >= distance) for S = sum of +-d_i with random signs, where
+    ``squares`` is sum d_i^2: exp(-distance^2 / (2 squares)); 1 for a distance of 0 or less."""
+    if distance <= 0.0 or squares <= 0.0:
+        return 1.0
+    return math.exp(-distance * distance / (2.0 * squares))
+
+
+def smallest_sign_flip_p(cases: int, *, resamples: int = SIGN_FLIPS) -> float:
+    """The smallest one-sided p :func:`sign_flip_p` can give for ``cases`` paired changes: all
+    alike and of one sign (2**-n when every pattern is counted; else the draws' floor or the
+    tail bound, which is exp(-n/2) at its lowest)."""
+    if cases < resamples.bit_length():
+        return 2.0**-cases
+    return min(1.0 / (resamples + 1), math.exp(-cases / 2.0))

@@ -304,8 +304,10 @@ def test_sign_flip_p_by_hand() -> None:
     # the observed +1 is matched or beaten upward by 4 of 8 and downward by 7 of 8.
     assert sign_flip_p([1.0, 1.0, -1.0]) == (7 / 8, 4 / 8)
     assert sign_flip_p([]) == (1.0, 1.0)
+    # No draw reaches 40 equal drops: the p is Hoeffding's bound exp(-t^2 / 2 sum d^2) = exp(-20),
+    # not the draws' floor 1/2001.
     drop, rise = sign_flip_p([-0.01] * 40, seed=1)
-    assert drop == 1 / 2001 and rise == 1.0
+    assert drop == pytest.approx(math.exp(-20)) and rise == 1.0
     assert sign_flip_p([0.3, -0.1] * 30, seed=5) == sign_flip_p([0.3, -0.1] * 30, seed=5)
 
 
@@ -369,3 +371,62 @@ def test_simulated_null_runs_rarely_regress() -> None:
         assert compare_pass_fail("sim", baseline, dict(baseline)).decision is Decision.OK
     # Expected near 0.05; 0.08 leaves room for the simulation's own noise (SD 0.013 at 300 runs).
     assert regressed / trials <= 0.08
+
+
+def test_the_tail_bound_never_undercuts_the_exact_sign_flip_p_on_random_drops() -> None:
+    """Below the draws' floor the p is Hoeffding's bound, which must stay at or above the exact
+    p (every one of the 2**16 sign patterns counted) on random gains of 16 cases. 100 draws put
+    the floor at 1/101, so the bound is taken often."""
+    import numpy as np
+
+    rng = random.Random(7)
+    signs = 1 - 2 * ((np.arange(1 << 16)[:, None] >> np.arange(16)) & 1)
+    below_floor = 0
+    for _ in range(300):
+        gains = [rng.gauss(-rng.uniform(0.0, 3.0), 1.0) for _ in range(16)]
+        exact = float(np.mean(signs @ np.array(gains) <= sum(gains) + 1e-9))
+        drop, _ = sign_flip_p(gains, resamples=100, seed=rng.randrange(1000))
+        if drop < 1 / 101:
+            below_floor += 1
+            assert drop >= exact, (gains, drop, exact)
+    assert below_floor > 20  # the bound was reached often enough to be tested
+
+
+def test_a_large_clear_drop_regresses_at_a_strict_holm_level() -> None:
+    """500 cases, each 30 points lower: once stuck at p = 1/2001 by the draws, which a family of
+    120 metrics (alpha 0.05/120) or alpha 0.0004 never reaches, so it read as noise."""
+    baseline = {f"c{i}": 0.8 for i in range(500)}
+    current = {f"c{i}": 0.5 + 0.001 * (i % 7) for i in range(500)}
+    strict = compare_scores("suite", baseline, current, alpha=0.0004)
+    assert strict.decision is Decision.REGRESSED and strict.p_value < 1e-6
+    unchanged = compare_scores("suite", baseline, dict(baseline))
+    family = gate([compare_scores("suite", baseline, current)] + [unchanged] * 119)
+    assert family[0].decision is Decision.REGRESSED
+    assert all(c.decision is Decision.OK for c in family[1:])
+
+
+@pytest.mark.parametrize(
+    ("compared", "discordant", "alpha"), [(200, 40, 0.05), (100, 30, 0.0125), (400, 80, 0.05)]
+)
+def test_the_quoted_detectable_drop_has_80_percent_power_under_its_model(
+    compared: int, discordant: int, alpha: float
+) -> None:
+    """Simulate the model the quote assumes (c ~ Poisson(n r/2), b ~ Poisson(n (r/2 + d))) and
+    apply the gate's own rule to each draw: at the quoted drop it fires at least 80% of the time
+    (a normal shortcut once used above 50 expected flips quoted drops with about 77%)."""
+    import numpy as np
+
+    from pytest_llmeval.baselines.verdict import SLACK
+
+    margin = 0.02
+    drop = detectable_drop_pass_fail(compared, discordant, alpha=alpha, margin=margin)
+    rng = np.random.default_rng(3)
+    rises = rng.poisson(discordant / 2, 40_000)
+    drops = rng.poisson(discordant / 2 + compared * drop, 40_000)
+    fired: dict[tuple[int, int], bool] = {}
+    for b, c in zip(drops.tolist(), rises.tolist(), strict=True):
+        if (b, c) not in fired:
+            past_margin = (b - c) / compared > margin + SLACK
+            fired[b, c] = past_margin and b <= compared and pass_fail_p(b, c, compared)[0] < alpha
+    power = sum(fired[b, c] for b, c in zip(drops.tolist(), rises.tolist(), strict=True)) / 40_000
+    assert power >= 0.80 - 0.006  # three standard errors of 40,000 draws below 0.8
