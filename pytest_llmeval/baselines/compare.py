@@ -13,6 +13,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from ..suite import COUNT_SCORES
 from .stats import Comparison, compare_pass_fail, compare_scores
 
 _SHOWN = 5  # case ids named in a warning before "(+N more)"
@@ -97,6 +98,7 @@ def compare_cases(
         )
     ]
     names = {k for v in before.values() for k in v.scores} & {k for v in after.values() for k in v.scores}
+    names -= COUNT_SCORES
     for name in sorted(names):
         old = {i: v.scores[name] for i, v in before.items() if name in v.scores}
         new = {i: v.scores[name] for i, v in after.items() if name in v.scores}

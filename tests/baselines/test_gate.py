@@ -173,3 +173,24 @@ def test_a_critical_case_that_flipped_makes_the_suite_regressed(tmp_path: Path) 
     assert comparison.decision is not Decision.REGRESSED and comparison.critical_flips == ("c199",)
     assert run.suites[0].verdict == "REGRESSED"
     assert run.failures() == ["suite qa: critical case(s) flipped pass->fail: c199"]
+
+
+def test_perplexity_counts_are_not_gated_only_the_log_likelihood(tmp_path: Path) -> None:
+    """A model whose tokenizer needs 25% fewer tokens for the same texts, with a log-likelihood a
+    little better: the token count is no quality score, so the suite is OK, not REGRESSED."""
+
+    def texts(logprob: float, tokens: float) -> SuiteResult:
+        scores = {
+            "rolling_logprob": logprob,
+            "rolling_tokens": tokens,
+            "rolling_words": 60.0,
+            "rolling_bytes": 300.0,
+        }
+        return SuiteResult(
+            SuiteSpec("qa"), tuple(record(f"t{i:02d}", True, scores=dict(scores)) for i in range(40))
+        )
+
+    gate_once(tmp_path, texts(-350.0, 83.0))
+    run = gate_once(tmp_path, texts(-340.0, 62.0))
+    assert [c.metric for c in run.suites[0].comparisons] == ["pass", "rolling_logprob"]
+    assert run.suites[0].verdict == "OK" and run.failures() == []
