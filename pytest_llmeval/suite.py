@@ -194,6 +194,11 @@ def record_answer(
     active = active_case()
     if active is None or active.case.id != case.id:
         return False
+    for name, value in (scores or {}).items():
+        if not math.isfinite(value):  # a mean, a baseline and a paired test all break on it
+            raise SuiteError(
+                f"case {case.id!r}: the engine gave a non-finite {name} ({value}), so it cannot be scored"
+            )
     if output is not None:
         active.output = output
     if len(samples) > 1:

@@ -115,3 +115,12 @@ def test_a_failure_of_the_whole_sampled_case_fails_every_sample() -> None:
     assert records["judged"].passed and records["judged"].sample_passes == (True, True, False)
     for name in ("asserted", "other", "crashed"):
         assert not records[name].passed and records[name].sample_passes == (False, False, False), name
+
+
+def test_a_non_finite_score_from_the_engine_is_an_error_of_the_case() -> None:
+    """An fp16 overflow can give a log-likelihood of -inf: once written to the baseline as
+    -Infinity, after which every run crashed; now the case raises and says why."""
+    case = Case(id="c", prompt="p")
+    active = ActiveCase(SuiteSpec("s"), case)
+    with running(active), pytest.raises(SuiteError, match="non-finite rolling_logprob"):
+        record_answer(case, scores={"rolling_logprob": -math.inf, "rolling_tokens": 3.0})

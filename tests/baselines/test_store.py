@@ -52,6 +52,11 @@ def test_a_missing_file_is_no_baseline(tmp_path: Path) -> None:
             "is malformed at cases.a.passed: Field required",
         ),
         ('{"schema_version": 2}', "has schema version 2, newer than this pytest-llmeval's 1"),
+        (  # json reads NaN, but no paired test can use it: once a raw ValueError at every run
+            '{"schema_version": 1, "suite": "qa", "pass_rate": 1, "fingerprint": {}, '
+            '"cases": {"a": {"passed": true, "scores": {"s": NaN}}}}',
+            "is malformed at cases.a.scores.s: ",
+        ),
     ],
 )
 def test_unusable_files_name_themselves_and_why(tmp_path: Path, text: str, message: str) -> None:
