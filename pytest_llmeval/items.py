@@ -77,6 +77,13 @@ def decide_report(
         return
     active = item.stash[active_key]
     error = call.excinfo.value if call.excinfo is not None else None
+    if isinstance(error, pytest.skip.Exception):
+        return  # pytest.skip() inside the test: the case did not run, as with a skip mark
+    if isinstance(error, pytest.fail.Exception):
+        # pytest.fail() and pytest.xfail() say the case failed, on purpose: a failed check
+        # with the test's message, not a bug in the test (which would block the baseline).
+        kind = "xfail" if isinstance(error, pytest.xfail.Exception) else "fail"
+        error = AssertionError(f"pytest.{kind}(): {error.msg}" if error.msg else f"pytest.{kind}()")
     record, verdict = decide(active, error, strict=pool.settings.strict, duration=call.duration)
     if verdict.outcome == "xfailed":
         report.outcome = "skipped"

@@ -445,3 +445,70 @@ def test_compare_model_runs_both_and_gates_the_difference(
     else:
         assert result.ret == pytest.ExitCode.OK
         result.stdout.fnmatch_lines(["answers  pass 0.800 -> 0.800  d +0.0pt * OK  0 flipped pass->fail"])
+
+
+def test_skip_xfail_and_fail_inside_a_case_are_no_errors(
+    pytester: pytest.Pytester, model_args: list[str]
+) -> None:
+    """pytest.skip() in a case leaves it out of the suite, as a skip mark does; pytest.xfail() and
+    pytest.fail() fail the case on purpose. None of them is a bug in the test: the suite reports
+    no error, and its baseline is written (an error would have blocked it)."""
+    pytester.makepyfile(
+        """
+        import pytest
+        from pytest_llmeval import Case
+
+        CASES = [Case(id=f"c{i}", prompt=f"p{i}") for i in range(5)]
+
+        @pytest.mark.llmeval(max_tokens=2)
+        @pytest.mark.parametrize("case", CASES, ids=str)
+        def test_s(llm, case):
+            llm.complete(case)
+            if case.id == "c2":
+                pytest.skip("no reference answer yet")
+            if case.id == "c3":
+                pytest.xfail("known to be wrong")
+            if case.id == "c4":
+                pytest.fail("wrong on purpose")
+        """
+    )
+    result = pytester.runpytest(*model_args, "--llmeval-report-json=r.json")
+    result.assert_outcomes(passed=2, skipped=1, xfailed=2)
+    assert result.ret == pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(["s  4 cases  pass 0.500 *failed checks 2  errors 0*"])
+    cases = {c["id"]: c for c in json.loads((pytester.path / "r.json").read_text())["suites"][0]["cases"]}
+    assert sorted(cases) == ["c0", "c1", "c3", "c4"] and not any(c["error"] for c in cases.values())
+    assert json.loads((pytester.path / "baselines" / "s.json").read_text())["pass_rate"] == 0.5
+
+
+def test_a_sampled_suite_whose_asserts_now_fail_regresses(
+    pytester: pytest.Pytester, model_args: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """samples=K with a plain assert: the assert fails the case's every sample, so pass@1 and the
+    gate see the drop (once the samples kept passing: pass@1 1.000 and the gate OK)."""
+    source = """
+        import os
+        import pytest
+        from pytest_llmeval import Case, expect
+        from pytest_llmeval.checks import CheckResult
+
+        CASES = [Case(id=f"c{i:02d}", prompt=f"Tell me about {i}:") for i in range(30)]
+
+        @pytest.mark.llmeval(max_tokens=2, temperature=1.0, seed=3, samples=3)
+        @pytest.mark.parametrize("case", CASES, ids=str)
+        def test_sampled(llm, case):
+            out = llm.complete(case)
+            expect(out).check_each(lambda text: CheckResult.of("answered", bool(text), "empty"))
+            assert os.environ.get("BREAK") != "1", "broken on purpose"
+        """
+    pytester.makepyfile(source)
+    assert pytester.runpytest(*model_args).ret == pytest.ExitCode.OK
+    monkeypatch.setenv("BREAK", "1")
+    result = pytester.runpytest(*model_args)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(
+        [
+            "sampled  30 cases  pass 0.000 * pass@1 0.000 *",
+            "sampled  pass 1.000 -> 0.000 * REGRESSED  30 flipped pass->fail",
+        ]
+    )
