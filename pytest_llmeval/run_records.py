@@ -138,6 +138,7 @@ class RunRecords:
             baselines=baselines,
             git_commit=git_commit(self.rootpath),
             infos=self._infos(MODEL),
+            subset=self.partial,
         )
         s = self.settings
         self.published = publish(

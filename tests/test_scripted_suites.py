@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from pytest_llmeval.report import load_report
+
 from .helpers import COMPARED_SUITE, OUTCOMES_SUITE, SAMPLED_SUITE, use_scripted_backend
 
 USES_LLM = """
@@ -95,11 +97,16 @@ def test_a_suite_below_its_pass_rate_fails_the_run_though_no_test_failed(
         ]
     )
     pytester.makepyfile(OUTCOMES_SUITE.format(extra=", min_pass_rate=0.9"))
-    subset = pytester.runpytest(*model_args, "-k", "good or weak")
+    subset = pytester.runpytest(*model_args, "-k", "good or weak", "--llmeval-report-json=subset.json")
     assert subset.ret == pytest.ExitCode.OK
     subset.stdout.fnmatch_lines(
         ["llmeval: suite answers: pass rate 0.500 is below min_pass_rate 0.9 (subset, not enforced)"]
     )
+    # The report agrees with the run (it once said "run FAILED" for this passing run).
+    report = load_report(pytester.path / "subset.json")
+    [suite] = report.suites
+    assert not report.failed and suite.verdict == "WARNING" and suite.threshold_failures == ()
+    assert "pass rate 0.500 is below min_pass_rate 0.9 (subset, not enforced)" in suite.warnings
 
 
 def test_strict_turns_expected_failures_into_failures(

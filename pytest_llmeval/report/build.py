@@ -35,12 +35,15 @@ def build_report(
     git_commit: str | None = None,
     created: str | None = None,
     infos: Mapping[str, Mapping[str, Any] | None] | None = None,
+    subset: bool = False,
 ) -> RunReport:
     """The report of a run.
 
     ``baselines`` are the baselines the run was compared with, read *before* the gate may
     rewrite them; they give each case its baseline pass/fail and, when stored, its output.
     ``infos`` are the engine infos per suite (as the gate gets them), for the fingerprints.
+    ``subset``: only some cases ran (-k, --lf...), so, as in the run, a suite's own bounds are
+    reported as warnings, not enforced.
     """
     gates = {suite.suite: suite for suite in gate.suites} if gate is not None else {}
     baselines = baselines or {}
@@ -51,6 +54,7 @@ def build_report(
             gates.get(result.spec.name),
             baselines.get(result.spec.name),
             infos.get(result.spec.name),
+            subset,
         )
         for result in results
     )
@@ -92,9 +96,15 @@ def _suite(
     gate: SuiteGate | None,
     baseline: Baseline | None,
     info: Mapping[str, Any] | None,
+    subset: bool,
 ) -> SuiteReport:
     values, errors = result.metrics
     low, high = result.pass_rate_interval()
+    bounds = tuple(p for p in result.threshold_failures() if p not in errors)
+    warnings = tuple(gate.warnings) if gate is not None else ()
+    if subset:
+        warnings += tuple(f"{problem} (subset, not enforced)" for problem in (*bounds, *errors))
+        bounds, errors = (), []
     return SuiteReport(
         name=result.spec.name,
         spec=_plain_mapping(result.spec.to_json()),
@@ -107,11 +117,11 @@ def _suite(
             MetricReport(name=v.name, value=v.value, low=v.low, high=v.high, n=v.n) for v in values
         ),
         metric_errors=tuple(errors),
-        threshold_failures=tuple(p for p in result.threshold_failures() if p not in errors),
+        threshold_failures=bounds,
         comparisons=tuple(gate.comparisons) if gate is not None else (),
         not_compared=gate.not_compared if gate is not None else None,
         notes=tuple(gate.notes) if gate is not None else (),
-        warnings=tuple(gate.warnings) if gate is not None else (),
+        warnings=warnings,
         failures=tuple(gate.failures) if gate is not None else (),
         cases=tuple(_case(record, _paired_entry(record, baseline)) for record in result.records),
     )
