@@ -201,9 +201,10 @@ class TransformersEngine:
         self, prompts: list[list[int]], spec: GenerationSpec, limit: int
     ) -> list[GenerationResult]:
         torch = self._torch
-        from transformers import GenerationConfig, LogitsProcessorList
+        from transformers import GenerationConfig, LogitsProcessorList, StoppingCriteriaList
 
         from .sampling import RowSampler, row_seed
+        from .stopping import GeneratedStopStrings
 
         # Each sample is its own row (request-major), so sampling needs no num_return_sequences.
         rows = [(prompt, j) for prompt in prompts for j in range(spec.n)]
@@ -221,38 +222,44 @@ class TransformersEngine:
             seeds = [row_seed(spec.seed, p, j) for p, j in rows]
             processors.append(RowSampler(seeds, spec.temperature, spec.top_p))
         config = GenerationConfig(
-            max_new_tokens=limit,
-            do_sample=False,
-            stop_strings=list(spec.stop) or None,
-            pad_token_id=pad,
-            eos_token_id=sorted(self._eos_ids),
+            max_new_tokens=limit, do_sample=False, pad_token_id=pad, eos_token_id=sorted(self._eos_ids)
         )
+        stops = StoppingCriteriaList()
+        stopped = GeneratedStopStrings(spec.stop, self._decode, width, len(rows)) if spec.stop else None
+        if stopped is not None:
+            stops.append(stopped)
         with torch.inference_mode():
             output = self._model.generate(
                 input_ids=input_ids,
                 attention_mask=attention,
                 generation_config=config,
                 logits_processor=processors,
-                tokenizer=self._tokenizer if spec.stop else None,
+                stopping_criteria=stops,
             )
         new_tokens = output[:, width:].tolist()
+        ends = stopped.stopped_at if stopped is not None else [None] * len(rows)
         results = []
         for row, prompt in enumerate(prompts):
-            samples = new_tokens[row * spec.n : (row + 1) * spec.n]
-            completions = tuple(self._finish(tokens, spec) for tokens in samples)
+            span = range(row * spec.n, (row + 1) * spec.n)
+            completions = tuple(self._finish(new_tokens[i], spec, ends[i]) for i in span)
             results.append(GenerationResult(completions=completions, prompt_tokens=len(prompt)))
         return results
 
-    def _finish(self, tokens: list[int], spec: GenerationSpec) -> Completion:
+    def _decode(self, tokens: list[int]) -> str:
+        text: str = self._tokenizer.decode(tokens, skip_special_tokens=True)
+        return text
+
+    def _finish(self, tokens: list[int], spec: GenerationSpec, stopped_at: int | None) -> Completion:
+        """A row's answer: up to where a stop string ended it (what came after is the batch's
+        padding), else up to its end-of-sequence token, else all it generated."""
         reason: FinishReason = "length"
+        if stopped_at is not None:
+            tokens, reason = tokens[:stopped_at], "stop"
         for position, token in enumerate(tokens):
             if token in self._eos_ids:
                 tokens, reason = tokens[: position + 1], "stop"
                 break
-            if token == self._tokenizer.pad_token_id:  # padding after a row ended on a stop string
-                tokens, reason = tokens[:position], "stop"
-                break
-        text: str = self._tokenizer.decode(tokens, skip_special_tokens=True)
+        text = self._decode(tokens)
         cut = min((at for at in (text.find(s) for s in spec.stop) if at >= 0), default=-1)
         if cut >= 0:
             text, reason = text[:cut], "stop"

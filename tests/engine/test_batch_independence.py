@@ -217,10 +217,13 @@ SPECS = [
     GenerationSpec(max_tokens=12),
     GenerationSpec(max_tokens=12, temperature=0.8, seed=7),
     GenerationSpec(max_tokens=10, temperature=1.0, top_p=0.9, seed=3, n=3),
+    # Rows end on stop strings at different steps: the token count once took one of the padding
+    # tokens after the stop (SmolLM2's pad is its end-of-sequence token) when batched.
+    GenerationSpec(max_tokens=12, stop=("e", "\n")),
 ]
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=["greedy", "seeded", "seeded-top-p-n3"])
+@pytest.mark.parametrize("spec", SPECS, ids=["greedy", "seeded", "seeded-top-p-n3", "stop-strings"])
 def test_generation_never_depends_on_batch_mates(tiny_model_dir: Path, spec: GenerationSpec) -> None:
     """The same request alone, in a batch of 50, in the batch reversed and under a small token
     budget (many small batches) gives the same completions."""
@@ -239,6 +242,9 @@ def test_generation_never_depends_on_batch_mates(tiny_model_dir: Path, spec: Gen
     if not spec.greedy:
         texts = {c.text for r in batched for c in r.completions}
         assert len(texts) > len(requests) // 2  # real samples, not one repeated answer
+    if spec.stop:  # the stops did end rows early, at different steps
+        stopped = [c.completion_tokens for r in batched for c in r.completions if c.finish_reason == "stop"]
+        assert len(stopped) > len(requests) // 4 and len(set(stopped)) > 2
 
 
 def test_a_prompt_near_the_maximum_length_gets_the_same_answer_in_any_batch(tiny_model_dir: Path) -> None:

@@ -95,6 +95,21 @@ def test_generation_stops_at_stop_sequence(tiny: TransformersEngine) -> None:
     assert stopped.completions[0].finish_reason == "stop"
 
 
+@pytest.mark.slow
+def test_a_stop_string_is_matched_in_the_answer_not_in_the_prompt(smollm2: TransformersEngine) -> None:
+    """A prompt ending in a newline, with stop "\n\n": transformers' own stop_strings saw the
+    prompt's newline and the answer's first one together and ended every answer after one token
+    (vLLM and OpenAI servers match the generated text only)."""
+    for prompt in ("List three fruits:\n", "Dear John,\n"):
+        free = smollm2.generate([GenerationRequest(prompt=prompt, spec=GenerationSpec(max_tokens=12))])[0]
+        assert free.text.startswith("\n") and len(free.text) > 5
+        spec = GenerationSpec(max_tokens=12, stop=("\n\n",))
+        stopped = smollm2.generate([GenerationRequest(prompt=prompt, spec=spec)])[0]
+        cut = free.text.find("\n\n")
+        assert stopped.text == (free.text if cut < 0 else free.text[:cut]), prompt
+        assert stopped.completions[0].completion_tokens > 1
+
+
 def test_seeded_samples_repeat_and_differ_across_seeds(tiny: TransformersEngine) -> None:
     def sample(seed: int) -> list[str]:
         spec = GenerationSpec(max_tokens=10, temperature=1.0, seed=seed, n=3)
