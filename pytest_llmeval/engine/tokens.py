@@ -2,7 +2,8 @@
 
 The loglikelihood rules are lm-evaluation-harness's: trailing context whitespace moves to the
 continuation, the pair is encoded whole and split by the context's token count, an empty
-context is conditioned on BOS (or EOS), and long texts are scored in disjoint rolling windows.
+context (or one of whitespace only) is conditioned on BOS (or EOS), and long texts are scored in
+disjoint rolling windows after that prefix, never after a second BOS of the tokenizer's own.
 """
 
 from __future__ import annotations
@@ -34,19 +35,25 @@ class TokenRules:
         return list(self.tokenizer.encode(text, add_special_tokens=add_special))
 
     def encode_pair(self, context: str, continuation: str) -> tuple[list[int], list[int]]:
-        if not context:
-            _check_encodable(continuation)
-            cont = list(self.tokenizer.encode(continuation, add_special_tokens=False))
-            if cont and cont[0] == self.prefix_token_id:
-                return cont[:1], cont[1:]
-            return [self.prefix_token_id], cont
         # Trailing whitespace belongs to the continuation, so " Paris" tokenizes as a word.
         n_spaces = len(context) - len(context.rstrip())
         if n_spaces:
             context, continuation = context[:-n_spaces], context[-n_spaces:] + continuation
+        if not context:  # also a context of whitespace only, which once gave zero context tokens
+            return self.prefixed(continuation)
         whole = self.encode(context + continuation)
         context_enc = self.encode(context)
         return context_enc, whole[len(context_enc) :]
+
+    def prefixed(self, text: str) -> tuple[list[int], list[int]]:
+        """``text`` conditioned on the prefix token (BOS, else EOS): ([prefix], its tokens). The
+        text is encoded without special tokens, so a tokenizer that adds BOS itself does not put
+        a second one after the prefix to be scored; a BOS written in the text is the prefix."""
+        _check_encodable(text)
+        tokens = list(self.tokenizer.encode(text, add_special_tokens=False))
+        if tokens and tokens[0] == self.prefix_token_id:
+            return tokens[:1], tokens[1:]
+        return [self.prefix_token_id], tokens
 
     def render(self, request: GenerationRequest, max_length: int, model_name: str) -> list[int]:
         """The prompt tokens of a generation request: raw text, or messages through the chat template."""
@@ -89,7 +96,9 @@ def rolling_loglikelihood(
     owners: list[int] = []
     counts: list[int] = []
     for index, text in enumerate(texts):
-        tokens = rules.encode(text)
+        # Unlike lm-evaluation-harness 0.4.13 (its issue #3333), a tokenizer that adds BOS does not
+        # get P(BOS | BOS) scored as the text's first token: the text is encoded on its own.
+        _, tokens = rules.prefixed(text)
         if not tokens:
             raise EngineError("cannot compute the perplexity of an empty text")
         for pair in rolling_windows(tokens, rules.prefix_token_id, window):

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_llmeval.engine.tokens import TokenRules, model_max_length, rolling_windows
-from pytest_llmeval.engine.types import EngineError, GenerationRequest
+from pytest_llmeval.engine.tokens import TokenRules, model_max_length, rolling_loglikelihood, rolling_windows
+from pytest_llmeval.engine.types import EngineError, GenerationRequest, LoglikelihoodResult
 
 
 @pytest.fixture(scope="module")
@@ -73,3 +73,58 @@ def test_max_length_lookup_order() -> None:
     assert model_max_length(Config(), Tokenizer()) == 4096
     assert model_max_length(object(), Tokenizer()) == 512
     assert model_max_length(object(), object()) == 2048
+
+
+@pytest.fixture(scope="module")
+def bos_rules(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> TokenRules:
+    """SmolLM2's tokenizer made to add BOS to every text, as Llama-3's, Mistral's and Gemma's do."""
+    import json
+
+    from transformers import AutoTokenizer
+
+    folder = tmp_path_factory.mktemp("bos-tokenizer")
+    AutoTokenizer.from_pretrained(tiny_model_dir).save_pretrained(folder)
+    spec = json.loads((folder / "tokenizer.json").read_text())
+    bos = {"SpecialToken": {"id": "<|im_start|>", "type_id": 0}}
+    spec["post_processor"] = {
+        "type": "TemplateProcessing",
+        "single": [bos, {"Sequence": {"id": "A", "type_id": 0}}],
+        "pair": [bos, {"Sequence": {"id": "A", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 1}}],
+        "special_tokens": {"<|im_start|>": {"id": "<|im_start|>", "ids": [1], "tokens": ["<|im_start|>"]}},
+    }
+    (folder / "tokenizer.json").write_text(json.dumps(spec))
+    config = json.loads((folder / "tokenizer_config.json").read_text())
+    config["bos_token"] = "<|im_start|>"
+    (folder / "tokenizer_config.json").write_text(json.dumps(config))
+    return TokenRules(AutoTokenizer.from_pretrained(folder))
+
+
+def test_perplexity_never_scores_bos_after_bos(bos_rules: TokenRules) -> None:
+    """With a tokenizer that adds BOS, the text's tokens once began with it and the prefix BOS came
+    before them: P(BOS | BOS) was scored as a token of the text (perplexity 337 for 78)."""
+    text = "The cat sat on the mat. It was a sunny day."
+    assert bos_rules.encode(text)[0] == bos_rules.prefix_token_id == 1  # the tokenizer does add it
+    plain = bos_rules.tokenizer.encode(text, add_special_tokens=False)
+    scored: list[tuple[list[int], list[int]]] = []
+
+    def score(pairs: list[tuple[list[int], list[int]]]) -> list[LoglikelihoodResult]:
+        scored.extend(pairs)
+        return [
+            LoglikelihoodResult(logprob=-1.0 * len(c), is_greedy=False, num_tokens=len(c)) for _, c in pairs
+        ]
+
+    for window in (4, 64):
+        scored.clear()
+        [result] = rolling_loglikelihood(bos_rules, [text], window, score)
+        assert scored[0][0] == [1] and [t for _, c in scored for t in c] == plain
+        assert result.num_tokens == len(plain) and result.logprob == -len(plain)
+
+
+def test_a_context_of_whitespace_only_is_conditioned_on_the_prefix(rules: TokenRules) -> None:
+    """ "\\n" moved its whitespace to the continuation and was left with zero tokens, an error that
+    took its whole batch down; it is now the empty context's path."""
+    for context in ("\n", " ", "\n\n"):
+        assert rules.encode_pair(context, "Paris") == (
+            [rules.prefix_token_id],
+            rules.tokenizer.encode(context + "Paris", add_special_tokens=False),
+        )
