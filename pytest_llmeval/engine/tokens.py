@@ -9,10 +9,10 @@ disjoint rolling windows after that prefix, never after a second BOS of the toke
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, cast
 
-from .types import EngineError, GenerationRequest, LoglikelihoodResult, RollingResult
+from .types import EngineError, GenerationRequest, LoglikelihoodResult, RollingResult, finished_before
 
 _DEFAULT_MAX_LENGTH = 2048  # lm-evaluation-harness's fallback when neither config nor tokenizer says
 _TOKENIZER_INFINITY = 1e29
@@ -105,12 +105,35 @@ def rolling_loglikelihood(
             windows.append(pair)
             owners.append(index)
         counts.append(len(tokens))
+    try:
+        scored = score(windows)
+    except BaseException as exc:
+        # A backend that answers one by one attaches what it finished by *window*; the cache reads
+        # positions as texts, so only texts whose every window finished are handed on, summed.
+        finished = finished_before(exc)
+        if finished:
+            exc.llmeval_finished = _whole_texts(texts, owners, counts, finished)  # type: ignore[attr-defined]
+        raise
     totals = [0.0] * len(texts)
-    for owner, result in zip(owners, score(windows), strict=True):
+    for owner, result in zip(owners, scored, strict=True):
         totals[owner] += result.logprob
     return [
         RollingResult.of(text, total, count) for text, total, count in zip(texts, totals, counts, strict=True)
     ]
+
+
+def _whole_texts(
+    texts: Sequence[str], owners: Sequence[int], counts: Sequence[int], finished: Mapping[int, object]
+) -> dict[int, RollingResult]:
+    windows: dict[int, list[int]] = {}
+    for position, owner in enumerate(owners):
+        windows.setdefault(owner, []).append(position)
+    whole = {}
+    for owner, positions in windows.items():
+        if all(p in finished for p in positions):
+            total = sum(cast(LoglikelihoodResult, finished[p]).logprob for p in positions)
+            whole[owner] = RollingResult.of(texts[owner], total, counts[owner])
+    return whole
 
 
 def rolling_windows(

@@ -128,3 +128,33 @@ def test_a_context_of_whitespace_only_is_conditioned_on_the_prefix(rules: TokenR
             [rules.prefix_token_id],
             rules.tokenizer.encode(context + "Paris", add_special_tokens=False),
         )
+
+
+def test_a_failed_rolling_call_hands_on_whole_texts_only(rules: TokenRules) -> None:
+    """A backend that answers window by window attaches the windows it finished when a request
+    fails; the response cache reads those positions as texts. Once a window's score was stored as
+    a whole text's perplexity (and the other text got the first text's second window)."""
+    texts = ["one two three four five six seven", "eight nine ten eleven twelve thirteen", "x y z w v u t s"]
+    window_count = 0
+
+    def score(pairs: list[tuple[list[int], list[int]]]) -> list[LoglikelihoodResult]:
+        nonlocal window_count
+        window_count = len(pairs)
+        error = EngineError("HTTP 400")
+        # Every window of the first text and the last window of the others finished.
+        first_text = sum(1 for _ in rolling_windows(rules.prefixed(texts[0])[1], 0, 4))
+        done = set(range(first_text)) | {len(pairs) - 1}
+        error.llmeval_finished = {  # type: ignore[attr-defined]
+            i: LoglikelihoodResult(
+                logprob=-float(len(pairs[i][1])), is_greedy=False, num_tokens=len(pairs[i][1])
+            )
+            for i in done
+        }
+        raise error
+
+    with pytest.raises(EngineError) as failed:
+        rolling_loglikelihood(rules, texts, 4, score)
+    finished = failed.value.llmeval_finished  # type: ignore[attr-defined]
+    assert window_count > 4 and list(finished) == [0]
+    tokens = rules.prefixed(texts[0])[1]
+    assert finished[0].num_tokens == len(tokens) and finished[0].logprob == -len(tokens)
