@@ -51,11 +51,13 @@ def engine_identity(settings: Settings) -> str | None:
     cache uses it to answer a rerun without loading the model. None when files cannot tell:
     hub models (their files can change upstream) and servers.
     """
-    from .model_files import resolve_lora, resolve_model
+    from .model_files import looks_like_path, resolve_lora, resolve_model
 
     backend, _ = resolve_backend(settings)
     if backend not in ("transformers", "vllm") or settings.model is None:
         return None
+    if not looks_like_path(settings.model):
+        return None  # a hub model: asking the hub for its revision is the loading's business
     try:
         source = resolve_model(settings.model, settings.home)
         lora = resolve_lora(settings.lora, settings.home).weights_hash if settings.lora else None

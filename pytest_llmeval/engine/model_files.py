@@ -55,6 +55,21 @@ def looks_like_path(spec: str) -> bool:
     )
 
 
+def hub_revision(repo_id: str) -> str:
+    """The commit of hub model ``repo_id`` that ``from_pretrained`` loads now: the one its main
+    ref names, asked of the hub (which fetches config.json once), or read from the local hub
+    cache offline. In the fingerprint, so a repo that moves on never gets the old answers."""
+    from huggingface_hub import hf_hub_download
+
+    try:
+        config = hf_hub_download(repo_id, "config.json")
+    except Exception as exc:  # offline without a copy, no such repo, no network...
+        raise ModelLoadError(
+            f"{repo_id!r} is no local file or folder, and the hub cannot resolve it as a model: {exc}"
+        ) from None
+    return Path(config).parent.name  # .../models--owner--name/snapshots/<commit>/config.json
+
+
 def sha256_file(path: Path, memo_dir: Path | None = None) -> str:
     """SHA-256 of a file's bytes, memoized by (path, size, mtime) so big files are read once."""
     stat = path.stat()
@@ -77,7 +92,7 @@ def resolve_model(spec: str, cache_root: Path) -> ModelSource:
     if not spec:
         raise ModelLoadError("no model configured: pass --llmeval-model (a folder, a .gguf file or a hub id)")
     if not looks_like_path(spec):
-        return ModelSource(spec=spec, load_path=spec, weights_hash=f"hub:{spec}", is_local=False)
+        return ModelSource(spec, spec, f"hub:{spec}@{hub_revision(spec)}", is_local=False)
     path = Path(spec).expanduser()
     if not path.exists():
         raise ModelLoadError(f"model path does not exist: {spec}")

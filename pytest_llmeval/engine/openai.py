@@ -210,13 +210,17 @@ class OpenAIEngine:
             self._model = served[0]  # e.g. a local path given to the plugin, served under another name
         else:
             raise ModelLoadError(f"{self._base_url} serves {served}; pick one with --llmeval-model")
-        self.rules = _local_rules(model, cache_root or default_cache_root())
+        local = _local_model(model, cache_root or default_cache_root())
+        self.rules = local[0] if local is not None else None
         self._max_length = max_length or 0
         tokenizer_hash, template_hash = self.rules.fingerprint() if self.rules else ("", "")
+        # The server cannot say which weights it loaded; the files named as the ones it runs can,
+        # so a new checkpoint served under the old name gets no cached answers of the old one.
+        weights = f"server:{self._base_url}/{self._model}" + (f"|{local[1]}" if local is not None else "")
         self._info = EngineInfo(
             backend="openai",
             model=self._model,
-            weights_hash=f"server:{self._base_url}/{self._model}",
+            weights_hash=weights,
             dtype="server",
             device=self._base_url,
             tokenizer_hash=tokenizer_hash,
@@ -494,11 +498,12 @@ def _decoded(response: httpx.Response) -> Iterator[bytes]:
         raise httpx.DecodingError("the compressed body is cut short")
 
 
-def _local_rules(model: str | None, cache_root: Path) -> TokenRules | None:
-    """The served model's tokenizer, when ``model`` names local files; None if it does not."""
+def _local_model(model: str | None, cache_root: Path) -> tuple[TokenRules, str] | None:
+    """The served model's tokenizer and weights hash, when ``model`` names local files; None if
+    it does not."""
     if not model or not looks_like_path(model) or not Path(model).expanduser().exists():
         return None
     from transformers import AutoTokenizer
 
     source = resolve_model(model, cache_root)
-    return TokenRules(AutoTokenizer.from_pretrained(source.load_path))
+    return TokenRules(AutoTokenizer.from_pretrained(source.load_path)), source.weights_hash

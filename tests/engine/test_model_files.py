@@ -118,3 +118,24 @@ def test_merged_lora_weights_are_saved_once_per_base_and_adapter(
     assert (merged / "model.safetensors").stat().st_mtime_ns == stamp  # reused, not rebuilt
     assert merge_lora(base, second, tmp_path) != merged
     assert not [p for p in (tmp_path / "merged").iterdir() if p.name.startswith(".")]  # no staging left
+
+
+def test_a_hub_model_is_known_by_the_revision_its_ref_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A hub repo that moves to new weights must get a new fingerprint: "hub:owner/name" alone let
+    the response cache serve the old revision's answers. Read offline from a local hub cache."""
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    repo = tmp_path / "hub" / "models--acme--tiny"
+    for commit in ("a" * 40, "b" * 40):
+        (repo / "snapshots" / commit).mkdir(parents=True)
+        (repo / "snapshots" / commit / "config.json").write_text("{}")
+        (repo / "refs").mkdir(exist_ok=True)
+        (repo / "refs" / "main").write_text(commit)
+        source = resolve_model("acme/tiny", tmp_path / "home")
+        assert source.weights_hash == f"hub:acme/tiny@{commit}" and source.load_path == "acme/tiny"
+    with pytest.raises(ModelLoadError, match="'acme/missing' is no local file or folder, and the hub cannot"):
+        resolve_model("acme/missing", tmp_path / "home")

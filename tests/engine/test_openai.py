@@ -511,3 +511,32 @@ def test_a_failed_batch_hands_over_the_answers_it_finished(stub: StubServer) -> 
     finished = finished_before(raised.value)
     assert sorted(finished) == [0, 1]
     assert all(isinstance(r, GenerationResult) and r.text for r in finished.values())
+
+
+def test_the_local_files_named_for_the_server_are_in_its_fingerprint(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    """Two checkpoints served under one name: the server cannot say which it loaded, but the files
+    --llmeval-model names as the ones it runs can, so their weights tell the two apart (once both
+    had one fingerprint, and the new checkpoint got the old one's cached answers)."""
+    import shutil
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"object": "list", "data": [{"id": "finetune"}]})
+
+    other = tmp_path / "ckpt-1400"
+    shutil.copytree(tiny_model_dir, other)
+    weights = next(other.glob("*.safetensors"))
+    weights.write_bytes(weights.read_bytes()[:-4] + b"\x00\x00\x00\x40")  # a norm weight: 1.0 -> 2.0
+    infos = [
+        OpenAIEngine(
+            str(folder),
+            base_url="http://server/v1",
+            transport=httpx.MockTransport(answer),
+            cache_root=tmp_path,
+        ).info
+        for folder in (tiny_model_dir, other)
+    ]
+    assert infos[0].model == infos[1].model == "finetune"
+    assert infos[0].fingerprint() != infos[1].fingerprint()
+    assert infos[0].weights_hash.startswith("server:http://server/v1/finetune|")
