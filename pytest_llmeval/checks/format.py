@@ -14,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 
 from .evidence import EVIDENCE_CHARS, shorten
 from .fences import outside_code
-from .jsontext import json_candidates
+from .jsontext import answers, json_candidates
 from .result import CheckResult, refusal, text_of
 from .text import normalize
 
@@ -54,7 +54,7 @@ def starts_with(output: str, prefix: str, *, case: bool = False) -> CheckResult:
         raise ValueError(f"starts_with() needs a non-empty prefix, got {prefix!r}")
     want = normalize(prefix, case=case)
     # Normalising only the head keeps a 1 MB output cheap; the margin covers collapsed whitespace.
-    head = normalize(output[: 4 * len(prefix) + 256], case=case)
+    head = normalize(output.lstrip()[: 4 * len(prefix) + 256], case=case)
     if head.startswith(want):
         return CheckResult.of("starts_with", True, f"starts with {prefix!r}", (shorten(output.lstrip()),))
     return CheckResult.of(
@@ -111,16 +111,19 @@ Schema = type[BaseModel] | Mapping[str, Any]
 def json(output: str, *, schema: Schema | None = None) -> JsonResult:
     """The output is (or contains) a JSON value, optionally valid against ``schema``.
 
-    The JSON may be the whole output, a fenced code block, or the first complete object/array in
-    surrounding prose. ``schema`` is a pydantic model class (``value`` is then the model instance)
-    or a JSON Schema dict (checked with jsonschema, formats included). All schema errors are
-    reported (up to five), each with the path to the failing field.
+    The JSON may be the whole output, else fenced code blocks, else objects or arrays in the
+    prose (an example in prose beside a fenced answer is no answer). Each value offered that way
+    is checked: one that matches beside one that does not is "could not decide", never a pass.
+    ``schema`` is a pydantic model class (``value`` is then the model instance) or a JSON Schema
+    dict (checked with jsonschema, formats included). All schema errors are reported (up to
+    five), each with the path to the failing field.
     """
     output = text_of(output, "json")
     validate = _validator(schema)
     if (refused := refusal("json", len(output))) is not None:
         return JsonResult(refused.name, False, refused.reason, 0.0, ())
-    parsed, failed = json_candidates(output)
+    found, failed = json_candidates(output)
+    parsed = answers(found)
     if not parsed:
         if failed:
             failure = failed[0]
@@ -137,20 +140,24 @@ def json(output: str, *, schema: Schema | None = None) -> JsonResult:
         return JsonResult(
             "json", True, f"valid {_describe(best.value)}{best.where}", 1.0, (shorten(best.span),), best.value
         )
-    first_errors: list[str] = []
-    for candidate in parsed:
-        value, errors = validate(candidate.value)
-        if not errors:
-            reason = f"valid JSON matching {_schema_name(schema)}{candidate.where}"
-            return JsonResult("json", True, reason, 1.0, (shorten(candidate.span),), value)
-        first_errors = first_errors or errors
-    best = parsed[0]
-    shown = "; ".join(first_errors[:_MAX_REPORTED_ERRORS])
-    more = len(first_errors) - _MAX_REPORTED_ERRORS
+    checked = [(candidate, *validate(candidate.value)) for candidate in parsed]
+    failing = [(candidate, errors) for candidate, _, errors in checked if errors]
+    if not failing:
+        candidate, value, _ = checked[0]
+        every = f" (all {len(checked)} values)" if len(checked) > 1 else ""
+        reason = f"valid JSON matching {_schema_name(schema)}{candidate.where}{every}"
+        return JsonResult("json", True, reason, 1.0, (shorten(candidate.span),), value)
+    best, errors = failing[0]
+    shown = "; ".join(errors[:_MAX_REPORTED_ERRORS])
+    more = len(errors) - _MAX_REPORTED_ERRORS
     reason = (
         f"JSON{best.where} does not match {_schema_name(schema)}: "
-        f"{_plural(len(first_errors), 'error')}: {shown}" + (f"; and {more} more" if more > 0 else "")
+        f"{_plural(len(errors), 'error')}: {shown}" + (f"; and {more} more" if more > 0 else "")
     )
+    if len(failing) < len(checked):  # one answer matches and another does not: which one is meant?
+        reason = (
+            f"could not decide: {len(checked) - len(failing)} of {len(checked)} JSON values match; {reason}"
+        )
     return JsonResult("json", False, reason, 0.0, (shorten(best.span),), best.value)
 
 
@@ -183,7 +190,9 @@ def _validator(schema: Schema | None) -> _Validate | None:
 
 def _validate_model(model: type[BaseModel], value: object) -> tuple[object, list[str]]:
     try:
-        return model.model_validate(value), []
+        # JSON mode, as model_validate_json reads it: a strict model's datetime, UUID, Enum or tuple
+        # fields take their JSON forms (strings, lists), which Python mode refuses.
+        return model.model_validate_json(jsonlib.dumps(value)), []
     except ValidationError as exc:
         return value, [f"{_model_path(error['loc'])}: {error['msg']}" for error in exc.errors()]
 

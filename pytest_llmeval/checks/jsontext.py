@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 from .fences import fences
 
-__all__ = ["Failure", "Parsed", "json_candidates"]
+__all__ = ["Failure", "Parsed", "answers", "json_candidates"]
 
 _MAX_FENCES = 1000
 _MAX_CANDIDATES = 1000
@@ -20,11 +20,22 @@ _JSON_FENCES = ("", "json", "json5", "jsonc", "javascript", "js")
 
 
 class Parsed(NamedTuple):
-    """A JSON value found in the text, the span it was read from, and where (" in a ```json block")."""
+    """A JSON value found in the text, the span it was read from, where (" in a ```json block"),
+    and how it was offered: 0 the whole text, 1 a fenced block, 2 a span in prose."""
 
     value: object
     span: str
     where: str
+    tier: int = 0
+
+
+def answers(parsed: list[Parsed]) -> list[Parsed]:
+    """The values that are the answer: those of the best way the text offers JSON (the whole text,
+    else its fenced blocks, else spans in prose), in order. An example object in the prose
+    around a fenced answer is no answer: checking every value and taking whichever passed let
+    an example pass for an answer that did not."""
+    best = min((p.tier for p in parsed), default=0)
+    return [p for p in parsed if p.tier == best]
 
 
 class Failure(NamedTuple):
@@ -104,11 +115,12 @@ def _bracket_spans(text: str) -> Iterator[tuple[int, int, bool]]:
 
 
 def json_candidates(text: str) -> tuple[list[Parsed], list[Failure]]:
-    """Every JSON value the text offers, best first: the whole text, fenced blocks, then spans in prose;
-    and the spans that look like JSON but do not parse, the most telling first.
+    """Every JSON value the text offers, best first: the whole text, fenced blocks, then spans in prose
+    in the order they come; and the spans that look like JSON but do not parse, the most telling
+    first. :func:`answers` picks those of the best kind.
 
-    Prose spans are ranked longest first, so a footnote "[1]" does not win over the object after it.
-    NaN and Infinity are not JSON here, as for every parser but Python's.
+    A list of numbers only in prose ("[1]") is left out. NaN and Infinity are not JSON here, as for
+    every parser but Python's.
     """
     parsed: list[Parsed] = []
     failed: list[Failure] = []
@@ -124,7 +136,7 @@ def json_candidates(text: str) -> tuple[list[Parsed], list[Failure]]:
             continue
         where = f" in a ```{fence.info} block" + ("" if fence.closed else " that is never closed")
         try:
-            parsed.append(Parsed(_loads(fence.body), fence.body.strip(), where))
+            parsed.append(Parsed(_loads(fence.body), fence.body.strip(), where, 1))
         except (ValueError, RecursionError) as exc:
             failed.insert(0, Failure(_error_text(exc), fence.body.strip(), where))
     in_prose: list[Parsed] = []
@@ -134,10 +146,20 @@ def json_candidates(text: str) -> tuple[list[Parsed], list[Failure]]:
         span = text[start:end]
         where = f" at char {start}"
         try:
-            in_prose.append(Parsed(_loads(span), span, where))
+            value = _loads(span)
         except (ValueError, RecursionError) as exc:
             if _JSON_START.match(span):
                 error = _error_text(exc) if closed else f"it is cut off ({_error_text(exc)})"
                 failed.append(Failure(error, span, where))
-    in_prose.sort(key=lambda p: len(p.span), reverse=True)
+            continue
+        if not _numbers_only(value):
+            in_prose.append(Parsed(value, span, where, 2))
     return parsed + in_prose, failed
+
+
+def _numbers_only(value: object) -> bool:
+    """A list of numbers in prose ("see [1]", "the interval [0, 1]") reads as a citation or a range,
+    not as a JSON answer; it counts only as the whole output or in a fenced block."""
+    return isinstance(value, list) and all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in value
+    )

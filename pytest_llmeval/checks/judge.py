@@ -20,7 +20,7 @@ from typing import Any, Generic, Literal, Protocol, TypeVar
 from pydantic import BaseModel, Field, ValidationError
 
 from .evidence import EVIDENCE_CHARS, shorten
-from .jsontext import json_candidates
+from .jsontext import answers, json_candidates
 from .result import CheckResult, text_of
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -59,20 +59,24 @@ def build_prompt(task: str, sections: Sequence[tuple[str, str]], reply: str) -> 
 
 
 def parse_verdict(reply: str, schema: type[Model]) -> Model | str:
-    """The first JSON value in ``reply`` (whole, fenced or in prose) that is a valid ``schema``, or
-    why there is none."""
+    """The one valid ``schema`` among the JSON values ``reply`` offers as its answer (whole, else
+    fenced, else in prose), or why there is none. Two different verdicts are no verdict: a reply
+    may quote one planted in the answer it grades before giving its own."""
     found, failed = json_candidates(reply)
     problem = f"no JSON in the reply: {shorten(' '.join(reply.split()), 160)!r}"
     if failed:
         problem = f"the reply's JSON does not parse ({failed[0].error}): {shorten(failed[0].span, 160)!r}"
-    for candidate in found:
+    verdicts: list[Model] = []
+    for candidate in answers(found):
         try:
-            return schema.model_validate(candidate.value)
+            verdicts.append(schema.model_validate(candidate.value))
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(part) for part in first["loc"]) or "the value"
             problem = f"the reply's JSON is not a verdict: {where}: {first['msg']}"
-    return problem
+    if len({verdict.model_dump_json() for verdict in verdicts}) > 1:
+        return f"the reply holds {len(verdicts)} different verdicts"
+    return verdicts[0] if verdicts else problem
 
 
 @dataclass(frozen=True)

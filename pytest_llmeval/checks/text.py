@@ -41,12 +41,20 @@ def word_set(words: str) -> frozenset[str]:
 # suite.py still imports this name; evidence.shorten is the one to use.
 
 
+def _needles(needles: tuple[str, ...], check: str) -> tuple[str, ...]:
+    if not needles:
+        raise ValueError(f"{check}() needs at least one string to look for")
+    needles = tuple(string_argument(n, check, "each needle") for n in needles)
+    for needle in needles:
+        if not normalize(needle, case=True).strip():  # found in every text: the check could not fail
+            raise CheckInputError(f"{check}: an empty or blank needle ({needle!r}) is in every text")
+    return needles
+
+
 def contains(output: str, *needles: str, any_of: bool = False, case: bool = False) -> CheckResult:
     """The output contains every needle (or, with ``any_of``, at least one), after normalisation."""
     output = text_of(output, "contains")
-    if not needles:
-        raise ValueError("contains() needs at least one string to look for")
-    needles = tuple(string_argument(n, "contains", "each needle") for n in needles)
+    needles = _needles(needles, "contains")
     haystack = normalize(output, case=case)
     found = [n for n in needles if normalize(n, case=case) in haystack]
     missing = [n for n in needles if n not in found]
@@ -60,9 +68,7 @@ def contains(output: str, *needles: str, any_of: bool = False, case: bool = Fals
 def not_contains(output: str, *needles: str, case: bool = False) -> CheckResult:
     """None of the needles appears in the output, after normalisation."""
     output = text_of(output, "not_contains")
-    if not needles:
-        raise ValueError("not_contains() needs at least one string to look for")
-    needles = tuple(string_argument(n, "not_contains", "each needle") for n in needles)
+    needles = _needles(needles, "not_contains")
     haystack = normalize(output, case=case)
     found = [n for n in needles if normalize(n, case=case) in haystack]
     if found:
@@ -81,6 +87,28 @@ def equals(output: str, expected: str, *, case: bool = False) -> CheckResult:
     return CheckResult.of("equals", False, f"expected {expected!r}, got {shorten(output, _REASON_CHARS)!r}")
 
 
+# Python's re flags as the regex package numbers them: re.ASCII (256) is regex's V1 mode, and
+# regex.ASCII is 128, so passing re's numbers through ignored ASCII.
+_REGEX_FLAGS = {
+    re.IGNORECASE: regex.IGNORECASE,
+    re.LOCALE: regex.LOCALE,
+    re.MULTILINE: regex.MULTILINE,
+    re.DOTALL: regex.DOTALL,
+    re.UNICODE: regex.UNICODE,
+    re.VERBOSE: regex.VERBOSE,
+    re.ASCII: regex.ASCII,
+}
+
+
+def _regex_flags(flags: int) -> int:
+    unknown = flags & ~sum(_REGEX_FLAGS)
+    if unknown:
+        raise CheckInputError(
+            f"matches: flags {unknown} are not re.IGNORECASE, MULTILINE, DOTALL, VERBOSE, ASCII..."
+        )
+    return sum(value for flag, value in _REGEX_FLAGS.items() if flags & flag)
+
+
 def matches(output: str, pattern: str | re.Pattern[str], *, flags: int = 0) -> CheckResult:
     """The regular expression ``pattern`` matches somewhere in the output.
 
@@ -93,7 +121,7 @@ def matches(output: str, pattern: str | re.Pattern[str], *, flags: int = 0) -> C
         pattern = pattern.pattern
     pattern = string_argument(pattern, "matches", "pattern")
     try:
-        match = regex.search(pattern, output, flags, timeout=MATCH_TIMEOUT_S)
+        match = regex.search(pattern, output, _regex_flags(flags), timeout=MATCH_TIMEOUT_S)
     except regex.error as exc:
         raise CheckInputError(f"matches: /{pattern}/ is not a valid regular expression: {exc}") from None
     except TimeoutError:

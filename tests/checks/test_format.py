@@ -201,9 +201,47 @@ def test_json_with_a_schema_dict() -> None:
     )
 
 
-def test_json_with_a_schema_picks_the_candidate_that_matches() -> None:
-    result = json('Example: {"note": 1}. Answer: {"id": 2, "items": []}', schema=ORDER_SCHEMA)
-    assert result.passed and result.value == {"id": 2, "items": []}
+def test_json_with_a_schema_never_picks_whichever_value_matches() -> None:
+    """Once every value was tried and any match passed: an example object in the prose passed for a
+    fenced answer that does not match. The fenced block is the answer; two values in prose that
+    disagree are "could not decide"."""
+    fenced = 'Like {"id": 1, "items": []}, here it is:\n```json\n{"id": "two"}\n```'
+    result = json(fenced, schema=ORDER_SCHEMA)
+    assert not result.passed and result.reason.startswith("JSON in a ```json block does not match")
+    both = json('Example: {"note": 1}. Answer: {"id": 2, "items": []}', schema=ORDER_SCHEMA)
+    assert not both.passed and both.reason.startswith(
+        "could not decide: 1 of 2 JSON values match; JSON at char 9"
+    )
+    lines = json('{"id": 1, "items": []}\n{"id": "x", "items": []}', schema=ORDER_SCHEMA)
+    assert not lines.passed and lines.reason.startswith("could not decide: 1 of 2 JSON values match")
+    agree = json('First {"id": 1, "items": []} then {"id": 2, "items": []}.', schema=ORDER_SCHEMA)
+    assert agree.passed and agree.value == {"id": 1, "items": []} and "(all 2 values)" in agree.reason
+
+
+def test_a_list_of_numbers_in_prose_is_no_json_answer() -> None:
+    for text in ("See reference [1] for details.", "The interval is [0, 1].", "I cannot do that [2]."):
+        assert not json(text).passed, text
+    assert json("[0, 1]").passed and json("```json\n[1]\n```").passed
+    assert json('Tags: ["a", "b"].').value == ["a", "b"]
+
+
+def test_a_strict_model_reads_json_forms() -> None:
+    """JSON mode, as model_validate_json: a strict model's datetime, UUID and tuple fields come as
+    strings and lists in JSON, which Python-mode validation refused."""
+    import datetime
+    import uuid
+
+    from pydantic import BaseModel, ConfigDict
+
+    class Event(BaseModel):
+        model_config = ConfigDict(strict=True)
+        when: datetime.datetime
+        id: uuid.UUID
+        point: tuple[int, int]
+
+    text = '{"when": "2026-12-07T10:00:00Z", "id": "12345678-1234-5678-1234-567812345678", "point": [1, 2]}'
+    result = json(text, schema=Event)
+    assert result.passed and isinstance(result.value, Event) and result.value.point == (1, 2)
 
 
 def test_json_caps_the_errors_it_lists() -> None:
