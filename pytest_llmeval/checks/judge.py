@@ -226,8 +226,20 @@ def _judged_by_logprobs(output: str, judge: object, prompt: str, min_score: floa
     top = max(logprobs)
     if not math.isfinite(top):
         return CheckResult("judged", False, "could not check: every score has probability 0", 0.0, ())
-    weights = [math.exp(lp - top) for lp in logprobs]
+    prefixed = [math.exp(lp - top) for lp in logprobs]
+    # P(" 1") is the chance the reply *starts* with " 1", which includes " 10": each score keeps
+    # only its own mass (once a judge that meant 10 gave half of it to 1).
+    weights = [
+        max(
+            0.0,
+            prefixed[i]
+            - sum(prefixed[j] for j, t in enumerate(SCORES) if t != s and str(t).startswith(str(s))),
+        )
+        for i, s in enumerate(SCORES)
+    ]
     total = sum(weights)
+    if total <= 0.0:
+        return CheckResult("judged", False, "could not check: no score has probability of its own", 0.0, ())
     expected = sum(w * s for w, s in zip(weights, SCORES, strict=True)) / total
     likeliest = max(SCORES, key=lambda s: weights[s])
     passed = expected >= bound

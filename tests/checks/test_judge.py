@@ -188,6 +188,18 @@ def test_logprob_scoring_is_the_expected_score_under_the_score_tokens() -> None:
     assert spec["continuations"] == [f" {s}" for s in SCORES]
 
 
+def test_logprob_scoring_takes_ten_out_of_one() -> None:
+    """P(" 1") is the chance a reply starts with " 1", which holds " 10": a judge sure of 10 once
+    gave 1 as much weight. Here P(" 10") = 0.6 and P(" 1") = 0.7, so 1 has only 0.1 of its own."""
+    probabilities = [0.0] * 11
+    probabilities[1], probabilities[10], probabilities[2] = 0.7, 0.6, 0.3
+    logprobs = [math.log(p) if p else -math.inf for p in probabilities]
+    judge = ScriptedJudge([], info=Capabilities(logprobs=True), logprobs=logprobs)
+    result = judged("Paris.", "Must name Paris.", judge=judge, scoring="logprobs")
+    assert result.score == pytest.approx((0.1 * 1 + 0.6 * 10 + 0.3 * 2) / 10)
+    assert result.passed and "most likely 10 (p=0.60)" in result.reason
+
+
 def test_logprob_scoring_needs_an_engine_that_declares_logprobs() -> None:
     judge = ScriptedJudge([], logprobs=[0.0] * 11)
     result = judged("Paris.", "Must name Paris.", judge=judge, scoring="logprobs")
