@@ -122,6 +122,10 @@ def json(output: str, *, schema: Schema | None = None) -> JsonResult:
     validate = _validator(schema)
     if (refused := refusal("json", len(output))) is not None:
         return JsonResult(refused.name, False, refused.reason, 0.0, ())
+    if isinstance(schema, Mapping) and (unchecked := _unchecked_formats(schema)):
+        # jsonschema passes a format it has no checker for: "yesterday" would be a date-time.
+        reason = f"could not check: no checker here for the schema's format {', '.join(map(repr, unchecked))}"
+        return JsonResult("json", False, reason, 0.0, ())
     found, failed = json_candidates(output)
     parsed = answers(found)
     if not parsed:
@@ -221,6 +225,24 @@ def _json_schema_validator(schema_text: str) -> Any:
     # (referencing's classes are attrs classes whose fields mypy does not see: hence the Any.)
     registry: Any = cast(Any, Registry)(retrieve=_refuse_remote_reference)
     return cls(schema, format_checker=cls.FORMAT_CHECKER, registry=registry)
+
+
+def _unchecked_formats(schema: Mapping[str, Any]) -> list[str]:
+    """The ``format`` values in ``schema`` that its validator class has no checker for."""
+    from jsonschema import validators
+
+    known = validators.validator_for(schema).FORMAT_CHECKER.checkers
+    found: set[str] = set()
+    stack: list[object] = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Mapping):
+            if isinstance(node.get("format"), str):
+                found.add(node["format"])
+            stack.extend(node.values())  # a property may be named "format" too
+        elif isinstance(node, list):
+            stack.extend(node)
+    return sorted(found - set(known))
 
 
 def _refuse_remote_reference(uri: str) -> Any:

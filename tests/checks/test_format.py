@@ -549,3 +549,29 @@ ADVERSARIAL = [
 @pytest.mark.parametrize("check", CHECKS, ids=IDS)
 def test_one_megabyte_outputs_stay_fast(check: Check) -> None:
     assert_fast(check, ADVERSARIAL)
+
+
+@pytest.mark.parametrize(
+    ("schema_format", "good", "bad"),
+    [
+        ("date-time", "2026-12-07T10:00:00Z", "yesterday"),
+        ("uri", "https://example.org/a", "not a uri"),
+        ("duration", "P3D", "soon"),
+        ("email", "a@example.org", "not an email"),
+    ],
+)
+def test_json_schema_formats_are_checked(schema_format: str, good: str, bad: str) -> None:
+    """jsonschema passes a format whose optional checker is not installed; these once all passed."""
+    schema = {"type": "object", "properties": {"v": {"type": "string", "format": schema_format}}}
+    assert json(f'{{"v": "{good}"}}', schema=schema).passed
+    result = json(f'{{"v": "{bad}"}}', schema=schema)
+    assert not result.passed and f"is not a '{schema_format}'" in result.reason
+
+
+def test_a_format_without_a_checker_could_not_be_checked() -> None:
+    schema = {"type": "object", "properties": {"format": {"type": "string", "format": "x-made-up"}}}
+    result = json('{"format": "anything"}', schema=schema)
+    assert (
+        not result.passed
+        and result.reason == "could not check: no checker here for the schema's format 'x-made-up'"
+    )
