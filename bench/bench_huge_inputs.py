@@ -48,7 +48,9 @@ CHECKS = {
 # Checks refused by a limit of their own besides SIZE_LIMITS, timed at a size within it: ROUGE-L
 # refuses over ROUGE_CELLS word pairs (200,000 characters of these texts against CONTEXT are
 # at most 1.2M pairs).
-OTHER_LIMITS = {"similar_to_rouge": (200_000, "1.5M word pairs")}
+# Embeddings read the model's window only (256 word pieces for the default): past it "auto" falls
+# back to ROUGE-L, whose own limit then refuses a long text. 500,000 characters caps the counting.
+OTHER_LIMITS = {"similar_to_rouge": (200_000, "1.5M word pairs"), "similar_to": (250, "256 word pieces")}
 
 KINDS = ("prose", "brackets", "open_brackets", "digits", "one_word", "lines")
 

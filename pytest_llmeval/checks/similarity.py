@@ -57,9 +57,22 @@ def similar_to(
     score: float | None = None
     used = "ROUGE-L F1"
     if method != "rouge":
+        # The tokenizer refuses lone surrogates, which text_of keeps on purpose.
+        output_text, reference_text = (
+            t.encode("utf-8", "replace").decode("utf-8") for t in (output, reference)
+        )
         try:
-            score = embedding_similarity(output, reference, model)
-            used = f"cosine similarity ({model or DEFAULT_EMBEDDING_MODEL})"
+            longest = _longest_past_window(output_text, reference_text, model)
+            if longest is None:
+                score = embedding_similarity(output_text, reference_text, model)
+                used = f"cosine similarity ({model or DEFAULT_EMBEDDING_MODEL})"
+            elif method == "embedding":
+                return CheckResult("similar_to", False, f"could not check: {longest}", 0.0, ())
+            else:
+                warnings.warn(
+                    f"similar_to: {longest}; using ROUGE-L instead", SimilarityWarning, stacklevel=2
+                )
+                used = f"ROUGE-L F1 ({longest})"
         except (ImportError, OSError) as exc:
             if method == "embedding":
                 raise
@@ -68,6 +81,8 @@ def similar_to(
                 SimilarityWarning,
                 stacklevel=2,
             )
+    if score is None and (unread := _unread_by_rouge(output, reference)) is not None:
+        return CheckResult("similar_to", False, f"could not check: {unread}", 0.0, ())
     if score is None:
         # ROUGE-L's longest common subsequence fills a table of one cell per pair of tokens.
         cells = _rouge_tokens(output) * _rouge_tokens(reference)
@@ -90,6 +105,32 @@ def embedding_similarity(first: str, second: str, model: str | None = None) -> f
     encoder = _encoder(model)
     vectors = encoder.encode([first, second], normalize_embeddings=True, convert_to_numpy=True)
     return float(vectors[0] @ vectors[1])
+
+
+def _longest_past_window(output: str, reference: str, model: str | None) -> str | None:
+    """Why the embedding model cannot read all of a text (it cuts what is past its window, so two
+    long texts that differ only at the end scored 1.000), or None when both fit."""
+    encoder = _encoder(model)
+    window = int(getattr(encoder, "max_seq_length", 0) or 0)
+    if window <= 0:
+        return None
+    for text, what in ((output, "the output"), (reference, "the reference")):
+        pieces = len(encoder.tokenizer(text, add_special_tokens=True, verbose=False)["input_ids"])
+        if pieces > window:
+            return f"{what} has {pieces} word pieces; the embedding model reads only the first {window}"
+    return None
+
+
+def _unread_by_rouge(output: str, reference: str) -> str | None:
+    """Why ROUGE-L cannot compare the texts: rouge-score keeps only a-z and 0-9, so Russian or
+    Chinese text is mostly dropped ("Москва, 1999" and "Париж, 1999" scored 1.000)."""
+    for text, what in ((output, "the output"), (reference, "the reference")):
+        letters = [c for c in text if c.isalpha()]
+        outside = sum(1 for c in letters if not ("a" <= c.lower() <= "z"))
+        if letters and outside * 2 > len(letters):
+            share = f"{outside} of {len(letters)} letters of {what} are others"
+            return f"ROUGE-L (rouge-score) reads only a-z and 0-9, and {share}"
+    return None
 
 
 # About a second of rouge-score's pure-Python table on a laptop CPU (bench/bench_huge_inputs.py).

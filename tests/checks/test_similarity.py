@@ -52,3 +52,36 @@ def test_bad_inputs_give_clear_errors(
 def test_empty_output_fails_without_calling_a_model() -> None:
     result = similar_to("  ", "Paris", model="/never/loaded")
     assert not result.passed and result.reason == "the output is empty"
+
+
+def test_rouge_cannot_check_text_it_cannot_read() -> None:
+    """rouge-score keeps only a-z and 0-9: two different Russian sentences sharing a year scored
+    1.000, and two identical ones 0.000."""
+    for output, reference in (
+        ("Москва, 1999", "Париж, 1999"),
+        ("答案是 42", "我不知道 42"),
+        ("Москва", "Москва"),
+    ):
+        result = similar_to(output, reference, method="rouge")
+        assert not result.passed and result.reason.startswith(
+            "could not check: ROUGE-L (rouge-score) reads only"
+        )
+    assert similar_to("Café au lait, s'il vous plaît", "Café au lait", method="rouge").score > 0.5
+
+
+@pytest.mark.slow  # a real embedding model: imports torch and sentence-transformers
+def test_embeddings_never_compare_only_the_beginnings_of_long_texts() -> None:
+    """all-MiniLM-L6-v2 reads 256 word pieces: two 2 KB texts that differ only in their conclusion
+    scored cosine 1.000. Past the window, method='embedding' cannot check and 'auto' falls back to
+    ROUGE-L, saying why."""
+    body = "We count the apples in each basket and add the baskets together, step by step. " * 25
+    output, reference = body + "So the answer is 12 oranges.", body + "So the answer is 435 apples."
+    refused = similar_to(output, reference, method="embedding", min=0.99)
+    assert (
+        not refused.passed and "word pieces; the embedding model reads only the first 256" in refused.reason
+    )
+    with pytest.warns(SimilarityWarning, match="reads only the first 256"):
+        fallback = similar_to(output, reference, min=0.999)
+    assert fallback.reason.startswith("ROUGE-L F1 (the output has") and not fallback.passed
+    # A lone surrogate (kept by the checks on purpose) once crashed the tokenizer.
+    assert similar_to("Paris \ud800 is big", "Paris is big").passed
