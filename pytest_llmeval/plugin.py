@@ -51,6 +51,10 @@ def pytest_configure(config: pytest.Config) -> None:
             return "\n".join(value) if isinstance(value, list) else value
 
         cli, ini = text(config.getoption(option.ini_key)), text(config.getini(option.ini_key))
+        if ini and option.is_path and config.inipath is not None and not Path(ini).expanduser().is_absolute():
+            # As pytest's own path settings: a run started in a subfolder finds the committed
+            # baselines instead of recording new ones beside it.
+            ini = str(config.inipath.parent / ini)
         return cli or os.environ.get(option.env_var) or ini or None
 
     try:

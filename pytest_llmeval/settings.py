@@ -213,6 +213,11 @@ class Option:
     bare: str | None = None  # the value of the flag given without one (``--flag`` means ``--flag=bare``)
 
     @property
+    def is_path(self) -> bool:
+        """A file or folder: relative in the ini file, it is relative to the ini file's folder."""
+        return self.parser is _path
+
+    @property
     def flag(self) -> str:
         # A repeatable flag names one item: --llmeval-engine-arg for the engine_args setting.
         stem = self.name.removesuffix("s") if self.repeatable else self.name

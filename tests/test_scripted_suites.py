@@ -519,3 +519,27 @@ def test_a_sampled_suite_whose_asserts_now_fail_regresses(
             "sampled  pass 1.000 -> 0.000 * REGRESSED  30 flipped pass->fail",
         ]
     )
+
+
+def test_relative_paths_in_the_ini_file_are_relative_to_its_folder(
+    pytester: pytest.Pytester, model_args: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Started from a subfolder, a run once resolved ``llmeval_baselines = evals/baselines`` against
+    the current folder: it missed the committed baseline and recorded a second one beside it."""
+    pytester.makeini("[pytest]\nllmeval_baselines = evals/baselines\nllmeval_report_json = out/r.json\n")
+    tests = pytester.mkdir("tests")
+    (tests / "test_q.py").write_text(
+        "import pytest\n"
+        "from pytest_llmeval import Case\n"
+        "@pytest.mark.llmeval(max_tokens=2)\n"
+        "@pytest.mark.parametrize('case', [Case(id='c1', prompt='p1')], ids=str)\n"
+        "def test_q(llm, case):\n"
+        "    llm.complete(case)\n"
+    )
+    assert pytester.runpytest(*model_args).ret == pytest.ExitCode.OK
+    monkeypatch.chdir(tests)
+    again = pytester.runpytest(*model_args, "test_q.py")
+    assert again.ret == pytest.ExitCode.OK
+    again.stdout.fnmatch_lines(["q  pass 1.000 -> 1.000 * OK *"])
+    written = sorted(str(p.relative_to(pytester.path)) for p in pytester.path.rglob("*.json"))
+    assert written == ["evals/baselines/q.json", "out/r.json"]
