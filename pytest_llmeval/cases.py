@@ -13,7 +13,7 @@ import json
 import random
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
@@ -280,7 +280,10 @@ def _as_object(row: Any, where: str) -> dict[str, Any]:
 def _case_from_row(source: Row, name: str, mapping: Mapping[str, str], template: str | None) -> Case:
     where, row = source.where, source.columns
     values: dict[str, Any] = {}
+    mapped = set(mapping.values())
     for field in _CASE_FIELDS:
+        if field not in mapping and field in mapped:
+            continue  # fields={"expected": "answer"}: that column is the expected text, not the answer
         column = mapping.get(field, field)
         if column in row:
             values[field] = row[column]
@@ -298,9 +301,9 @@ def _case_from_row(source: Row, name: str, mapping: Mapping[str, str], template:
                 f"{where}: the template needs column {exc.args[0]!r}; the row has {sorted(row)}"
             ) from None
     values.setdefault("id", f"{name}-{source.number}")
-    if isinstance(values.get("answer"), str) and values.get("choices"):
-        values["answer"] = _answer_index(values["answer"], values["choices"], where)
-    used = {mapping.get(field, field) for field in _CASE_FIELDS}
+    if values.get("choices") and values.get("answer") is not None:
+        values["answer"] = answer_index(values["answer"], values["choices"], where)
+    used = {mapping.get(field, field) for field in _CASE_FIELDS} | mapped
     values["metadata"] = {key: value for key, value in row.items() if key not in used}
     try:
         return Case(**values)
@@ -314,13 +317,48 @@ def _describe(error: Any) -> str:
     return f"{field}: {str(error['msg']).removeprefix('Value error, ')}"
 
 
-def _answer_index(answer: str, choices: Sequence[str], where: str) -> int:
-    """An answer given as an index ("2"), a letter ("C") or the text of the right choice."""
-    if answer.strip().isdigit():
-        return int(answer)
-    if answer in choices:
-        return list(choices).index(answer)
-    letter = answer.strip().strip("()").upper()
-    if len(letter) == 1 and "A" <= letter <= "Z":
-        return ord(letter) - ord("A")
-    raise CaseError(f"{where}: answer {answer!r} is not an index, a letter or one of the choices")
+AnswerFormat = Literal["auto", "index", "letter", "text"]
+_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def answer_index(value: Any, options: Sequence[str], where: str, answer_format: AnswerFormat = "auto") -> int:
+    """The index of the right choice from an answer given as an index, a letter ("C", "(C)") or a
+    choice's text; an answer that reads as different choices in two ways is refused."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if answer_format not in ("auto", "index"):
+            raise CaseError(f"{where}: answer {value!r} is a number, not a {answer_format}")
+        return in_range(value, len(options), where)
+    if not isinstance(value, str):
+        raise CaseError(f"{where}: answer must be an index, a letter or a choice's text, got {value!r}")
+    readings: dict[str, int] = {}
+    if value in options:
+        readings["text"] = list(options).index(value)
+    letter = value.strip().removeprefix("(").removesuffix(")").upper()
+    if len(letter) == 1 and letter in _LETTERS and _LETTERS.index(letter) < len(options):
+        readings["letter"] = _LETTERS.index(letter)
+    if value.strip().isdigit():
+        readings["index"] = int(value)
+    if answer_format != "auto":
+        if answer_format not in readings:
+            raise CaseError(
+                f"{where}: answer {value!r} is not a valid {answer_format} for {len(options)} choices"
+            )
+        return in_range(readings[answer_format], len(options), where)
+    valid = {name: i for name, i in readings.items() if 0 <= i < len(options)}
+    if not valid:
+        raise CaseError(
+            f"{where}: answer {value!r} is not an index, a letter or one of the choices {options}"
+        )
+    if len(set(valid.values())) > 1:
+        ways = ", ".join(f"as {name} choice {i}" for name, i in valid.items())
+        raise CaseError(
+            f"{where}: answer {value!r} is ambiguous ({ways}); write the index as a number "
+            "(or set answer_format)"
+        )
+    return next(iter(valid.values()))
+
+
+def in_range(index: int, count: int, where: str) -> int:
+    if not 0 <= index < count:
+        raise CaseError(f"{where}: answer {index} is out of range for {count} choices")
+    return index

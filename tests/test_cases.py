@@ -173,3 +173,38 @@ def test_missing_files_and_unknown_sources(tmp_path: Path) -> None:
         CaseError, match=r"could not load 'someone/no-such-dataset' as a file or a hub dataset"
     ):
         load_cases("someone/no-such-dataset")
+
+
+def test_a_column_mapped_to_one_field_is_not_read_again_by_its_own_name(tmp_path: Path) -> None:
+    """The README's fields={"expected": "answer"} on GSM8K rows: the "answer" column was also read
+    as Case.answer (the index of a choice), and every row was refused."""
+    path = tmp_path / "gsm.jsonl"
+    path.write_text(json.dumps({"question": "2+2?", "answer": "2+2=4\n#### 4"}) + "\n")
+    [case] = load_cases(path, fields={"expected": "answer"}, template="Q: {question}\nA:")
+    assert case.expected == "2+2=4\n#### 4" and case.answer is None and case.prompt == "Q: 2+2?\nA:"
+    assert case.metadata == {"question": "2+2?"}
+    path.write_text(json.dumps({"context": "Paris is in France.", "q": "Where is Paris?"}) + "\n")
+    [case] = load_cases(path, fields={"prompt": "context"})
+    assert case.context is None and case.prompt == "Paris is in France."  # not copied into context
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        ('"2"', "answer '2' is ambiguous (as text choice 1, as index choice 2); write the index as a number"),
+        ("true", "answer must be an index, a letter or a choice's text, got True"),
+        ("7", "answer 7 is out of range for 3 choices"),
+    ],
+)
+def test_an_answer_that_reads_two_ways_is_refused_not_guessed(
+    tmp_path: Path, answer: str, message: str
+) -> None:
+    """The same rule as the benchmarks' loaders (once load_cases took "2" as an index where choice
+    "2" was meant)."""
+    path = tmp_path / "mc.jsonl"
+    path.write_text(f'{{"prompt": "Legs of a bird?", "choices": ["1", "2", "3"], "answer": {answer}}}\n')
+    with pytest.raises(CaseError, match=r"mc\.jsonl:1: ") as error:
+        load_cases(path)
+    assert message in str(error.value)
+    path.write_text('{"prompt": "Capital?", "choices": ["Paris", "Rome"], "answer": "(A)"}\n')
+    assert load_cases(path)[0].answer == 0

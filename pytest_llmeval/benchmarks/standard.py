@@ -27,12 +27,12 @@ import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import islice
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from ..cases import Case, CaseError, _read_rows
+from ..cases import AnswerFormat, Case, CaseError, _read_rows, answer_index, in_range
 
 __all__ = [
     "SourceRow",
@@ -48,8 +48,6 @@ __all__ = [
 ]
 
 _FILE_TYPES = (".jsonl", ".json", ".csv", ".parquet")
-_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-
 # truthfulqa/truthfulqa_mc1.yaml: the fixed six-question primer ("QA prompt" of the TruthfulQA
 # paper) that lm-eval builds into doc_to_text; the task has num_fewshot: 0 and no description.
 TRUTHFULQA_PRIMER = (
@@ -325,9 +323,6 @@ def winogrande_cases(rows: Iterable[Mapping[str, Any]], *, limit: int | None = N
     return cases
 
 
-AnswerFormat = Literal["auto", "index", "letter", "text"]
-
-
 def multiple_choice_cases(
     rows: Iterable[Mapping[str, Any]],
     *,
@@ -370,44 +365,12 @@ def multiple_choice_cases(
                 id=f"{id_prefix}/{index}",
                 prompt=prompt,
                 choices=options,
-                answer=_answer_index(_field(row, answer, where), options, answer_format, where),
+                answer=answer_index(_field(row, answer, where), options, where, answer_format),
                 tags=(id_prefix,),
                 metadata={key: value for key, value in row.items() if key not in used},
             )
         )
     return cases
-
-
-def _answer_index(value: Any, options: Sequence[str], answer_format: AnswerFormat, where: str) -> int:
-    if isinstance(value, int) and not isinstance(value, bool):
-        if answer_format not in ("auto", "index"):
-            raise CaseError(f"{where}: answer {value!r} is a number, not a {answer_format}")
-        return _in_range(value, len(options), where)
-    if not isinstance(value, str):
-        raise CaseError(f"{where}: answer must be an index, a letter or a choice's text, got {value!r}")
-    readings: dict[str, int] = {}
-    if value in options:
-        readings["text"] = list(options).index(value)
-    letter = value.strip().removeprefix("(").removesuffix(")").upper()
-    if len(letter) == 1 and letter in _LETTERS and _LETTERS.index(letter) < len(options):
-        readings["letter"] = _LETTERS.index(letter)
-    if value.strip().isdigit():
-        readings["index"] = int(value)
-    if answer_format != "auto":
-        if answer_format not in readings:
-            raise CaseError(
-                f"{where}: answer {value!r} is not a valid {answer_format} for {len(options)} choices"
-            )
-        return _in_range(readings[answer_format], len(options), where)
-    valid = {name: i for name, i in readings.items() if 0 <= i < len(options)}
-    if not valid:
-        raise CaseError(
-            f"{where}: answer {value!r} is not an index, a letter or one of the choices {options}"
-        )
-    if len(set(valid.values())) > 1:
-        ways = ", ".join(f"as {name} choice {i}" for name, i in valid.items())
-        raise CaseError(f"{where}: answer {value!r} is ambiguous ({ways}); set answer_format")
-    return next(iter(valid.values()))
 
 
 # Shared row handling: every error names the row, as "data.jsonl:12" or "<task> row 3".
@@ -457,13 +420,7 @@ def _index(row: Mapping[str, Any], column: str, value: Any, count: int, where: s
     _field(row, column, where)  # a missing column is reported as missing, not as a bad value
     if not isinstance(value, int) or isinstance(value, bool):
         raise CaseError(f"{where}: {column} must be the index of the right choice, got {value!r}")
-    return _in_range(value, count, where)
-
-
-def _in_range(index: int, count: int, where: str) -> int:
-    if not 0 <= index < count:
-        raise CaseError(f"{where}: answer {index} is out of range for {count} choices")
-    return index
+    return in_range(value, count, where)
 
 
 def _keep(row: Mapping[str, Any], *columns: str) -> dict[str, Any]:
