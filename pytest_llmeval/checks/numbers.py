@@ -23,15 +23,41 @@ def clean_number(text: str) -> str:
     return text.replace("$", "").replace(",", "").rstrip(".")
 
 
-def final_decimal(text: str) -> Decimal | None:
-    """The last number written in ``text``, exactly, or None when there is none."""
-    for candidate in reversed(_NUMBER.findall(text)):
+# Around a number, what makes it part of something else: "1/2", "3/4" (a fraction), "1e3" (an exponent).
+_FRACTION_OR_EXPONENT_BEFORE = re.compile(r"(?:\d[/eE]|\d[eE][-+])$")
+_FRACTION_OR_EXPONENT_AFTER = re.compile(r"(?:/\d|[eE][-+]?\d)")
+
+
+def read_final_number(text: str) -> tuple[Decimal | None, str]:
+    """The last number written in ``text``, exactly, and why not when it cannot be read as one.
+
+    lm-eval's pattern finds it; a Unicode minus (U+2212) is a minus, a "-" after a letter or digit
+    is a dash ("10-15 minutes" ends on 15, not -15), and a number that is part of a fraction or an
+    exponent ("1/2", "1e3") is no plain number: (None, why).
+    """
+    text = text.replace("\u2212", "-")
+    for match in reversed(list(_NUMBER.finditer(text))):
+        candidate, start = match.group(), match.start()
+        if candidate.startswith("-") and start > 0 and text[start - 1].isalnum():
+            candidate, start = candidate[1:], start + 1
         cleaned = clean_number(candidate)
         # The pattern allows only digits, "-", "." (and "$" "," removed above), so Decimal never
         # sees an exponent or "nan" here; "..." or "1.2.3" is no number.
         if cleaned.count(".") <= 1 and any(c.isdigit() for c in cleaned) and "-" not in cleaned[1:]:
-            return Decimal(cleaned)
-    return None
+            end = start + len(candidate.rstrip(".,"))
+            if _FRACTION_OR_EXPONENT_BEFORE.search(text, 0, start) or _FRACTION_OR_EXPONENT_AFTER.match(
+                text, end
+            ):
+                around = text[max(0, start - 8) : end + 8].strip()
+                return None, f"the final number is part of a fraction or an exponent ({around!r})"
+            return Decimal(cleaned), ""
+    return None, "no number"
+
+
+def final_decimal(text: str) -> Decimal | None:
+    """The last number written in ``text``, exactly, or None when there is none (or it cannot be
+    read as a plain number: :func:`read_final_number` says why)."""
+    return read_final_number(text)[0]
 
 
 def final_number(text: str) -> float | None:
@@ -60,9 +86,13 @@ def number(output: str, expected: float | str, *, tolerance: float = 0.0) -> Che
     output = text_of(output, "number")
     want = _expected_number(expected)
     allowed = _tolerance(tolerance)
-    got = final_decimal(output)
+    got, why = read_final_number(output)
     if got is None:
-        reason = f"no number in {output[-120:]!r}; expected {show_number(want)}"
+        reason = (
+            f"no number in {output[-120:]!r}; expected {show_number(want)}"
+            if why == "no number"
+            else f"could not decide: {why}; expected {show_number(want)}"
+        )
         return CheckResult.of("number", False, reason)
     shown = show_number(got)
     if _within(got, want, allowed):

@@ -71,3 +71,36 @@ def test_a_long_number_is_shown_short_with_its_digit_count() -> None:
     assert not near.passed and near.reason.endswith("(they differ at digit 202)")
     assert number("the answer is " + "9" * 400, 10**400 - 1).passed
     assert final_number("x " + "9" * 400) == float("inf")  # the float view; number() compares exactly
+
+
+@pytest.mark.parametrize(
+    ("output", "expected", "passed", "reason"),
+    [
+        ("The answer is \u22123", -3, True, "final number -3 equals -3"),  # a Unicode minus
+        ("The answer is \u22123", 3, False, "final number -3, expected 3"),
+        ("It takes 10-15 minutes", 15, True, "final number 15 equals 15"),  # a dash, not a sign
+        ("It takes 10-15 minutes", -15, False, "final number 15, expected -15"),
+        (
+            "The answer is 1/2",
+            2,
+            False,
+            "could not decide: the final number is part of a fraction or an exponent",
+        ),
+        (
+            "The answer is 1e3",
+            3,
+            False,
+            "could not decide: the final number is part of a fraction or an exponent",
+        ),
+        ("About 6.02e-23 of them", 23, False, "could not decide: the final number is part of a fraction"),
+        ("So 24 / 2 = 12 apples.", 12, True, "final number 12 equals 12"),
+        ("The speed is 60 km/h.", 60, True, "final number 60 equals 60"),
+    ],
+)
+def test_signs_dashes_fractions_and_exponents(
+    output: str, expected: float, passed: bool, reason: str
+) -> None:
+    """Once: "\\u22123" (a Unicode minus) passed for 3, "10-15" read as -15, and "1/2" and "1e3"
+    passed for 2 and 3."""
+    result = number(output, expected)
+    assert result.passed is passed and result.reason.startswith(reason), result.reason
