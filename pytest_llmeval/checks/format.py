@@ -316,19 +316,77 @@ def words(output: str, *, min: int | None = None, max: int | None = None) -> Che
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+|(?<=[。！？])|\n[ \t]*\n")  # noqa: RUF001
 _ANY_WORD = re.compile(r"\w")
 _ABBREVIATION = re.compile(
-    r"(?:\b(?:mr|mrs|ms|dr|prof|sr|jr|st|vs|etc|inc|ltd|co|no|fig|approx|e\.g|i\.e|cf|al)|\b\w)\.[\"'”’)\]]*$",  # noqa: RUF001
+    r"\b(?:mr|mrs|ms|dr|prof|sr|jr|st|vs|etc|inc|ltd|co|fig|approx|e\.g|i\.e|cf|al)\.[\"'”’)\]]*$",  # noqa: RUF001
     re.IGNORECASE,
+)
+_NUMBER_SIGN = re.compile(r"\bno\.$", re.IGNORECASE)  # "No. 5", but "The answer is no. It..."
+_LIST_MARKER = re.compile(r"(?:^|\n)[ \t]*\d{1,3}\.$")  # "1." opening a numbered line
+_INITIAL = re.compile(r"(?:^|[\s(])[A-Z]\.$")
+# Words that start a sentence after a lone capital ("option B. It was"), not a name ("J. Smith").
+_SENTENCE_STARTERS = frozenset(
+    {
+        "A",
+        "An",
+        "The",
+        "This",
+        "That",
+        "These",
+        "Those",
+        "It",
+        "Its",
+        "I",
+        "We",
+        "You",
+        "He",
+        "She",
+        "They",
+        "There",
+        "Here",
+        "My",
+        "Our",
+        "If",
+        "When",
+        "So",
+        "But",
+        "And",
+        "Or",
+        "Then",
+        "Also",
+        "Yes",
+        "No",
+        "Because",
+        "Therefore",
+        "Thus",
+        "However",
+        "Since",
+        "As",
+        "In",
+        "On",
+        "For",
+    }
 )
 
 
+def _continues(piece: str, following: str) -> bool:
+    """Whether the break after ``piece`` is no sentence end: an abbreviation, a numbered line's
+    marker, "No." before a number, an initial before a name, or "wait..." going on in lowercase."""
+    if _ABBREVIATION.search(piece) or _LIST_MARKER.search(piece):
+        return True
+    if _NUMBER_SIGN.search(piece):
+        return following[:1].isdigit()
+    if _INITIAL.search(piece):
+        next_word = following.split(maxsplit=1)[0].rstrip(".,") if following.strip() else ""
+        return bool(next_word) and next_word[:1].isupper() and next_word not in _SENTENCE_STARTERS
+    return piece.endswith(("...", "…")) and following[:1].islower()
+
+
 def sentence_count(text: str) -> int:
-    """Sentences in ``text``; "Dr. Smith", "e.g. this", initials and "wait... then" do not end one."""
+    """Sentences in ``text``; "Dr. Smith", "e.g. this", "J. K. Rowling", numbered lines and
+    "wait... then" do not end one; "The answer is 4." and "I chose B. It..." do."""
     pieces = [p for p in _SENTENCE_BREAK.split(text) if _ANY_WORD.search(p)]
     count = 0
     for piece, following in itertools.zip_longest(pieces, pieces[1:], fillvalue=""):
-        piece = piece.rstrip()
-        trailing_off = piece.endswith(("...", "…")) and following[:1].islower()
-        count += not (_ABBREVIATION.search(piece) or trailing_off) or not following
+        count += not following or not _continues(piece.rstrip(), following)
     return count
 
 

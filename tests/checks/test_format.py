@@ -575,3 +575,21 @@ def test_a_format_without_a_checker_could_not_be_checked() -> None:
         not result.passed
         and result.reason == "could not check: no checker here for the schema's format 'x-made-up'"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "count"),
+    [
+        ("The answer is 4. Because 2 plus 2 is 4.", 2),  # once one: "4." read as an initial
+        ("I chose option B. It was the cheapest.", 2),
+        ("The answer is no. It is not allowed.", 2),  # once one: "no." read as "No. 5"
+        ("It costs $5. You pay at the door. Thanks.", 3),
+        ("See No. 5 for more.", 1),
+        ("The book was written by J. K. Rowling in 1997.", 1),
+        ("Dr. Smith is here. He waits.", 2),
+        ("Steps:\n1. Mix the flour.\n2. Bake it.", 2),
+        ("Wait... then go.", 1),
+    ],
+)
+def test_sentence_ends_after_short_words(text: str, count: int) -> None:
+    assert sentences(text, min=count, max=count).passed, sentences(text, min=count, max=count).reason
