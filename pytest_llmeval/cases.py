@@ -146,6 +146,8 @@ def load_cases(
         picked = sorted(random.Random(seed).sample(range(len(rows)), min(sample, len(rows))))
         rows = [rows[i] for i in picked]
     if limit is not None:
+        if limit < 0:
+            raise CaseError(f"limit must be 0 or more, got {limit}")
         rows = rows[:limit]
     cases: list[Case] = []
     seen: dict[str, str] = {}
@@ -162,6 +164,11 @@ class Row(NamedTuple):
     where: str  # for messages: "data.jsonl:12" or "data.json: row 3"
     number: int  # the line or row number in ``where``, which also names a case without an id
     columns: dict[str, Any]
+    cells: Mapping[str, str] = {}  # a CSV row's cells as written, before JSON-looking ones were decoded
+
+
+# Fields that are text whatever a CSV cell looks like: a prompt "[1, 2, 3]" or an id "true".
+_TEXT_FIELDS = ("id", "prompt", "continuation", "context")
 
 
 def _read_rows(source: str | Path, *, split: str, subset: str | None) -> tuple[list[Row], str]:
@@ -226,14 +233,16 @@ def _csv_rows(path: Path) -> Iterator[Row]:
     with io.StringIO(_text(path), newline="") as handle:
         reader = csv.DictReader(handle)
         header = reader.fieldnames or []
+        twice = sorted({name for name in header if header.count(name) > 1})
+        if twice:  # DictReader would keep the last column of each name, silently
+            raise CaseError(f"{path}:1: the header names {', '.join(map(repr, twice))} more than once")
         for row in reader:
             where = f"{path}:{reader.line_num}"
             if None in row or any(value is None for value in row.values()):
                 found = len(header) + len(row.get(None) or []) - sum(v is None for v in row.values())
                 raise CaseError(f"{where}: ragged row with {found} values for {len(header)} columns")
-            yield Row(
-                where, reader.line_num, {key: _csv_value(v) for key, v in row.items() if key is not None}
-            )
+            cells = {key: v for key, v in row.items() if key is not None}
+            yield Row(where, reader.line_num, {key: _csv_value(v) for key, v in cells.items()}, cells)
 
 
 def _csv_value(value: str) -> Any:
@@ -287,6 +296,11 @@ def _case_from_row(source: Row, name: str, mapping: Mapping[str, str], template:
         column = mapping.get(field, field)
         if column in row:
             values[field] = row[column]
+            cell = source.cells.get(column)
+            if cell is not None and (
+                field in _TEXT_FIELDS or (field == "expected" and isinstance(row[column], bool))
+            ):
+                values[field] = cell  # an expected answer "true" is the text, not a bool
         elif field in mapping:
             raise CaseError(
                 f"{where}: missing field {column!r} (mapped to {field}); the row has {sorted(row)}"
@@ -300,6 +314,8 @@ def _case_from_row(source: Row, name: str, mapping: Mapping[str, str], template:
             raise CaseError(
                 f"{where}: the template needs column {exc.args[0]!r}; the row has {sorted(row)}"
             ) from None
+        except (ValueError, IndexError) as exc:  # a stray "{", or "{0}" with no positional value
+            raise CaseError(f"{where}: the template {template!r} cannot be filled in: {exc}") from None
     values.setdefault("id", f"{name}-{source.number}")
     if values.get("choices") and values.get("answer") is not None:
         values["answer"] = answer_index(values["answer"], values["choices"], where)
@@ -336,7 +352,7 @@ def answer_index(value: Any, options: Sequence[str], where: str, answer_format: 
     letter = value.strip().removeprefix("(").removesuffix(")").upper()
     if len(letter) == 1 and letter in _LETTERS and _LETTERS.index(letter) < len(options):
         readings["letter"] = _LETTERS.index(letter)
-    if value.strip().isdigit():
+    if value.strip().isdecimal():  # "²" is a digit to isdigit() but no int()
         readings["index"] = int(value)
     if answer_format != "auto":
         if answer_format not in readings:

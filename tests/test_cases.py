@@ -208,3 +208,61 @@ def test_an_answer_that_reads_two_ways_is_refused_not_guessed(
     assert message in str(error.value)
     path.write_text('{"prompt": "Capital?", "choices": ["Paris", "Rome"], "answer": "(A)"}\n')
     assert load_cases(path)[0].answer == 0
+
+
+def test_csv_cells_keep_their_text_where_a_case_wants_text(tmp_path: Path) -> None:
+    """A CSV cell "true" became a bool even as an expected answer (contains() then raised), and a
+    prompt "[1, 2, 3]" a list (refused)."""
+    path = tmp_path / "c.csv"
+    path.write_text('id,prompt,expected,critical,tags\nt1,"[1, 2, 3]",true,true,"[""x""]"\n')
+    [case] = load_cases(path)
+    assert (
+        case.prompt == "[1, 2, 3]"
+        and case.expected == "true"
+        and case.critical is True
+        and case.tags == ("x",)
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "kwargs", "message"),
+    [
+        (
+            "d.csv",
+            "id,prompt,prompt\na,first,second\n",
+            {},
+            "d.csv:1: the header names 'prompt' more than once",
+        ),
+        ("t.jsonl", '{"q": "x"}\n', {"template": "Q: {q} {"}, "t.jsonl:1: the template 'Q: {q} {' cannot be"),
+        ("l.jsonl", '{"prompt": "x"}\n', {"limit": -1}, "limit must be 0 or more, got -1"),
+        (
+            "s.jsonl",
+            '{"prompt": "x", "choices": ["a", "b"], "answer": "\u00b2"}\n',
+            {},
+            "s.jsonl:1: answer '\u00b2' is",
+        ),
+    ],
+)
+def test_more_bad_input_is_a_clear_error(
+    tmp_path: Path, name: str, text: str, kwargs: dict[str, object], message: str
+) -> None:
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(CaseError) as error:
+        load_cases(path, **kwargs)  # type: ignore[arg-type]
+    assert message in str(error.value)
+
+
+def test_gsm8k_rows_are_read_like_any_jsonl(tmp_path: Path) -> None:
+    """A byte order mark or a blank last line once made load_gsm8k fail on a good file."""
+    from pytest_llmeval.benchmarks.gsm8k import load_gsm8k
+
+    path = tmp_path / "g.jsonl"
+    path.write_bytes(
+        b"\xef\xbb\xbf" + json.dumps({"question": "2+3?", "answer": "2+3=5\n#### 5"}).encode() + b"\n\n"
+    )
+    [case] = load_gsm8k(path)
+    assert case.expected == "5" and case.id == "gsm8k-1"
+    path.write_bytes(b'{"question": "caf\xe9", "answer": "#### 1"}\n')
+    with pytest.raises(CaseError, match=r"g\.jsonl:1: not valid UTF-8"):
+        load_gsm8k(path)

@@ -12,7 +12,7 @@ import json
 import re
 from pathlib import Path
 
-from ..cases import Case, CaseError
+from ..cases import Case, CaseError, _text
 
 _OPTION = re.compile(r"^\(([A-Z])\) ", re.MULTILINE)
 _LABEL_SETS = (("Yes", "No"), ("yes", "no"), ("True", "False"), ("valid", "invalid"))
@@ -22,7 +22,7 @@ def load_bbh(path: str | Path, limit: int | None = None) -> list[Case]:
     """Read one BBH task file into multiple-choice questions (in file order, ``limit`` first ones)."""
     path = Path(path)
     try:
-        examples = json.loads(path.read_text())["examples"]
+        examples = json.loads(_text(path))["examples"]  # UTF-8, a byte order mark dropped
     except (OSError, ValueError, KeyError) as exc:
         raise CaseError(f"{path}: not a BBH task file ({exc})") from exc
     targets = {e["target"] for e in examples}
