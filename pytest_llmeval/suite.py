@@ -21,7 +21,17 @@ from .cases import Case
 from .checks.evidence import shorten
 from .checks.result import CheckResult
 from .engine.types import EngineError, GenerationRequest, GenerationSpec, LoglikelihoodRequest
-from .metrics import KNOWN, PERPLEXITY, CaseScores, MetricError, MetricValue, compute, wilson_interval
+from .metrics import (
+    KNOWN,
+    PER_CASE_TEXT,
+    PERPLEXITY,
+    CaseScores,
+    MetricError,
+    MetricValue,
+    case_metric_values,
+    compute,
+    wilson_interval,
+)
 
 _GENERATION_KEYS = ("max_tokens", "temperature", "top_p", "seed", "stop", "samples")
 _SUITE_KEYS = ("name", "min_pass_rate", "min", "metrics")
@@ -309,7 +319,8 @@ class SuiteResult:
             names = ["acc", "acc_norm", *names]
         if self.spec.generation.n > 1 and any(r.sample_passes for r in self.records):
             names = ["pass@1", f"pass@{self.spec.generation.n}", *names]
-        names += sorted({k for r in self.records for k in r.scores} - BUILTIN_SCORES)  # record_score
+        own = {k for r in self.records for k in r.scores} - BUILTIN_SCORES - set(PER_CASE_TEXT)
+        names += sorted(own)  # record_score
         if any(r.timing for r in self.records):
             names += ["latency", "tokens_per_s"]
         return list(dict.fromkeys(n for n in names if n not in ("pass_rate", "accuracy")))
@@ -408,7 +419,10 @@ def decide(
         tags=active.case.tags,
         duration=duration,
         expected=None if active.case.expected is None else str(active.case.expected),
-        scores=dict(active.scores),
+        scores={
+            **active.scores,
+            **case_metric_values(active.suite.metrics, active.output, active.case.expected),
+        },
         samples=active.samples,
         sample_passes=sample_passes,
         timing=dict(active.timing),

@@ -87,6 +87,23 @@ KNOWN = (
 )
 
 
+# Suite metrics that are the mean of a value per case: those values go into each case's record
+# (and its baseline entry), so the gate compares them case by case like any other score.
+PER_CASE_TEXT = (*_PER_CASE, "rouge1", "rouge2", "rougeL")
+
+
+def case_metric_values(names: Sequence[str], output: str | None, expected: object) -> dict[str, float]:
+    """The per-case values of the suite's mean text metrics for one answer (none without both an
+    output and a text to compare it with)."""
+    wanted = [name for name in names if name in PER_CASE_TEXT]
+    if not wanted or output is None or expected is None:
+        return {}
+    reference = str(expected)  # as the suite metric reads it (_pairs)
+    values = {name: _PER_CASE[name](output, reference) for name in wanted if name in _PER_CASE}
+    values.update({name: rouge([output], [reference], name)[0] for name in wanted if name not in _PER_CASE})
+    return values
+
+
 def compute(name: str, cases: Sequence[CaseScores]) -> MetricValue:
     """One named metric over a suite's cases, with its 95% interval."""
     n = len(cases)
@@ -237,4 +254,14 @@ def _evaluate_metric(metric_name: str) -> Callable[[Sequence[str], Sequence[str]
     return score
 
 
-__all__ = ["KNOWN", "PERPLEXITY", "CaseScores", "MetricError", "MetricValue", "compute", "wilson_interval"]
+__all__ = [
+    "KNOWN",
+    "PERPLEXITY",
+    "PER_CASE_TEXT",
+    "CaseScores",
+    "MetricError",
+    "MetricValue",
+    "case_metric_values",
+    "compute",
+    "wilson_interval",
+]

@@ -194,3 +194,33 @@ def test_perplexity_counts_are_not_gated_only_the_log_likelihood(tmp_path: Path)
     run = gate_once(tmp_path, texts(-340.0, 62.0))
     assert [c.metric for c in run.suites[0].comparisons] == ["pass", "rolling_logprob"]
     assert run.suites[0].verdict == "OK" and run.failures() == []
+
+
+def test_a_suites_mean_text_metric_is_gated_case_by_case(tmp_path: Path) -> None:
+    """exact_match 1.0 -> 0.5 with every case still passing its checks once gave OK: suite metrics
+    were stored but never compared. Their per-case values now go into each record."""
+    from pytest_llmeval import Case
+    from pytest_llmeval.suite import ActiveCase, decide
+
+    spec = SuiteSpec("qa", metrics=("exact_match", "token_f1"))
+
+    def run(wrong: int) -> SuiteResult:
+        records = []
+        for i in range(60):
+            active = ActiveCase(spec, Case(id=f"c{i:02d}", prompt=f"q{i}", expected="Paris"))
+            active.output = "Lyon" if i < wrong else "Paris"
+            records.append(decide(active, None, strict=False, duration=0.0)[0])
+        return SuiteResult(spec, tuple(records))
+
+    first = run(0)
+    assert first.records[0].scores == {"exact_match": 1.0, "token_f1": 1.0}
+    gate_once(tmp_path, first)
+    run_ = gate_once(tmp_path, run(30))
+    decisions = {c.metric: c.decision for c in run_.suites[0].comparisons}
+    assert decisions == {
+        "pass": Decision.OK,
+        "exact_match": Decision.REGRESSED,
+        "token_f1": Decision.REGRESSED,
+    }
+    assert run_.suites[0].verdict == "REGRESSED"
+    assert [v.name for v in run(30).metrics[0]] == ["exact_match", "token_f1"]  # not again as record_score
