@@ -392,13 +392,17 @@ class _StoredRolling(_Stored):
 # faulty computation stored is never served again (version 1 is the original key, which has no
 # version). 2: transformers-backend loglikelihoods could depend on their batch mates (a token
 # below a scored one could run before it in a sliced forward pass), and seeded samples are now
-# drawn from a generator of each request's own instead of one shared by the batch.
-_ANSWER_VERSIONS = {"loglikelihood": 2, "rolling": 2, "sampled": 2}
+# drawn from a generator of each request's own instead of one shared by the batch. 3 (rolling):
+# a tokenizer that adds BOS had P(BOS | BOS) scored as the text's first token. A generation with
+# stop strings counts one more: transformers' stop_strings matched across the prompt's end, and
+# its token count took a padding token when batched.
+_ANSWER_VERSIONS = {"loglikelihood": 2, "rolling": 3, "sampled": 2}
 
 
 def _answer_version(kind: str, request: object) -> int:
-    if isinstance(request, GenerationRequest) and not request.spec.greedy:
-        kind = "sampled"
+    if isinstance(request, GenerationRequest):
+        version = 1 if request.spec.greedy else _ANSWER_VERSIONS["sampled"]
+        return version + 1 if request.spec.stop else version
     return _ANSWER_VERSIONS.get(kind, 1)
 
 

@@ -418,3 +418,33 @@ def test_ctrl_c_inside_an_engine_is_raised_without_the_engines_frames(tmp_path: 
     assert "KeyboardInterrupt" in shown and "cache.py" in shown
     assert "raised in repr()" not in shown and "raise KeyboardInterrupt\n" not in shown
     assert raised.value.__suppress_context__
+
+
+def test_answers_stored_before_the_stop_and_bos_fixes_are_never_served(tmp_path: Path) -> None:
+    """Greedy generations with stop strings (transformers matched them across the prompt's end)
+    and version-2 perplexities (BOS scored after BOS) are recomputed; a greedy one without stop
+    strings stored then is still found."""
+    engine = CountingEngine()
+    cached = CachedEngine(engine, tmp_path)
+    fingerprint = engine.info.fingerprint()
+    stopped = GenerationRequest(prompt="t", spec=dataclasses.replace(GREEDY, stop=("\n\n",)))
+    old = {
+        "completions": [{"text": "\n", "finish_reason": "length", "completion_tokens": 1}],
+        "prompt_tokens": 1,
+    }
+    stored = [
+        ({"kind": "generate", "request": dataclasses.asdict(stopped)}, old),
+        (
+            {"kind": "rolling", "request": "some text", "version": 2},
+            {"logprob": -99.0, "num_tokens": 1, "num_words": 1, "num_bytes": 1},
+        ),
+    ]
+    for payload, result in stored:
+        key = hashlib.sha256(
+            json.dumps({"fingerprint": fingerprint, **payload}, sort_keys=True).encode()
+        ).hexdigest()
+        (tmp_path / key[:2]).mkdir(parents=True, exist_ok=True)
+        (tmp_path / key[:2] / f"{key}.json").write_text(json.dumps({"schema": 1, "result": result}))
+    assert cached.generate([stopped])[0].text != "\n"
+    assert cached.loglikelihood_rolling(["some text"])[0].logprob == -1.0
+    assert cached.stats.misses == 2
