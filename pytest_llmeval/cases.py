@@ -64,7 +64,11 @@ class Case(BaseModel):
     @field_validator("id", mode="before")
     @classmethod
     def _id_as_text(cls, value: Any) -> Any:
-        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+        value = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+        if isinstance(value, str) and any("\ud800" <= c <= "\udfff" for c in value):
+            # No file holds it: a baseline reads it back as another id, and a report cannot say it.
+            raise ValueError(f"a case id is text that UTF-8 can hold; {value!r} has a lone surrogate")
+        return value
 
     @field_validator("tags", mode="before")
     @classmethod

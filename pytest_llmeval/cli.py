@@ -40,17 +40,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else 2
     try:
         status: int = args.run(args)
-        sys.stdout.flush()  # a closed pipe (``| head``) shows up here, inside the try
-        return status
     except (CliError, ReportError, HistoryError) as exc:
         _error(str(exc))
         return 2
-    except BrokenPipeError:
-        # The reader went away; say nothing more (and keep Python from complaining at exit).
-        _silence_stdout()
-        return 0
     except KeyboardInterrupt:
         return 130
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+    # A reader that went away early (``| head``) changes nothing: with ``set -o pipefail`` a
+    # regression must still fail the step (it once exited 0 when the pipe closed first).
+    return status
 
 
 # ----- arguments -----
@@ -157,9 +158,9 @@ def _history(args: argparse.Namespace) -> int:
         records = records[-args.last :]
     if not records:
         which = f" of suite {args.suite}" if args.suite is not None else ""
-        print(f"no runs{which} in {path}")
+        _say(f"no runs{which} in {path}")
         return 0
-    print(history_table(records, suite=args.suite))
+    _say(history_table(records, suite=args.suite))
     return 0
 
 
@@ -201,7 +202,7 @@ def _report(args: argparse.Namespace) -> int:
         output.write_text(page, encoding="utf-8")
     except OSError as exc:
         raise CliError(f"cannot write {output}: {exc.strerror or exc}") from None
-    print(output)
+    _say(output)
     return 0
 
 
@@ -210,8 +211,8 @@ def _report(args: argparse.Namespace) -> int:
 
 def _compare(args: argparse.Namespace) -> int:
     baseline, candidate = load_report(args.baseline), load_report(args.candidate)
-    print(f"baseline  {_describe(args.baseline, baseline)}")
-    print(f"candidate {_describe(args.candidate, candidate)}")
+    _say(f"baseline  {_describe(args.baseline, baseline)}")
+    _say(f"candidate {_describe(args.candidate, candidate)}")
     before = {s.name: s for s in baseline.suites}
     after = {s.name: s for s in candidate.suites}
     common = [name for name in after if name in before]
@@ -221,17 +222,17 @@ def _compare(args: argparse.Namespace) -> int:
     ]
     results = gate([c for suite in found for c in suite.comparisons])  # Holm across the run, as the gate
     for comparison in results:
-        print(comparison.summary_line())
-        print(f"  {comparison.detail_line()}")
+        _say(comparison.summary_line())
+        _say(f"  {comparison.detail_line()}")
     not_compared = [f"{s.suite}: {s.not_compared}" for s in found if s.not_compared is not None]
     for line in not_compared:
-        print(f"NOT COMPARED {line}")
+        _say(f"NOT COMPARED {line}")
     for warning in (f"{s.suite}: {w}" for s in found for w in s.warnings):
-        print(f"warning: {warning}")
+        _say(f"warning: {warning}")
     for side, ours, theirs in (("baseline", before, after), ("candidate", after, before)):
         alone = [n for n in ours if n not in theirs]
         if alone:
-            print(f"only in the {side}, not compared: {', '.join(alone)}")
+            _say(f"only in the {side}, not compared: {', '.join(alone)}")
     if not common:
         # Two runs with no suite in common are not two versions of one eval: most likely a
         # wrong file. Passing would let a gate built on this command pass on nothing.
@@ -240,9 +241,9 @@ def _compare(args: argparse.Namespace) -> int:
     failing += [f"{s.suite} (not compared)" for s in found if s.not_compared is not None]
     summary = f"{len(results)} comparison(s) in {len(common)} suite(s)"
     if failing:
-        print(f"FAILED: {len(failing)} of {summary} fail the run: {', '.join(failing)}")
+        _say(f"FAILED: {len(failing)} of {summary} fail the run: {', '.join(failing)}")
         return 1
-    print(f"OK: {summary}, none fails the run")
+    _say(f"OK: {summary}, none fails the run")
     return 0
 
 
@@ -275,6 +276,15 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 def _error(message: str) -> None:
     print(f"{PROG}: error: {message}", file=sys.stderr)
+
+
+def _say(text: object = "") -> None:
+    """Print a line; once the reader has gone away (a closed pipe), print nothing more, quietly,
+    so the command still finishes and returns its real status."""
+    try:
+        print(text)
+    except BrokenPipeError:
+        _silence_stdout()
 
 
 def _silence_stdout() -> None:

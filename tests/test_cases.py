@@ -266,3 +266,10 @@ def test_gsm8k_rows_are_read_like_any_jsonl(tmp_path: Path) -> None:
     path.write_bytes(b'{"question": "caf\xe9", "answer": "#### 1"}\n')
     with pytest.raises(CaseError, match=r"g\.jsonl:1: not valid UTF-8"):
         load_gsm8k(path)
+
+
+def test_a_case_id_with_a_lone_surrogate_is_refused() -> None:
+    """No file holds it: the baseline read it back as another id, and every later run's report
+    failed to be written (a traceback at the end of a run whose tests all passed)."""
+    with pytest.raises(ValueError, match="has a lone surrogate"):
+        Case(id="caf\udce9", prompt="p")

@@ -458,3 +458,19 @@ def test_cli_imports_neither_pytest_nor_torch(tmp_path: Path) -> None:
         "assert not heavy, heavy\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=tmp_path, timeout=120)
+
+
+def test_compare_keeps_its_status_when_the_reader_goes_away(tmp_path: Path) -> None:
+    """`compare A B | head -1` under `set -o pipefail` once exited 0 on a regression: the broken
+    pipe ended the command before it returned its status."""
+    suites = [_pass_fail_suite(f"s{i:03d}", _outcomes(60)) for i in range(300)]
+    worse = [_pass_fail_suite(f"s{i:03d}", _outcomes(60, failing=range(15))) for i in range(300)]
+    a = tmp_path / "a.json"
+    b = tmp_path / "b.json"
+    a.write_text(RunReport(created="x", suites=tuple(suites)).to_json(), encoding="utf-8")
+    b.write_text(RunReport(created="x", suites=tuple(worse)).to_json(), encoding="utf-8")
+    command = f"{sys.executable} -m pytest_llmeval.cli compare {a} {b} | head -1"
+    run = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", command], capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == 1 and run.stdout.startswith("baseline  ") and "Traceback" not in run.stderr

@@ -70,7 +70,7 @@ def test_case_outcomes_follow_the_rules(pytester: pytest.Pytester, model_args: l
             "E * ValueError: a bug in the test code",
             "*llmeval summary*",
             "answers  4 cases  pass 0.250 [[]0.046, 0.699[]]  latency * tokens_per_s * failed checks 2  "
-            "errors 1  1 case(s) raised an error",
+            "errors 1  1 case(s) raised an error, 1 critical case(s) failed",
             "XFAIL *test_answers[[]weak[]] - equals: expected 'ok', got 'bad'",
         ]
     )

@@ -55,6 +55,7 @@ def build_report(
             baselines.get(result.spec.name),
             infos.get(result.spec.name),
             subset,
+            settings.get("strict") is True,
         )
         for result in results
     )
@@ -97,6 +98,7 @@ def _suite(
     baseline: Baseline | None,
     info: Mapping[str, Any] | None,
     subset: bool,
+    strict: bool,
 ) -> SuiteReport:
     values, errors = result.metrics
     low, high = result.pass_rate_interval()
@@ -124,6 +126,7 @@ def _suite(
         warnings=warnings,
         failures=tuple(gate.failures) if gate is not None else (),
         cases=tuple(_case(record, _paired_entry(record, baseline)) for record in result.records),
+        strict=strict,
     )
 
 

@@ -360,7 +360,8 @@ def _case_body(case: CaseReport, failed: Sequence[CheckReport]) -> str:
 
 
 def _block(kind: str, label: str, content: str) -> str:
-    return f'<h4>{_esc(label)}</h4><pre class="text {kind}">{content}</pre>'
+    # The newline after <pre> is the one an HTML parser drops, so a text's own first one stays.
+    return f'<h4>{_esc(label)}</h4><pre class="text {kind}">\n{content}</pre>'
 
 
 def highlight(text: str, evidence: Iterable[str]) -> str:
@@ -503,8 +504,8 @@ details.case > summary > span { overflow: hidden; text-overflow: ellipsis; white
 pre { margin: 0; padding: 8px; background: var(--soft); border-radius: 4px; white-space: pre-wrap;
   overflow-wrap: anywhere; font: 12px/1.5 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
 mark { background: var(--mark); color: inherit; border-radius: 2px; }
-ul.checks { list-style: none; padding: 0; margin: 0; } ul.checks li { margin: 2px 0; }
-ul.evidence { margin: 2px 0 4px; padding-left: 24px; font-family: ui-monospace, monospace; font-size: 12px; }
+ul.checks { list-style: none; padding: 0; margin: 0; } ul.checks li { margin: 2px 0; overflow-wrap: anywhere }
+ul.evidence { margin: 2px 0 4px; padding-left: 24px; font: 12px monospace; overflow-wrap: anywhere; }
 pre.diff .add { color: var(--good); background: var(--good-bg); display: block; }
 pre.diff .del { color: var(--bad); background: var(--bad-bg); display: block; }
 pre.diff .hunk { color: var(--muted); display: block; }

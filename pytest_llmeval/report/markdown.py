@@ -18,8 +18,10 @@ MAX_FLIPS_SHOWN = 50
 MAX_REASON = 120
 
 # What can start markup inside a line: emphasis, code, links, HTML, cell breaks, entities,
-# mentions and GitHub's $math$. Line-start markup (#, -, 1.) cannot occur: text never starts a line.
+# mentions and GitHub's $math$. At the start of a list item's text, also a heading, a list or a
+# rule ("- # id" once rendered the id as a heading, losing its "#").
 _SPECIAL = re.compile(r"([\\`*_\[\]<>|~&@$])")
+_LINE_START = re.compile(r"^(?:([#+\-=])|(\d+)([.)]))")
 
 
 def render_markdown(report: RunReport) -> str:
@@ -27,7 +29,7 @@ def render_markdown(report: RunReport) -> str:
     lines += _table(report)
     problems = [f"{suite.name}: {p}" for suite in report.suites for p in suite.problems()]
     if problems:
-        lines += ["", "**Why the run failed**", ""] + [f"- {md(p)}" for p in problems]
+        lines += ["", "**Why the run failed**", ""] + [f"- {md_item(p)}" for p in problems]
     flipped = [suite for suite in report.suites if suite.flipped_ids()]
     if flipped:
         lines += ["", "### Flipped pass → fail"]
@@ -43,6 +45,11 @@ def render_markdown(report: RunReport) -> str:
 def md(text: str) -> str:
     """``text`` as literal Markdown inline text on one line."""
     return _SPECIAL.sub(r"\\\1", " ".join(text.split()))
+
+
+def md_item(text: str) -> str:
+    """``text`` as a list item's literal text, which starts a line: "# id" is no heading there."""
+    return _LINE_START.sub(lambda m: f"\\{m[1]}" if m[1] else f"{m[2]}\\{m[3]}", md(text))
 
 
 def _headline(report: RunReport) -> str:
@@ -91,7 +98,7 @@ def _flips(suite: SuiteReport) -> list[str]:
 
 
 def _flip_line(case_id: str, case: CaseReport | None) -> str:
-    line = f"- {md(case_id)}"
+    line = f"- {md_item(case_id)}"
     if case is not None and case.critical:
         line += " **critical**"
     failed = case.failed_checks() if case is not None else []

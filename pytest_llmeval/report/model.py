@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -58,7 +58,7 @@ class CaseReport(_Model):
     error: bool = False  # the test raised something that is not a check failure
     tags: tuple[str, ...] = ()
     checks: tuple[CheckReport, ...] = ()
-    scores: dict[str, float] = Field(default_factory=dict)
+    scores: dict[str, Annotated[float, Field(allow_inf_nan=False)]] = Field(default_factory=dict)
     timing: dict[str, float] = Field(default_factory=dict)
     duration: float = 0.0
     # From the baseline the run was compared with; None when it has no entry for this case (or
@@ -104,6 +104,7 @@ class SuiteReport(_Model):
     warnings: tuple[str, ...] = ()
     failures: tuple[str, ...] = ()  # the gate's: each one failed the run
     cases: tuple[CaseReport, ...] = ()
+    strict: bool = False  # --llmeval-strict: every failed case failed the run
 
     def flipped_ids(self) -> set[str]:
         """Cases that went pass -> fail: per the gate's comparisons, or per the stored baseline
@@ -120,6 +121,9 @@ class SuiteReport(_Model):
         problems = [*self.failures, *self.threshold_failures, *self.metric_errors]
         if critical:
             problems.append(f"{len(critical)} critical case(s) failed: {_ids(critical)}")
+        failed = [c.id for c in self.cases if self.strict and not c.passed and not c.error and not c.critical]
+        if failed:
+            problems.append(f"{len(failed)} case(s) failed (--llmeval-strict): {_ids(failed)}")
         if errors:
             problems.append(f"{len(errors)} case(s) raised an error: {_ids(errors)}")
         return problems
@@ -127,8 +131,8 @@ class SuiteReport(_Model):
     @property
     def verdict(self) -> Verdict:
         decisions = {c.decision for c in self.comparisons}
-        if Decision.REGRESSED in decisions:
-            return "REGRESSED"
+        if Decision.REGRESSED in decisions or any(c.critical_flips for c in self.comparisons):
+            return "REGRESSED"  # as the live gate says it (SuiteGate.verdict)
         if self.problems():  # errors and missed bounds fail a suite, compared or not
             return "FAILED"
         if self.not_compared is not None:

@@ -88,6 +88,8 @@ def _attempt(write: Callable[[], object], what: str, path: Path) -> str | None:
         write()
     except OSError as exc:
         return f"llmeval: {what} not written to {path}: {exc.strerror or exc}"
+    except ValueError as exc:  # text that cannot be written (a lone surrogate...): said, never raised
+        return f"llmeval: {what} not written to {path}: {str(exc).splitlines()[0][:300]}"
     return None
 
 

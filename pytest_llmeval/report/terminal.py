@@ -69,8 +69,11 @@ def summary_lines(
         xfailed = sum(not r.passed and not r.error for r in result.records)
         errors = sum(r.error for r in result.records)
         problems = []
+        critical = sum(r.critical and not r.passed and not r.error for r in result.records)
         if errors:  # a suite whose cases could not run is never "ok", whatever else holds
             problems.append(f"{errors} case(s) raised an error")
+        if critical:  # each one failed its test, so the run
+            problems.append(f"{critical} critical case(s) failed")
         if result.threshold_failures():
             problems.append("below threshold (subset, not enforced)" if subset else "below threshold")
         if result.spec.name in failing:

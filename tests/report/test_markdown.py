@@ -83,3 +83,18 @@ def test_long_flip_lists_are_cut(run: Run) -> None:
     assert text.count("\n- c") == MAX_FLIPS_SHOWN
     assert "- … and 7 more (see the HTML report)" in text
     assert ": contains: " + "x" * 109 + "…\n" in text  # 120 characters in all
+
+
+def test_a_list_item_cannot_start_a_heading_or_a_list() -> None:
+    """A case id "# x" or "1. x" after "- " once rendered as a heading or a nested list."""
+    from pytest_llmeval.report.markdown import md_item
+
+    assert [md_item(t) for t in ("# id", "+ id", "1. id", "12) id", "- id", "a # b")] == [
+        "\\# id",
+        "\\+ id",
+        "1\\. id",
+        "12\\) id",
+        "\\- id",
+        "a # b",
+    ]
+    assert md("1. in a cell") == "1. in a cell"  # not at a line's start: left as it is

@@ -158,3 +158,32 @@ def test_the_report_package_does_not_import_pytest() -> None:
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     modules = json.loads(run.stdout)
     assert "pytest" not in modules and "_pytest" not in modules
+
+
+def test_under_strict_a_failed_case_fails_the_report_as_it_failed_the_run() -> None:
+    """--llmeval-strict fails pytest on any failed check; the reports once said "run passed"."""
+    failed = CaseReport(id="c9", passed=False)
+    lax = suite_report(passed=0, cases=(failed,))
+    strict = suite_report(passed=0, cases=(failed,), strict=True)
+    assert lax.problems() == [] and lax.verdict == "OK"
+    assert strict.problems() == ["1 case(s) failed (--llmeval-strict): c9"] and strict.verdict == "FAILED"
+    assert RunReport(created="x", suites=(strict,)).failed
+
+
+def test_a_critical_flip_is_regressed_in_the_report_as_in_the_gate() -> None:
+    baseline = {f"c{i:02d}": True for i in range(50)}
+    current = dict(baseline, c00=False)
+    comparison = compare_pass_fail("s", baseline, current, critical={"c00"})
+    assert comparison.decision is not Decision.REGRESSED and comparison.critical_flips == ("c00",)
+    report = suite_report(comparisons=(comparison,), failures=("critical case(s) flipped pass->fail: c00",))
+    assert report.verdict == "REGRESSED"
+
+
+def test_a_report_with_a_non_finite_score_is_malformed(tmp_path: Path) -> None:
+    """A hand-made report with NaN scores once made `compare` crash with a traceback and exit 1."""
+    data = json.loads(
+        RunReport(created="x", suites=(suite_report(cases=(CaseReport(id="c", passed=True),)),)).to_json()
+    )
+    data["suites"][0]["cases"][0]["scores"] = {"s": "NaN"}
+    with pytest.raises(ReportError, match=r"is malformed at suites\.0\.cases\.0\.scores\.s"):
+        parse_report(json.dumps(data))
