@@ -107,6 +107,9 @@ def test_a_suite_below_its_pass_rate_fails_the_run_though_no_test_failed(
     [suite] = report.suites
     assert not report.failed and suite.verdict == "WARNING" and suite.threshold_failures == ()
     assert "pass rate 0.500 is below min_pass_rate 0.9 (subset, not enforced)" in suite.warnings
+    # Nor is a subset a point of the history's trend (it once plotted 2 of 4 cases as the suite).
+    assert len((pytester.path / ".llmeval" / "history.jsonl").read_text().splitlines()) == 1
+    subset.stdout.fnmatch_lines(["llmeval: history: this run ran a subset of the cases*"])
 
 
 def test_strict_turns_expected_failures_into_failures(

@@ -66,6 +66,7 @@ def build_report(
         gated=gate is not None,
         notes=tuple(gate.notes) if gate is not None else (),
         suites=suites,
+        subset=subset,
     )
 
 

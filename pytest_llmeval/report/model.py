@@ -156,6 +156,7 @@ class RunReport(_Model):
     gated: bool = False  # whether the run was compared with baselines at all
     notes: tuple[str, ...] = ()  # the gate's run-wide notes (stale baselines...)
     suites: tuple[SuiteReport, ...] = ()
+    subset: bool = False  # only some cases ran (-k, -m, --lf, node ids, -x)
 
     @property
     def failed(self) -> bool:

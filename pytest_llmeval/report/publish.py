@@ -35,7 +35,11 @@ def publish(
             _attempt(lambda: write_atomically(json_path, report.to_json()), "JSON report", json_path)
             or f"llmeval: JSON report written to {json_path}"
         )
-    failed = _attempt(lambda: append_history(history_path, report), "history", history_path)
+    failed = None
+    if report.subset:  # 1 case of 10 at 0.000 between full runs would draw a drop that never was
+        lines.append("llmeval: history: this run ran a subset of the cases, so it is no point of the trend")
+    else:
+        failed = _attempt(lambda: append_history(history_path, report), "history", history_path)
     try:
         history = read_history(history_path)
     except (HistoryError, OSError) as exc:
