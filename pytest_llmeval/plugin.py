@@ -108,16 +108,32 @@ def _collects_everything(config: pytest.Config) -> bool:
 
 
 def _selects_cases(config: pytest.Config) -> bool:
-    """Whether the command line picks some tests out of the files it names (-k, -m, --lf, node ids):
-    then a suite may run only some of its cases, and missing cases are not stale."""
+    """Whether the run may hold only some of a suite's cases before collection says more: node ids
+    always may. A controller of xdist workers collects nothing and so sees no deselection: there
+    the options that can deselect (-k, -m, --lf, --sw, --deselect) count as selecting, whether or
+    not they did. In one process ``pytest_deselected`` says it exactly (an ``addopts = -m "not
+    slow"`` that deselected nothing once switched every suite's thresholds off)."""
     option = config.option
-    return bool(
+    if any("::" in str(arg) for arg in config.args):
+        return True
+    return xdist.planned_workers(config) > 0 and bool(
         getattr(option, "keyword", "")
         or getattr(option, "markexpr", "")
         or getattr(option, "lf", False)
+        or getattr(option, "stepwise", False)
         or getattr(option, "deselect", None)
-        or any("::" in str(arg) for arg in config.args)
     )
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_deselected(items: list[pytest.Item]) -> None:
+    """A suite case left out by -k, -m, --lf, --sw or --deselect: the run holds only part of its
+    suite, so its thresholds are not enforced and an update keeps the cases that did not run."""
+    if not items or not any(item.get_closest_marker("llmeval") is not None for item in items):
+        return
+    session = items[0].config.stash.get(session_key, None)
+    if session is not None:
+        session.run.partial = True
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

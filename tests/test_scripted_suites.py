@@ -546,3 +546,19 @@ def test_relative_paths_in_the_ini_file_are_relative_to_its_folder(
     again.stdout.fnmatch_lines(["q  pass 1.000 -> 1.000 * OK *"])
     written = sorted(str(p.relative_to(pytester.path)) for p in pytester.path.rglob("*.json"))
     assert written == ["evals/baselines/q.json", "out/r.json"]
+
+
+def test_an_option_that_deselects_no_case_leaves_the_run_whole(
+    pytester: pytest.Pytester, model_args: list[str]
+) -> None:
+    """`addopts = -m "not slow"` deselected nothing, yet the run counted as a subset: every
+    suite's min_pass_rate was switched off for good. Only a case really left out makes a subset."""
+    pytester.makeini('[pytest]\naddopts = -m "not slow"\nmarkers =\n    slow: slow\n')
+    pytester.makepyfile(OUTCOMES_SUITE.format(extra=", min_pass_rate=0.9"))
+    result = pytester.runpytest(*model_args)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(
+        ["llmeval: run FAILED: suite answers: pass rate 0.250 is below min_pass_rate 0.9"]
+    )
+    subset = pytester.runpytest(*model_args, "-k", "good or weak")
+    subset.stdout.fnmatch_lines(["*(subset, not enforced)*"])
