@@ -15,8 +15,11 @@ against 25-62 us) and every completed answer valid; outlines_core ignored ``maxi
 llguidance let the model add properties the schema does not name.
 
 xgrammar ignores a few JSON Schema keywords without an error (measured with 0.2.8: a value that
-breaks them is accepted). ``unsupported`` refuses those up front, so a schema is either enforced
-or refused with an EngineError naming the keyword, never silently loosened.
+breaks them is accepted), decodes ``oneOf`` as ``anyOf``, and drops the siblings of ``enum``,
+``const``, ``anyOf`` and ``oneOf``. ``unsupported`` refuses those up front, on every backend, so
+a schema is either enforced or refused with an EngineError naming the keyword. String formats are
+held to their shape only: a date "2024-02-30" fits the grammar, and ``json(schema=...)``, which
+checks formats, then fails it.
 
 Nothing here imports torch or xgrammar at module level: ``import pytest_llmeval`` stays light.
 """
@@ -63,6 +66,9 @@ _NON_EMPTY_FORMATS = frozenset(
 _ANNOTATIONS = frozenset(
     {"title", "description", "default", "examples", "deprecated", "readOnly", "writeOnly", "$comment"}
 )
+# What may stand beside enum, const, anyOf or oneOf: xgrammar ignores any other sibling there
+# ("enum": [1, 2] with "minimum": 2 let 1 through; "anyOf" with "maximum": 6 let 7 through).
+_BESIDE_CHOICES = _ANNOTATIONS | {"type", "$defs", "definitions", "$schema", "$id"}
 _LOOKAROUND = re.compile(r"\(\?<?[=!]")
 # Keywords whose value is a schema, a list of schemas, or a name -> schema map: the walk follows
 # these and nothing else, so data (enum, const, default, examples) is never taken for a schema.
@@ -99,6 +105,14 @@ def unsupported(schema: object, where: str = "#") -> str | None:
         return f"string format {schema['format']!r} at {where} is not supported"
     if isinstance(pattern := schema.get("pattern"), str) and _LOOKAROUND.search(pattern):
         return f"look-around in pattern {pattern!r} at {where} is not supported"
+    if isinstance(one_of := schema.get("oneOf"), list) and len(one_of) > 1:
+        return f"'oneOf' at {where} is decoded as 'anyOf' (a value valid under two branches passes)"
+    branches = [k for k in ("enum", "const", "anyOf", "oneOf") if k in schema]
+    if branches and (extra := sorted(set(schema) - _BESIDE_CHOICES - set(branches))):
+        return f"keywords {extra} beside {branches[0]!r} at {where} are not supported (they are ignored)"
+    required, named = schema.get("required"), schema.get("properties")
+    if isinstance(required, list) and (missing := [n for n in required if n not in (named or {})]):
+        return f"required {missing} at {where} not named in 'properties' (no answer could have them)"
     if "$ref" in schema:
         ref = schema["$ref"]
         if not isinstance(ref, str) or not (ref == "#" or ref.startswith("#/")):
@@ -155,7 +169,7 @@ class Grammars:
         if (cached := self._compiled.get(schema_text)) is not None:
             self._compiled.move_to_end(schema_text)
             return cached
-        schema = _checked(schema_text)
+        schema = checked_schema(schema_text)
         import xgrammar
 
         if self._compiler is None:
@@ -193,8 +207,10 @@ def _without_control_bytes(vocab: Sequence[bytes], size: int, stop_ids: Sequence
     return writable
 
 
-def _checked(schema_text: str) -> str:
-    """The schema text, once it is known to be a valid JSON Schema that xgrammar enforces exactly."""
+def checked_schema(schema_text: str) -> str:
+    """The schema text, once it is known to be a valid JSON Schema that xgrammar enforces exactly.
+    Every backend asks this first, so one spec is refused or decoded alike on all of them (vLLM
+    and vLLM servers use xgrammar too, and loosened what this refuses: 'not' went unenforced)."""
     try:
         schema = json.loads(schema_text)
     except ValueError as exc:

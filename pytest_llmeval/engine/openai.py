@@ -31,6 +31,7 @@ from typing import Any, Literal, TypeVar
 import httpx
 from pydantic import BaseModel, ConfigDict, NonNegativeInt, ValidationError
 
+from .constrained import checked_schema
 from .model_files import default_cache_root, looks_like_path, resolve_model
 from .tokens import TokenRules, rolling_loglikelihood
 from .types import (
@@ -199,7 +200,8 @@ class OpenAIEngine:
         self._backoff = backoff
         self._max_body = max_body_bytes
         try:
-            served = [entry["id"] for entry in self._request("GET", "/models")["data"]]
+            listed = self._request("GET", "/models")["data"]
+            served = [entry["id"] for entry in listed]
         except EngineError as exc:
             self._client.close()
             raise ModelLoadError(f"cannot use the server: {exc}") from exc
@@ -210,6 +212,12 @@ class OpenAIEngine:
             self._model = served[0]  # e.g. a local path given to the plugin, served under another name
         else:
             raise ModelLoadError(f"{self._base_url} serves {served}; pick one with --llmeval-model")
+        # vLLM's server fills every sampling field a request leaves out from the model's
+        # generation_config.json (Qwen2.5: repetition_penalty 1.05, top_k 20), which changes even
+        # greedy answers: the neutral values are sent, so the spec alone decides, as on the other
+        # backends. (OpenAI's own API refuses these fields, so only a vLLM server gets them.)
+        owners = {entry.get("owned_by") for entry in listed if isinstance(entry, dict)}
+        self._neutral: dict[str, Any] = _VLLM_NEUTRAL if "vllm" in owners else {}
         local = _local_model(model, cache_root or default_cache_root())
         self.rules = local[0] if local is not None else None
         self._max_length = max_length or 0
@@ -367,13 +375,16 @@ class OpenAIEngine:
             "temperature": spec.temperature,
             "top_p": spec.top_p,
             "n": spec.n,
+            "presence_penalty": 0.0,
+            "frequency_penalty": 0.0,
+            **self._neutral,
         }
         if spec.seed is not None:
             body["seed"] = spec.seed
         if spec.stop:
             body["stop"] = list(spec.stop)
         if spec.json_schema:
-            schema = json.loads(spec.json_schema)
+            schema = json.loads(checked_schema(spec.json_schema))
             body["response_format"] = {
                 "type": "json_schema",
                 "json_schema": {"name": "output", "schema": schema},
@@ -496,6 +507,9 @@ def _decoded(response: httpx.Response) -> Iterator[bytes]:
                 yield out
     if not inflater.eof:  # zlib has handed out all it inflated; the stream's end is missing
         raise httpx.DecodingError("the compressed body is cut short")
+
+
+_VLLM_NEUTRAL: dict[str, Any] = {"repetition_penalty": 1.0, "top_k": -1, "min_p": 0.0}
 
 
 def _local_model(model: str | None, cache_root: Path) -> tuple[TokenRules, str] | None:

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
 
+from .constrained import checked_schema
 from .model_files import default_cache_root, merge_lora, resolve_lora, resolve_model
 from .tokens import TokenRules, model_max_length, rolling_loglikelihood
 from .types import (
@@ -120,7 +121,9 @@ class VLLMEngine:
         for request in requests:
             spec = request.spec
             structured = (
-                StructuredOutputsParams(json=json.loads(spec.json_schema)) if spec.json_schema else None
+                StructuredOutputsParams(json=json.loads(checked_schema(spec.json_schema)))
+                if spec.json_schema
+                else None
             )
             params.append(
                 SamplingParams(

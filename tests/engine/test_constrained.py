@@ -129,6 +129,19 @@ NOT_ENFORCED = [
     ({"$defs": {"A": {"$anchor": "a", "type": "integer"}}, "$ref": "#a"}, "only references inside"),
     ({"$defs": {"A": {"type": "integer"}}, "$ref": "#/$defs/A", "minimum": 5}, "['minimum'] beside '$ref'"),
     ({"$dynamicAnchor": "n", "properties": {"c": {"$dynamicRef": "#n"}}}, "'$dynamicRef'"),
+    # Loosened by xgrammar 0.2.8 and answered with JSON that fails the schema (found in a review):
+    ({"oneOf": [{"type": "integer"}, {"type": "number"}]}, "'oneOf' at # is decoded as 'anyOf'"),
+    ({"enum": [1, 2], "minimum": 2}, "keywords ['minimum'] beside 'enum'"),
+    ({"const": "x", "maxLength": 0}, "keywords ['maxLength'] beside 'const'"),
+    (
+        {"anyOf": [{"type": "integer"}, {"type": "string"}], "maximum": 6},
+        "keywords ['maximum'] beside 'anyOf'",
+    ),
+    ({"type": "object", "required": ["x"]}, "required ['x'] at # not named in 'properties'"),
+    (
+        {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city", "country"]},
+        "required ['country'] at # not named",
+    ),
 ]
 
 
@@ -175,9 +188,9 @@ def test_data_is_never_read_as_a_schema() -> None:
     schema = {
         "type": "object",
         "properties": {
-            "a": {"enum": [{"not": 1}], "default": {"if": 2}, "examples": [{"uniqueItems": True}]}
+            "a": {"enum": [{"not": 1}], "default": {"if": 2}, "examples": [{"uniqueItems": True}]},
+            "b": {"const": {"contains": 3}},
         },
-        "const": {"contains": 3},
     }
     assert unsupported(schema) is None
 

@@ -74,6 +74,7 @@ class StubServer:
                     stub.seen += 1
                     stub.in_flight += 1
                     stub.max_in_flight = max(stub.max_in_flight, stub.in_flight)
+                counted = True
                 try:
                     if step == "drip":  # headers at once, then one byte every 0.2 s
                         self.send_response(200)
@@ -106,10 +107,16 @@ class StubServer:
                         self.reply(200, {"choices": [{"text": "", "logprobs": None}]})
                     else:
                         time.sleep(0.05 if step == "busy" else 0)
+                        # Out of flight before the answer goes: the client may send its next
+                        # request the moment it has this one, before this thread runs again.
+                        with stub.lock:
+                            stub.in_flight -= 1
+                        counted = False
                         self.reply(200, COMPLETION)
                 finally:
-                    with stub.lock:
-                        stub.in_flight -= 1
+                    if counted:
+                        with stub.lock:
+                            stub.in_flight -= 1
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}/v1"
@@ -540,3 +547,25 @@ def test_the_local_files_named_for_the_server_are_in_its_fingerprint(
     assert infos[0].model == infos[1].model == "finetune"
     assert infos[0].fingerprint() != infos[1].fingerprint()
     assert infos[0].weights_hash.startswith("server:http://server/v1/finetune|")
+
+
+@pytest.mark.parametrize(("owner", "neutral"), [("vllm", True), ("openai", False), (None, False)])
+def test_a_vllm_server_gets_the_neutral_sampling_values(owner: str | None, neutral: bool) -> None:
+    """vLLM's server fills what a request leaves out from the model's generation_config.json
+    (repetition_penalty 1.05 and top_k 20 changed 3 of 7 greedy SmolLM2 answers): it gets the
+    neutral values, which OpenAI's own API would refuse, so other servers do not."""
+    bodies: list[dict[str, Any]] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/models"):
+            return httpx.Response(200, json={"data": [{"id": "m", "owned_by": owner}]})
+        bodies.append(json.loads(request.content))
+        return httpx.Response(200, json={"choices": [choice()]})
+
+    engine = engine_for("http://test/v1", transport=httpx.MockTransport(answer))
+    engine.generate([GenerationRequest(prompt="hi")])
+    assert bodies[0]["presence_penalty"] == bodies[0]["frequency_penalty"] == 0.0
+    sent = {k: bodies[0].get(k) for k in ("repetition_penalty", "top_k", "min_p")}
+    assert sent == (
+        {"repetition_penalty": 1.0, "top_k": -1, "min_p": 0.0} if neutral else dict.fromkeys(sent)
+    )
