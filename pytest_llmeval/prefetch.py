@@ -17,7 +17,7 @@ from .items import case_key, prefetched_key, side_key, suite_cases
 from .progress import PrefetchProgress
 from .settings import Settings
 from .sides import MODEL, REFERENCE
-from .suite import SuiteSpec, case_text, choice_requests, generation_request, wants_perplexity
+from .suite import SuiteError, SuiteSpec, case_text, choice_requests, generation_request, wants_perplexity
 from .xdist import queued_behind
 
 Advance = Callable[[int, int], None]  # (cases just answered, tokens just generated)
@@ -51,7 +51,10 @@ def prefetch(
     texts: list[str] = []
     for spec, case in cases:
         if case.choices is not None:
-            choices.append(choice_requests(case))
+            try:
+                choices.append(choice_requests(case))
+            except SuiteError:
+                continue  # e.g. choices with messages: the case fails with this when it runs
         elif wants_perplexity(spec):
             if case.prompt is not None:
                 texts.append(case_text(case))

@@ -562,3 +562,29 @@ def test_an_option_that_deselects_no_case_leaves_the_run_whole(
     )
     subset = pytester.runpytest(*model_args, "-k", "good or weak")
     subset.stdout.fnmatch_lines(["*(subset, not enforced)*"])
+
+
+def test_a_case_pre_generation_cannot_ask_fails_alone(
+    pytester: pytest.Pytester, model_args: list[str]
+) -> None:
+    """A multiple-choice case given as messages stopped the whole run with INTERNALERROR in
+    pre-generation; it now fails on its own, and the other case runs."""
+    pytester.makepyfile(
+        """
+        import pytest
+        from pytest_llmeval import Case
+
+        CASES = [
+            Case(id="ok", prompt="Pick one:", choices=("yes", "no"), answer=0),
+            Case(id="chat", messages=[{"role": "user", "content": "Pick"}], choices=("yes", "no"), answer=0),
+        ]
+
+        @pytest.mark.llmeval()
+        @pytest.mark.parametrize("case", CASES, ids=str)
+        def test_mc(llm, case):
+            llm.choose(case)
+        """
+    )
+    result = pytester.runpytest(*model_args)
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*choose() needs a case with a prompt and choices*"])

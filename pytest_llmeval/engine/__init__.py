@@ -102,7 +102,16 @@ def create_engine(settings: Settings) -> Engine:
 
     Raises ModelLoadError with a one-line reason."""
     backend, _ = resolve_backend(settings)
-    engine = engine_factory(backend)(settings)
+    factory = engine_factory(backend)
+    try:
+        engine = factory(settings)
+    except (ModelLoadError, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # a backend's own error (a missing checkpoint...): the same one line
+        first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+        raise ModelLoadError(
+            f"backend {backend!r} could not load the model: {type(exc).__name__}: {first}"
+        ) from exc
     if not isinstance(engine, Engine):
         raise ModelLoadError(f"backend {backend!r} made a {type(engine).__name__}, which is not an Engine")
     return engine

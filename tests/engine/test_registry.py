@@ -99,6 +99,13 @@ def test_a_factory_must_make_an_engine(monkeypatch: pytest.MonkeyPatch) -> None:
         create_engine(Settings(model="m", backend="text"))
 
 
+def test_a_factory_that_raises_its_own_error_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Anything but ModelLoadError from a backend's factory once ended the run in INTERNALERROR."""
+    with_entry_points(monkeypatch, ("missing", "pathlib:Path.read_text"))
+    with pytest.raises(ModelLoadError, match=r"^backend 'missing' could not load the model: \w+Error: "):
+        create_engine(Settings(model="m", backend="missing"))
+
+
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
