@@ -16,8 +16,30 @@ active_key = pytest.StashKey[ActiveCase]()
 prefetched_key = pytest.StashKey[bool]()
 
 
-def mark_suite_items(items: list[pytest.Item]) -> None:
-    """Stash the suite and case of every item of an eval suite; a malformed suite is a usage error."""
+usage_error_key = pytest.StashKey[str]()
+
+
+def mark_suite_items(items: list[pytest.Item], *, on_worker: bool = False) -> None:
+    """Stash the suite and case of every item of an eval suite; a malformed suite is a usage error.
+
+    An xdist worker cannot stop the run with one: the worker would crash and its message be
+    lost (INTERNALERROR). There every suite item fails with it instead (``fail_unusable``)."""
+    try:
+        _mark_suite_items(items)
+    except pytest.UsageError as exc:
+        if not on_worker:
+            raise
+        for item in items:
+            if item.get_closest_marker("llmeval") is not None:
+                item.stash[usage_error_key] = str(exc)
+
+
+def fail_unusable(item: pytest.Item) -> None:
+    if usage_error_key in item.stash:
+        pytest.fail(f"llmeval: {item.stash[usage_error_key]}", pytrace=False)
+
+
+def _mark_suite_items(items: list[pytest.Item]) -> None:
     owners: dict[str, str] = {}
     case_items: dict[tuple[str, str, str], str] = {}  # (suite, side, case id) -> node id
     for item in items:

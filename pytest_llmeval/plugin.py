@@ -14,7 +14,7 @@ import pytest
 
 from . import xdist
 from .gpus import GPUAssignmentError, pin_worker
-from .items import case_key, decide_report, mark_suite_items, prefetched_key, start_case
+from .items import case_key, decide_report, fail_unusable, mark_suite_items, prefetched_key, start_case
 from .llm import LLM
 from .prefetch import prefetch_session, prefetch_worker_queue
 from .report.terminal import header_lines
@@ -183,7 +183,11 @@ def _llmeval_side(request: pytest.FixtureRequest) -> str:
 
 @pytest.hookimpl(trylast=True)  # after -k/-m deselection, so only what will run is looked at
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    mark_suite_items(items)
+    mark_suite_items(items, on_worker=xdist.is_worker(config))
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    fail_unusable(item)
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -172,6 +172,24 @@ def test_bad_suite_markers_are_usage_errors(pytester: pytest.Pytester, source: s
     result.stderr.fnmatch_lines([message])
 
 
+@pytest.mark.slow  # starts two xdist workers
+def test_under_xdist_a_bad_suite_fails_its_items_with_the_message(pytester: pytest.Pytester) -> None:
+    """A worker cannot stop the run with a usage error: it crashed (INTERNALERROR, exit 3) and the
+    message was lost. Its suite items now fail with it."""
+    pytester.makepyfile(
+        "import pytest\nfrom pytest_llmeval import Case\n"
+        "@pytest.mark.llmeval(max_token=4)\n"
+        "@pytest.mark.parametrize('case', [Case(id='a', prompt='p'), Case(id='b', prompt='q')], ids=str)\n"
+        "def test_x(llm, case): pass\n"
+        "def test_plain(): pass\n"
+    )
+    result = pytester.runpytest_subprocess("-n", "2", "--llmeval-model=/no/such/model")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.assert_outcomes(passed=1, errors=2)
+    result.stdout.fnmatch_lines(["*llmeval marker: unknown setting(s) max_token; known: max_tokens*"])
+    assert "INTERNALERROR" not in result.stdout.str()
+
+
 @pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
 def test_every_case_is_answered_from_a_few_large_batches(
     pytester: pytest.Pytester, tiny_model_dir: Path, workers: list[str]
