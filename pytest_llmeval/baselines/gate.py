@@ -255,9 +255,16 @@ def run_gate(
             verdict.not_compared = f"no baseline at {path}"
         else:
             verdict.not_compared = "the baseline was re-recorded on request (--llmeval-update-baselines)"
-        if asked or (baseline is None and not options.ci):
+        # A first baseline from a subset (-k, -x...) would hold only the cases that ran, and later
+        # full runs would gate on those alone: only a run of every case records one unasked.
+        if asked or (baseline is None and not options.ci and not options.partial):
             _record(verdict, result, fingerprint, path, found, options)
         if asked or verdict.not_compared is None or verdict.failures:
+            continue
+        if baseline is None and options.partial and not options.ci:
+            verdict.warnings.append(
+                f"NOT COMPARED: {verdict.not_compared}; none recorded from a subset of the cases: run all"
+            )
             continue
         if options.ci:
             verdict.failures.append(f"NOT COMPARED: {verdict.not_compared}; CI is set: {_RECORD_HINT}")

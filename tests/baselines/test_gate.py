@@ -224,3 +224,15 @@ def test_a_suites_mean_text_metric_is_gated_case_by_case(tmp_path: Path) -> None
     }
     assert run_.suites[0].verdict == "REGRESSED"
     assert [v.name for v in run(30).metrics[0]] == ["exact_match", "token_f1"]  # not again as record_score
+
+
+def test_a_subset_records_no_first_baseline(tmp_path: Path) -> None:
+    """A first run stopped by -x (or run with -k) once recorded the cases it ran as the baseline;
+    later full runs then gated on those alone and listed the rest as new, never gated."""
+    run = gate_once(tmp_path, suite(2, 0), partial=True)
+    assert not list(tmp_path.iterdir()) and run.failures() == []
+    where = tmp_path / "qa.json"
+    assert run.suites[0].warnings == [
+        f"NOT COMPARED: no baseline at {where}; none recorded from a subset of the cases: run all"
+    ]
+    assert gate_once(tmp_path, suite(2, 0), partial=True, update="new").suites[0].written is not None  # asked
