@@ -156,8 +156,8 @@ class RunRecords:
         run before junitxml writes its file (see junit)."""
         # An interrupted run decides nothing and writes nothing: baselines stay as they were.
         self.interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
-        if session.shouldfail or session.shouldstop:  # -x or --maxfail: not every case ran
-            self.partial = True
+        if session.shouldfail or session.shouldstop or self.interrupted:  # -x, --maxfail, Ctrl-C:
+            self.partial = True  # not every case ran, so no bound is judged on those that did
         if self.results() and not self.interrupted:
             self.finish(session.config)
             if junit.wanted(session.config):

@@ -588,3 +588,29 @@ def test_a_case_pre_generation_cannot_ask_fails_alone(
     result = pytester.runpytest(*model_args)
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*choose() needs a case with a prompt and choices*"])
+
+
+def test_after_ctrl_c_no_bound_is_judged_on_the_cases_that_ran(
+    pytester: pytest.Pytester, model_args: list[str]
+) -> None:
+    """Stopped at the third of ten cases, the summary once said "run FAILED: pass rate 0.500 is
+    below min_pass_rate 0.8", a verdict on two cases."""
+    pytester.makepyfile(
+        """
+        import pytest
+        from pytest_llmeval import Case, expect
+
+        CASES = [Case(id=f"c{i}", prompt=f"q{i}", expected="ok" if i else "zz") for i in range(10)]
+
+        @pytest.mark.llmeval(max_tokens=4, min_pass_rate=0.8)
+        @pytest.mark.parametrize("case", CASES, ids=str)
+        def test_answers(llm, case):
+            if case.id == "c2":  # as Ctrl-C ends a run (a KeyboardInterrupt would end this one too)
+                pytest.exit("stopped", returncode=pytest.ExitCode.INTERRUPTED)
+            expect(llm.complete(case)).contains(case.expected)
+        """
+    )
+    result = pytester.runpytest(*model_args)
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines(["llmeval: interrupted: no baseline compared or written"])
+    assert "run FAILED" not in result.stdout.str()
