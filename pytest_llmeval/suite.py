@@ -36,11 +36,11 @@ from .metrics import (
 _GENERATION_KEYS = ("max_tokens", "temperature", "top_p", "seed", "stop", "samples")
 _SUITE_KEYS = ("name", "min_pass_rate", "min", "metrics")
 
-# Per-case scores the plugin records itself (multiple choice, rolling loglikelihood); a user's
-# own score may not take these names.
 # What llm.perplexity(case) divides a text's log-likelihood by: counts, not quality. A model with
 # another tokenizer has fewer or more tokens for the same text, which is no regression.
 COUNT_SCORES = frozenset(("rolling_tokens", "rolling_words", "rolling_bytes"))
+# Per-case scores the plugin records itself (multiple choice, rolling loglikelihood); a user's
+# own score may not take these names.
 BUILTIN_SCORES = frozenset(("acc", "acc_norm", "rolling_logprob")) | COUNT_SCORES
 _SCORE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 

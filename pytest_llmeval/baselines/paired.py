@@ -127,7 +127,7 @@ def tail_bound(distance: float, squares: float) -> float:
     ``squares`` is sum d_i^2: exp(-distance^2 / (2 squares)); 1 for a distance of 0 or less."""
     if distance <= 0.0 or squares <= 0.0:
         return 1.0
-    return math.exp(-distance * distance / (2.0 * squares))
+    return max(math.exp(-distance * distance / (2.0 * squares)), 1e-300)  # tiny, never 0
 
 
 def smallest_sign_flip_p(cases: int, *, resamples: int = SIGN_FLIPS) -> float:
