@@ -7,6 +7,7 @@ at the gate's POWER (80%).
 
 from __future__ import annotations
 
+import functools
 import math
 from statistics import NormalDist
 
@@ -16,6 +17,7 @@ from .verdict import POWER, SLACK
 _NORMAL = NormalDist()
 
 
+@functools.lru_cache(maxsize=4096)  # a pure function; a gate or a simulation asks the same again
 def detectable_drop_pass_fail(compared: int, discordant: int, *, alpha: float, margin: float) -> float:
     """The smallest drop in pass rate this suite detects with 80% power at one-sided ``alpha``.
 
@@ -53,7 +55,7 @@ def detectable_drop_pass_fail(compared: int, discordant: int, *, alpha: float, m
         drop_tails = _poisson_upper_tails(mean_drops)
         return math.fsum(
             _poisson_pmf(rises, mean_rises) * chance_of_firing(rises, drop_tails)
-            for rises in range(_poisson_reach(mean_rises) + 1)
+            for rises in range(_poisson_floor(mean_rises), _poisson_reach(mean_rises) + 1)
         )
 
     if power(1.0) < POWER:
@@ -122,6 +124,11 @@ def _poisson_upper_tails(mean: float) -> list[float]:
     for count in range(reach, -1, -1):
         tails[count] = tails[count + 1] + _poisson_pmf(count, mean)
     return tails
+
+
+def _poisson_floor(mean: float) -> int:
+    """A count below which a Poisson(mean) has no mass worth summing (10 standard deviations)."""
+    return max(0, math.floor(mean - 10 * math.sqrt(mean) - 10))
 
 
 def _poisson_reach(mean: float) -> int:
