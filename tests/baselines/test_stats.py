@@ -430,3 +430,21 @@ def test_the_quoted_detectable_drop_has_80_percent_power_under_its_model(
             fired[b, c] = past_margin and b <= compared and pass_fail_p(b, c, compared)[0] < alpha
     power = sum(fired[b, c] for b, c in zip(drops.tolist(), rises.tolist(), strict=True)) / 40_000
     assert power >= 0.80 - 0.006  # three standard errors of 40,000 draws below 0.8
+
+
+def test_the_shortened_poisson_sum_gives_the_plain_sums_drop_on_random_suites(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The detectable drop sums the fail->pass counts only where the Poisson has mass, and is
+    memoized: on random suites it equals the plain sum from 0, computed afresh."""
+    import pytest_llmeval.baselines.power as power
+
+    rng = random.Random(11)
+    suites = [
+        (n, rng.randrange(0, n // 2 + 1), rng.choice([0.05, 0.01, 0.05 / 7]), rng.choice([0.0, 0.02, 0.05]))
+        for n in (rng.randrange(20, 2500) for _ in range(40))
+    ]
+    quick = [detectable_drop_pass_fail(n, d, alpha=a, margin=m) for n, d, a, m in suites]
+    monkeypatch.setattr(power, "_poisson_floor", lambda mean: 0)
+    plain = [power.detectable_drop_pass_fail.__wrapped__(n, d, alpha=a, margin=m) for n, d, a, m in suites]
+    assert quick == plain
