@@ -17,6 +17,8 @@ from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
+from .checks.evidence import LONE_SURROGATE
+
 Message = dict[str, str]
 
 _CASE_FIELDS = (
@@ -65,7 +67,7 @@ class Case(BaseModel):
     @classmethod
     def _id_as_text(cls, value: Any) -> Any:
         value = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
-        if isinstance(value, str) and any("\ud800" <= c <= "\udfff" for c in value):
+        if isinstance(value, str) and LONE_SURROGATE.search(value):
             # No file holds it: a baseline reads it back as another id, and a report cannot say it.
             raise ValueError(f"a case id is text that UTF-8 can hold; {value!r} has a lone surrogate")
         return value

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-__all__ = ["EVIDENCE_CHARS", "one_line", "shorten"]
+import re
+
+__all__ = ["EVIDENCE_CHARS", "LONE_SURROGATE", "one_line", "shorten"]
 
 # The most characters one evidence span shows: enough to recognise the place, short enough that a
 # failure message with several spans stays readable.
@@ -18,3 +20,7 @@ def one_line(text: str, limit: int = EVIDENCE_CHARS) -> str:
     """``text`` with its whitespace runs as single spaces, shortened: a claim quoted in a reason.
     Only the first ``4 * limit`` characters are read, since a claim can be a megabyte long."""
     return shorten(" ".join(text[: 4 * limit].split()), limit)
+
+
+# A lone surrogate: what a bad decode leaves in a str. UTF-8 cannot hold it, and it is no letter.
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")

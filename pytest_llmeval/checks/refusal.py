@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from .evidence import shorten
+from .evidence import LONE_SURROGATE, shorten
 from .result import CheckResult, text_of
 
 __all__ = ["is_refusal", "not_refusal"]
@@ -121,9 +121,6 @@ _SENTENCE_END = re.compile(r"[.!?。！？\n]")  # noqa: RUF001
 _OPEN_QUOTES = {"\u201c": "\u201d", "\u00ab": "\u00bb", "\u300c": "\u300d"}  # “”, «», 「」
 
 
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
 def _quoted(head: str, start: int) -> bool:
     """Whether ``head[start]`` is inside quotation marks that open after the answer's first words:
     "HAL's line is "I'm afraid I can't do that."" quotes a refusal; an answer wholly in quotes may
@@ -149,7 +146,7 @@ def _candidates(head: str) -> list[tuple[int, int]]:
 def _refusal(text: str) -> str | None:
     """The refusal sentence opening ``text``, or None."""
     # A lone surrogate (what a bad decode leaves) carries no letter: "I can't\ud800 help" refuses.
-    head = _LONE_SURROGATE.sub("", text[: _REFUSAL_WINDOW + 64])[:_REFUSAL_WINDOW]
+    head = LONE_SURROGATE.sub("", text[: _REFUSAL_WINDOW + 64])[:_REFUSAL_WINDOW]
     for start, end in _candidates(head):
         stop = _SENTENCE_END.search(head, end)
         sentence = head[start : stop.end() if stop else len(head)]

@@ -10,7 +10,6 @@ import dataclasses
 import enum
 import math
 import os
-import re
 import subprocess
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
@@ -19,10 +18,10 @@ from typing import Any
 
 from ..baselines.gate import RunGate, SuiteGate, fingerprint_of
 from ..baselines.schema import Baseline, CaseEntry
+from ..checks.evidence import LONE_SURROGATE
 from ..suite import CaseRecord, SuiteResult
 from .model import CaseReport, CheckReport, MetricReport, RunReport, SuiteReport
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
 REPORT_TEXT_CHARS = 20_000  # per text: an answer, a prompt, a sample, a reason
 
 
@@ -174,7 +173,7 @@ def _text(text: str) -> str:
     report must never fail to be written."""
     if len(text) > REPORT_TEXT_CHARS:
         text = f"{text[:REPORT_TEXT_CHARS]}\n[... cut by the report: {len(text):,} characters in all]"
-    return _SURROGATE.sub("\ufffd", text)
+    return LONE_SURROGATE.sub("\ufffd", text)
 
 
 def _maybe_text(text: str | None) -> str | None:

@@ -16,14 +16,13 @@ import hashlib
 import html
 import json
 import math
-import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from ..checks.evidence import LONE_SURROGATE
 from .history import HistoryRecord
 from .model import CaseReport, CheckReport, RunReport, SuiteReport
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
 _VERDICT_CLASS = {
     "REGRESSED": "bad",
     "NOT COMPARED": "warn",
@@ -60,11 +59,11 @@ def render_html(report: RunReport, history: Sequence[HistoryRecord] = ()) -> str
 
 def _esc(text: object) -> str:
     """Text content, escaped; lone surrogates as U+FFFD so the page can be written as UTF-8."""
-    return html.escape(_SURROGATE.sub("\ufffd", str(text)), quote=False)
+    return html.escape(LONE_SURROGATE.sub("\ufffd", str(text)), quote=False)
 
 
 def _attr(text: object) -> str:
-    return html.escape(_SURROGATE.sub("\ufffd", str(text)), quote=True)
+    return html.escape(LONE_SURROGATE.sub("\ufffd", str(text)), quote=True)
 
 
 def _json_for_script(value: Any) -> str:
